@@ -1,0 +1,284 @@
+r"""HCL text: escaping, value rendering, `terraform fmt` alignment, and decoding of parsed values.
+
+Everything that turns a Python value into HCL source lives here, so escaping has exactly one
+implementation. The rules follow the HCL native syntax specification (hashicorp/hcl,
+`hclsyntax/spec.md`, "Template Expressions" and "Literal Values"):
+
+* in a quoted string, `\\`, `\"`, `\n`, `\r`, `\t`, `\uNNNN` and `\UNNNNNNNN` are escapes;
+* `${` and `%{` open a template sequence; `$${` and `%%{` are their literal forms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Block",
+    "Expr",
+    "HclValue",
+    "align",
+    "decode",
+    "identifier",
+    "interpolate",
+    "quote",
+    "render",
+    "render_block",
+]
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_-]*")
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_INLINE_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A raw HCL expression, placed as is (`var.tags`, `aws_iam_role.task.arn`)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+HclValue = (
+    str | int | bool | None | Expr | Sequence["HclValue"] | Mapping[str, "HclValue"]
+)
+
+
+def _escape_char(char: str) -> str:
+    if char in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[char]
+    code = ord(char)
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or char in "\u2028\u2029":
+        return f"\\u{code:04x}"
+    return char
+
+
+def escape(text: str) -> str:
+    """Escape `text` for the inside of an HCL quoted string (no surrounding quotes)."""
+    body = "".join(_escape_char(c) for c in text)
+    # `${` and `%{` would start a template sequence; their literal forms are `$${` and `%%{`.
+    return body.replace("${", "$${").replace("%{", "%%{")
+
+
+def quote(text: str) -> str:
+    """`text` as an HCL quoted string literal."""
+    return f'"{escape(text)}"'
+
+
+def identifier(name: str) -> str:
+    """Refuse anything that is not a safe Terraform identifier (`[a-z_][a-z0-9_-]*`)."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a safe HCL identifier: {name!r}")
+    return name
+
+
+def interpolate(*parts: str | Expr) -> Expr:
+    """A quoted template mixing literal text (escaped) with expressions (`${...}`)."""
+    body = "".join(f"${{{p.text}}}" if isinstance(p, Expr) else escape(p) for p in parts)
+    return Expr(f'"{body}"')
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.fullmatch(name) else quote(name)
+
+
+def _is_scalar(value: HclValue) -> bool:
+    return value is None or isinstance(value, str | int | bool | Expr)
+
+
+def render(value: HclValue, indent: int = 0) -> str:
+    """Render a Python value as an HCL expression.
+
+    Lists of scalars and small objects of scalars stay on one line; anything else is written
+    one item a line, indented by two spaces a level. Keys keep their given order: callers sort.
+    """
+    pad = "  " * indent
+    if isinstance(value, Expr):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        if len(value) <= 2 and all(_is_scalar(v) for v in value.values()):
+            inline = ", ".join(f"{_key(k)} = {render(v)}" for k, v in value.items())
+            if len(inline) <= _INLINE_LIMIT:
+                return "{ " + inline + " }"
+        lines = [f"{pad}  {_key(k)} = {render(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + "\n".join(lines) + f"\n{pad}}}"
+    items = list(value)
+    if not items:
+        return "[]"
+    if all(_is_scalar(v) for v in items):
+        inline = ", ".join(render(v) for v in items)
+        if len(inline) <= _INLINE_LIMIT:
+            return f"[{inline}]"
+    lines = [f"{pad}  {render(v, indent + 1)}," for v in items]
+    return "[\n" + "\n".join(lines) + f"\n{pad}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """An HCL block. Its parts are written in the order HashiCorp's style guide asks for:
+    meta-arguments (`count`, `for_each`), arguments, nested blocks, `tags`, `depends_on`,
+    `lifecycle`, each group separated by a blank line."""
+
+    type: str
+    labels: tuple[str, ...] = ()
+    meta: tuple[tuple[str, HclValue], ...] = ()
+    attrs: tuple[tuple[str, HclValue], ...] = ()
+    blocks: tuple[Block, ...] = ()
+    tags: HclValue = None
+    depends_on: tuple[str, ...] = ()
+    lifecycle: Block | None = None
+
+
+def render_block(block: Block, indent: int = 0) -> str:
+    """Render `block` (and its nested blocks) as HCL source, before alignment."""
+    pad = "  " * indent
+    head = " ".join([block.type, *(quote(label) for label in block.labels)])
+    groups: list[list[str]] = []
+    for pairs in (block.meta, block.attrs):
+        if pairs:
+            groups.append([f"{pad}  {k} = {render(v, indent + 1)}" for k, v in pairs])
+    groups.extend([render_block(b, indent + 1)] for b in block.blocks)
+    if block.tags is not None:
+        groups.append([f"{pad}  tags = {render(block.tags, indent + 1)}"])
+    if block.depends_on:
+        groups.append([f"{pad}  depends_on = [{', '.join(block.depends_on)}]"])
+    if block.lifecycle is not None:
+        groups.append([render_block(block.lifecycle, indent + 1)])
+    if not groups:
+        return f"{pad}{head} {{}}"
+    body = "\n\n".join("\n".join(group) for group in groups)
+    return f"{pad}{head} {{\n{body}\n{pad}}}"
+
+
+# --------------------------------------------------------------------------------------------
+# Alignment, as `terraform fmt` (hclwrite/format.go `formatCells`) does it: consecutive lines
+# that assign a complete, single-line expression form a chain whose `=` signs are aligned one
+# column after the longest key. A line whose value opens a bracket it does not close, a blank
+# line, a comment or a block header ends the chain. Heredoc bodies are left alone.
+# --------------------------------------------------------------------------------------------
+
+_ASSIGN = re.compile(r'^(?P<lead>\s*(?:[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"))\s*=\s?(?P<rhs>.*)$')
+_HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+def _net_brackets(text: str) -> int:
+    """Bracket balance of `text` outside quoted strings."""
+    net = 0
+    in_string = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if in_string:
+            if char == "\\":
+                i += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "#" or text.startswith("//", i):
+            break
+        else:
+            net += _OPEN.get(char, 0)
+        i += 1
+    return net
+
+
+def align(text: str) -> str:
+    """Align `=` in chains of single-line attributes exactly as `terraform fmt` would."""
+    lines = text.split("\n")
+    out: list[str] = []
+    chain: list[tuple[str, str]] = []
+    heredoc: str | None = None
+
+    def flush() -> None:
+        width = max((len(lead) for lead, _ in chain), default=0)
+        out.extend(f"{lead.ljust(width)} = {rhs}" for lead, rhs in chain)
+        chain.clear()
+
+    for line in lines:
+        if heredoc is not None:
+            out.append(line)
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        match = _ASSIGN.match(line)
+        if match and _net_brackets(match["rhs"]) == 0 and not _HEREDOC.search(line):
+            chain.append((match["lead"], match["rhs"]))
+            continue
+        flush()
+        opener = _HEREDOC.search(line)
+        if opener:
+            heredoc = opener.group(1)
+        out.append(line)
+    flush()
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding what python-hcl2 (>= 8) returns: string literals come back with their quotes and
+# escapes, expressions as "${...}". `decode` undoes the quoting so that parsed values can be
+# compared with what the model intended, as data.
+# --------------------------------------------------------------------------------------------
+
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _decode_string(raw: str) -> str | Expr:
+    body = raw[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            nxt = body[i + 1]
+            if nxt in _UNESCAPE:
+                out.append(_UNESCAPE[nxt])
+                i += 2
+                continue
+            width = {"u": 4, "U": 8}[nxt]
+            out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+            i += 2 + width
+            continue
+        if body.startswith("$${", i) or body.startswith("%%{", i):
+            out.append(body[i + 1 : i + 3])
+            i += 3
+            continue
+        if body.startswith("${", i) or body.startswith("%{", i):
+            return Expr(raw)  # a template: compare as the expression it is
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def decode(value: object) -> object:
+    """Turn python-hcl2 output back into plain Python values (strings unquoted)."""
+    if isinstance(value, str):
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            return _decode_string(value)
+        if value.startswith("${") and value.endswith("}"):
+            return Expr(value[2:-1])
+        return Expr(value)
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            str(decode(k)) if isinstance(k, str) else k: decode(v)
+            for k, v in value.items()
+            if k != "__is_block__"
+        }
+    return value

@@ -1,0 +1,134 @@
+"""Loading spec files: plain Python that defines `team`.
+
+A folder holds one spec per `*.py` file; files whose name starts with `_` are shared modules
+(defaults, helpers) that specs import like any module, never specs themselves. A spec file that
+does not parse or that raises becomes a `Problem` naming the file and line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gen.errors import Problem, SpecError
+from gen.spec import Team
+
+__all__ = ["LoadedSpec", "display_path", "find_spec_files", "load_specs"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSpec:
+    """A spec file and the `team` it defined."""
+
+    path: Path
+    team: Team
+
+
+def display_path(path: Path | str) -> str:
+    """`path` relative to the working directory when it is below it, for stable messages."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def find_spec_files(paths: Sequence[Path]) -> list[Path]:
+    """Spec files named by `paths` (files, or folders of `*.py`), sorted, without duplicates."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(p for p in sorted(path.glob("*.py")) if not p.name.startswith("_"))
+        elif path.is_file() and path.suffix == ".py":
+            found.append(path)
+        else:
+            problems.append(
+                Problem(display_path(path), None, None, "", "no such spec file or folder "
+                        "(give a .py spec file or a folder of them)")
+            )
+    if problems:
+        raise SpecError(problems)
+    unique = sorted({p.resolve(): p for p in found}.values(), key=lambda p: p.resolve())
+    if not unique:
+        raise SpecError([Problem(", ".join(display_path(p) for p in paths), None, None, "",
+                                 "no spec files found (a spec is a .py file defining `team`)")])
+    return unique
+
+
+@contextmanager
+def _import_root(folder: Path) -> Iterator[None]:
+    """Let a spec import its neighbours (shared defaults) for the time of its execution."""
+    saved_path = list(sys.path)
+    saved_modules = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            module = sys.modules[name]
+            origin = getattr(module, "__file__", None) or ""
+            if origin and Path(origin).resolve().is_relative_to(folder.resolve()):
+                del sys.modules[name]
+
+
+def _spec_line(exc: BaseException, path: Path) -> int | None:
+    """The deepest line of the traceback that lies in a spec folder file."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve().parent == path.resolve().parent:
+            line = frame.lineno
+    return line
+
+
+def _load_one(path: Path) -> Team | Problem:
+    shown = display_path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+        code = compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        return Problem(shown, exc.lineno, None, "", f"the spec does not parse: {exc.msg}")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Problem(shown, None, None, "", f"cannot read the spec: {exc}")
+    name = f"ecsgen_spec_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
+    with _import_root(path.parent):
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - running the user's spec is the point
+        except SyntaxError as exc:
+            where = display_path(exc.filename) if exc.filename else shown
+            return Problem(where, exc.lineno, None, "", f"a module the spec imports does not "
+                           f"parse: {exc.msg}")
+        except Exception as exc:  # noqa: BLE001 - any failure in user code becomes a Problem
+            return Problem(shown, _spec_line(exc, path), None, "",
+                           f"the spec raised {type(exc).__name__}: {exc}")
+    team = module.__dict__.get("team")
+    if not isinstance(team, Team):
+        got = "nothing" if team is None else type(team).__name__
+        return Problem(shown, None, None, "team",
+                       f"a spec must define `team = Team(...)` (from gen import Team); got {got}")
+    return team
+
+
+def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
+    """Execute each spec file and collect its team; all failures are reported together."""
+    loaded: list[LoadedSpec] = []
+    problems: list[Problem] = []
+    for path in find_spec_files(paths):
+        result = _load_one(path)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            loaded.append(LoadedSpec(path, result))
+    if problems:
+        raise SpecError(problems)
+    return loaded

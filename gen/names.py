@@ -1,0 +1,116 @@
+"""Every AWS name ecsgen derives, with the limit AWS puts on it.
+
+One function per team and per job returns all of them, so the validator can check each against
+its limit before anything is rendered, and the model uses exactly the same strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DerivedName", "JobNames", "TeamNames", "job_names", "team_names"]
+
+RDZV_PORT = 29400
+FORBIDDEN_CAPACITY_PREFIXES = ("aws", "ecs", "fargate")
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedName:
+    """An AWS name, what it names, and the longest AWS allows (in characters)."""
+
+    kind: str
+    value: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamNames:
+    cluster: str
+    namespace: str
+    instance_role: str
+    instance_profile: str
+
+    def all(self) -> tuple[DerivedName, ...]:
+        return (
+            DerivedName("ECS cluster name", self.cluster, 255),
+            DerivedName("Cloud Map namespace label", self.namespace.split(".")[0], 63),
+            DerivedName("IAM role name", self.instance_role, 64),
+            DerivedName("IAM instance profile name", self.instance_profile, 128),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobNames:
+    ident: str
+    prefix: str
+    execution_role: str
+    task_role: str
+    log_group: str
+    security_group: str
+    discovery: str
+    leader_service: str
+    workers_service: str
+    leader_family: str
+    worker_family: str
+    rendezvous_host: str
+    rendezvous_id: str
+    capacity_provider: str
+    autoscaling_group: str
+    launch_template: str
+    placement_group: str
+
+    def all(self, ec2: bool) -> tuple[DerivedName, ...]:
+        common = (
+            DerivedName("IAM role name", self.execution_role, 64),
+            DerivedName("IAM role name", self.task_role, 64),
+            DerivedName("CloudWatch log group name", self.log_group, 512),
+            DerivedName("security group name", self.security_group, 255),
+            DerivedName("Cloud Map service name (a DNS label)", self.discovery, 63),
+            DerivedName("ECS service name", self.leader_service, 255),
+            DerivedName("ECS service name", self.workers_service, 255),
+            DerivedName("task definition family", self.leader_family, 255),
+            DerivedName("task definition family", self.worker_family, 255),
+            DerivedName("rendezvous host name", self.rendezvous_host, 253),
+        )
+        if not ec2:
+            return common
+        return (
+            *common,
+            DerivedName("ECS capacity provider name", self.capacity_provider, 255),
+            DerivedName("Auto Scaling group name", self.autoscaling_group, 255),
+            DerivedName("launch template name", self.launch_template, 128),
+            DerivedName("placement group name", self.placement_group, 255),
+        )
+
+
+def team_names(team: str) -> TeamNames:
+    return TeamNames(
+        cluster=team,
+        namespace=f"{team}.training.internal",
+        instance_role=f"{team}-ecs-instance",
+        instance_profile=f"{team}-ecs-instance",
+    )
+
+
+def job_names(team: str, job: str) -> JobNames:
+    prefix = f"{team}-{job}"
+    discovery = f"{job}-leader"
+    return JobNames(
+        ident=job.replace("-", "_"),
+        prefix=prefix,
+        execution_role=f"{prefix}-execution",
+        task_role=f"{prefix}-task",
+        log_group=f"/ecs/{team}/{job}",
+        security_group=f"{prefix}-nodes",
+        discovery=discovery,
+        leader_service=f"{job}-leader",
+        workers_service=f"{job}-workers",
+        leader_family=f"{prefix}-leader",
+        worker_family=f"{prefix}-worker",
+        rendezvous_host=f"{discovery}.{team_names(team).namespace}",
+        rendezvous_id=prefix,
+        capacity_provider=prefix,
+        autoscaling_group=prefix,
+        launch_template=prefix,
+        placement_group=prefix,
+    )

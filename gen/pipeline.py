@@ -1,0 +1,66 @@
+"""The library entry points the CLI calls: spec files in, checked module files out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gen.errors import DriftError, OutputError
+from gen.load import load_specs
+from gen.model import build
+from gen.render import render_module
+from gen.validate import validate
+from gen.verify import verify_files, verify_module_dir
+from gen.write import TeamPlan, apply, drift, plan
+
+__all__ = ["RenderResult", "check", "render", "render_in_memory", "validate_dirs"]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    teams: tuple[str, ...]
+    touched: tuple[Path, ...]
+
+
+def render_in_memory(specs: Sequence[Path]) -> dict[str, dict[str, str]]:
+    """Load, validate, render and parse back every spec; team name -> file name -> text."""
+    teams = validate(load_specs(specs))
+    out: dict[str, dict[str, str]] = {}
+    for team in teams:
+        module = build(team)
+        files = render_module(module)
+        verify_files(module, files)
+        out[team.name] = files
+    return out
+
+
+def _plans(specs: Sequence[Path], out: Path) -> list[TeamPlan]:
+    return [plan(out, team, files) for team, files in render_in_memory(specs).items()]
+
+
+def render(specs: Sequence[Path], out: Path) -> RenderResult:
+    """Render every team into `out/<team>/`; nothing is written unless everything checks out."""
+    plans = _plans(specs, out)
+    touched = apply(plans)
+    return RenderResult(tuple(p.folder.name for p in plans), tuple(touched))
+
+
+def check(specs: Sequence[Path], out: Path) -> list[str]:
+    """Diffs between the render and the disk; raises `DriftError` carrying them if any."""
+    diffs = drift(_plans(specs, out))
+    if diffs:
+        raise DriftError("".join(diffs))
+    return diffs
+
+
+def validate_dirs(folders: Sequence[Path]) -> None:
+    """Parse-back and structure checks of modules on disk."""
+    problems: list[str] = []
+    for folder in folders:
+        if not folder.is_dir():
+            problems.append(f"{folder}: no such module folder")
+            continue
+        problems.extend(verify_module_dir(folder))
+    if problems:
+        raise OutputError("\n".join(problems))

@@ -1,0 +1,126 @@
+"""The spec: what a team writes in its Python spec file.
+
+Spec objects accept anything at construction and only remember what they were given and where
+(file and line). `gen.validate` then checks everything at once, with the team's name and the
+field path in hand, so that a typo, a wrong type and an impossible combination are all reported
+together instead of as the first traceback. Type checkers still see the typed signatures below
+(PEP 681 `dataclass_transform`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import field
+from typing import Any, ClassVar, dataclass_transform
+
+__all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+class SpecNode:
+    """Base of the spec classes: records the given fields and the caller's file and line."""
+
+    positional: ClassVar[tuple[str, ...]] = ()
+    fields: dict[str, object]
+    file: str
+    line: int
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        given = dict(kwargs)
+        extra: list[object] = []
+        for name, value in zip(self.positional, args, strict=False):
+            given.setdefault(name, value)
+        extra = list(args[len(self.positional) :])
+        if extra:
+            given["<positional>"] = extra
+        frame = sys._getframe(1)
+        object.__setattr__(self, "fields", given)
+        object.__setattr__(self, "file", frame.f_code.co_filename)
+        object.__setattr__(self, "line", frame.f_lineno)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __getattr__(self, name: str) -> Any:
+        fields = object.__getattribute__(self, "fields")
+        if name in fields:
+            return fields[name]
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def allowed(cls) -> tuple[str, ...]:
+        """The field names this class accepts, in declaration order."""
+        names = [
+            n
+            for klass in reversed(cls.__mro__)
+            for n in klass.__dict__.get("__annotations__", {})
+            if klass is not SpecNode and not n.startswith("_")
+        ]
+        return tuple(n for n in names if n not in ("positional",))
+
+
+class S3(SpecNode):
+    """An S3 prefix: `S3("s3://bucket/prefix/")`."""
+
+    positional = ("uri",)
+    uri: str
+
+
+class Network(SpecNode):
+    """Defaults for the module's network variables (the module asks for them otherwise)."""
+
+    vpc_id: str
+    subnet_ids: Sequence[str]
+
+
+class Fargate(SpecNode):
+    """CPU-only capacity on AWS Fargate: task `cpu` units and `memory` MiB from the Fargate table."""
+
+    cpu: int
+    memory: int
+
+
+class Ec2(SpecNode):
+    """GPU capacity: EC2 instances of one type behind an Auto Scaling group capacity provider."""
+
+    instance_type: str
+    efa: bool = False
+    spot: bool = False
+    cpu: int | None = None
+    memory: int | None = None
+    shm_mib: int | None = None
+    root_volume_gib: int = 200
+    subnet_ids: Sequence[str] | None = None
+
+
+class Job(SpecNode):
+    """One distributed training job: `nodes` tasks, each running torchrun over `command`."""
+
+    name: str
+    image: str
+    command: Sequence[str]
+    compute: Fargate | Ec2
+    nodes: int | str = 1
+    processes_per_node: int | None = None
+    max_restarts: int = 3
+    stop_timeout: int = 120
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    datasets: Sequence[S3] = ()
+    checkpoints: S3 | None = None
+
+
+class Team(SpecNode):
+    """A team: one Terraform module holding its cluster and its jobs."""
+
+    name: str
+    region: str
+    jobs: Sequence[Job]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    network: Network | None = None
+    log_retention_days: int = 90
