@@ -18,6 +18,7 @@ __all__ = [
     "Block",
     "Expr",
     "HclValue",
+    "Heredoc",
     "align",
     "decode",
     "identifier",
@@ -43,8 +44,15 @@ class Expr:
         return self.text
 
 
+@dataclass(frozen=True, slots=True)
+class Heredoc:
+    """A multi-line string, written as an indented heredoc (`<<-EOT`). It must end in a newline."""
+
+    text: str
+
+
 HclValue = (
-    str | int | bool | None | Expr | Sequence["HclValue"] | Mapping[str, "HclValue"]
+    str | int | bool | None | Expr | Heredoc | Sequence["HclValue"] | Mapping[str, "HclValue"]
 )
 
 
@@ -62,6 +70,11 @@ def escape(text: str) -> str:
     body = "".join(_escape_char(c) for c in text)
     # `${` and `%{` would start a template sequence; their literal forms are `$${` and `%%{`.
     return body.replace("${", "$${").replace("%{", "%%{")
+
+
+def escape_template(text: str) -> str:
+    """Escape only template sequences, for heredoc bodies (no quote or newline escapes)."""
+    return text.replace("${", "$${").replace("%{", "%%{")
 
 
 def quote(text: str) -> str:
@@ -87,7 +100,7 @@ def _key(name: str) -> str:
 
 
 def _is_scalar(value: HclValue) -> bool:
-    return value is None or isinstance(value, str | int | bool | Expr)
+    return value is None or isinstance(value, str | int | bool | Expr)  # not Heredoc
 
 
 def render(value: HclValue, indent: int = 0) -> str:
@@ -99,6 +112,10 @@ def render(value: HclValue, indent: int = 0) -> str:
     pad = "  " * indent
     if isinstance(value, Expr):
         return value.text
+    if isinstance(value, Heredoc):
+        lines = value.text.removesuffix("\n").split("\n")
+        body = "\n".join(f"{pad}  {escape_template(line)}".rstrip() for line in lines)
+        return f"<<-EOT\n{body}\n{pad}EOT"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -199,32 +216,37 @@ def _net_brackets(text: str) -> int:
 
 
 def align(text: str) -> str:
-    """Align `=` in chains of single-line attributes exactly as `terraform fmt` would."""
-    lines = text.split("\n")
+    """Align `=` in chains of single-line attributes exactly as `terraform fmt` would.
+
+    A heredoc belongs to the line that opens it (hclwrite sees it as one token), so an attribute
+    holding a heredoc stays in its chain and its body is copied through untouched.
+    """
     out: list[str] = []
-    chain: list[tuple[str, str]] = []
+    chain: list[tuple[str, str, list[str]]] = []
     heredoc: str | None = None
 
     def flush() -> None:
-        width = max((len(lead) for lead, _ in chain), default=0)
-        out.extend(f"{lead.ljust(width)} = {rhs}" for lead, rhs in chain)
+        width = max((len(lead) for lead, _, _ in chain), default=0)
+        for lead, rhs, body in chain:
+            out.append(f"{lead.ljust(width)} = {rhs}")
+            out.extend(body)
         chain.clear()
 
-    for line in lines:
+    for line in text.split("\n"):
         if heredoc is not None:
-            out.append(line)
+            (chain[-1][2] if chain else out).append(line)
             if line.strip() == heredoc:
                 heredoc = None
             continue
         match = _ASSIGN.match(line)
-        if match and _net_brackets(match["rhs"]) == 0 and not _HEREDOC.search(line):
-            chain.append((match["lead"], match["rhs"]))
-            continue
-        flush()
         opener = _HEREDOC.search(line)
+        if match and _net_brackets(match["rhs"]) == 0:
+            chain.append((match["lead"], match["rhs"], []))
+        else:
+            flush()
+            out.append(line)
         if opener:
             heredoc = opener.group(1)
-        out.append(line)
     flush()
     return "\n".join(out)
 
@@ -238,8 +260,19 @@ def align(text: str) -> str:
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 
 
+def _decode_heredoc(raw: str) -> str | Expr:
+    lines = raw.split("\n")[1:-1]
+    indent = min((len(x) - len(x.lstrip(" ")) for x in lines if x.strip()), default=0)
+    text = "".join(line[indent:] + "\n" for line in lines)
+    if re.search(r"(?<![$%])[$%]\{", text.replace("$${", "").replace("%%{", "")):
+        return Expr(raw)
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
 def _decode_string(raw: str) -> str | Expr:
     body = raw[1:-1]
+    if body.startswith("<<"):
+        return _decode_heredoc(body)
     out: list[str] = []
     i = 0
     while i < len(body):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from gen import __version__
-from gen.hcl import Block, Expr, HclValue, interpolate, quote
+from gen.hcl import Block, Expr, HclValue, Heredoc, interpolate
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -580,7 +580,7 @@ def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Com
         ("description", f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}"),
         ("image_id", Expr("local.ami_id")),
         ("instance_type", compute.instance.name),
-        ("user_data", Expr(f"base64encode({quote(user_data)})")),
+        ("user_data", Expr(f"base64encode(local.{ident}_user_data)")),
         ("update_default_version", True),
     ]
     sg = ref("aws_security_group", ident, "id")
@@ -612,7 +612,7 @@ def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Com
         Block("tag_specifications", attrs=(("resource_type", "instance"), ("tags", job_tags))),
         Block("tag_specifications", attrs=(("resource_type", "volume"), ("tags", job_tags))),
     ]
-    blocks: list[Block] = []
+    blocks: list[Block] = [Block("locals", attrs=((f"{ident}_user_data", Heredoc(user_data)),))]
     if compute.efa:
         blocks.append(Block("resource", ("aws_placement_group", ident), attrs=(
             ("name", names.placement_group), ("strategy", "cluster"),

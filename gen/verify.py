@@ -10,7 +10,7 @@ from pathlib import Path
 import hcl2
 
 from gen.errors import OutputError
-from gen.hcl import Block, Expr, decode
+from gen.hcl import Block, Expr, Heredoc, decode
 from gen.model import Module, Section
 from gen.render import GENERATED_MARKERS
 
@@ -26,6 +26,8 @@ def _canon(value: object) -> object:
         if text.startswith('"') and text.endswith('"'):
             return ("template", text)
         return ("expr", _SPACE.sub("", text))
+    if isinstance(value, Heredoc):
+        return value.text
     if isinstance(value, Mapping):
         return {str(k): _canon(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -1,0 +1,23 @@
+"""Team recsys: an elastic job on Spot g6e instances that resumes from checkpoints."""
+
+from _defaults import REGION, REGISTRY, TAGS
+
+from gen import S3, Ec2, Job, Team
+
+team = Team(
+    name="recsys",
+    region=REGION,
+    tags=TAGS,
+    jobs=[
+        Job(
+            name="dlrm",
+            image=f"{REGISTRY}/recsys/dlrm:3.2.0",
+            command=["python", "train_dlrm.py", "--resume-from-latest"],
+            nodes="2:6",
+            processes_per_node=4,
+            compute=Ec2(instance_type="g6e.12xlarge", spot=True, shm_mib=32768),
+            datasets=[S3("s3://recsys-data/criteo/")],
+            checkpoints=S3("s3://recsys-ckpt/dlrm/"),
+        ),
+    ],
+)

@@ -1,0 +1,24 @@
+"""Team speech: a single g5 instance (one A10G GPU) fine-tuning a Whisper model."""
+
+from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
+
+from gen import S3, Ec2, Job, Team
+
+team = Team(
+    name="speech",
+    region=REGION,
+    tags=TAGS,
+    jobs=[
+        Job(
+            name="whisper-ft",
+            image=f"{REGISTRY}/speech/whisper@sha256:{'4f' * 32}",
+            command=["python", "-m", "speech.finetune", "--config", "configs/small.yaml"],
+            nodes=1,
+            compute=Ec2(instance_type="g5.2xlarge", root_volume_gib=300),
+            env={"HF_HOME": "/tmp/hf"},
+            secrets={"HF_TOKEN": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/speech/hf-token"},
+            datasets=[S3("s3://speech-corpora/librispeech/"), S3("s3://speech-corpora/common-voice/")],
+            checkpoints=S3("s3://speech-ckpt/whisper-ft/"),
+        ),
+    ],
+)
