@@ -324,9 +324,17 @@ def _ec2(check: _Checker, node: Ec2, path: str) -> Ec2Compute | None:
         return None
     max_cpu = instance.vcpus * 1024
     max_memory = int(instance.memory_gib * 1024 * EC2_MEMORY_SHARE)
-    cpu = check.integer(node, f"{path}.cpu", given.get("cpu", max_cpu), 128, max_cpu)
-    memory = check.integer(node, f"{path}.memory", given.get("memory", max_memory), 512,
-                           max_memory)
+    cpu = check.integer(node, f"{path}.cpu", given.get("cpu", max_cpu), 128, None)
+    if cpu is not None and cpu > max_cpu:
+        check.fail(node, f"{path}.cpu", f"{type_name} can give a task at most {max_cpu} CPU "
+                   f"units ({instance.vcpus} vCPUs), got {cpu}")
+        cpu = None
+    memory = check.integer(node, f"{path}.memory", given.get("memory", max_memory), 512, None)
+    if memory is not None and memory > max_memory:
+        check.fail(node, f"{path}.memory", f"{type_name} can give a task at most {max_memory} "
+                   f"MiB ({int(EC2_MEMORY_SHARE * 100)}% of its {instance.memory_gib} GiB: ECS "
+                   f"registers less than the nominal memory), got {memory}")
+        memory = None
     if efa and not instance.efa:
         with_efa = [t.name for t in catalog.CATALOG.values() if t.efa]
         check.fail(node, f"{path}.efa", f"{type_name} has no EFA; types with EFA: "
@@ -371,9 +379,10 @@ def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, 
 
 def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig | None:
     path = f"jobs[{index}]"
-    given = check.fields(job, path, ("name", "image", "command", "compute"))
-    name = check.name(job, f"{path}.name", given.get("name")) if "name" in given else None
+    raw_name = job.fields.get("name")
+    name = check.name(job, f"{path}.name", raw_name) if "name" in job.fields else None
     path = f"jobs[{index}]({name})" if name else path
+    given = check.fields(job, path, ("name", "image", "command", "compute"))
     compute_node = given.get("compute")
     compute: FargateCompute | Ec2Compute | None = None
     if isinstance(compute_node, Fargate):

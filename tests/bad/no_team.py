@@ -1,0 +1,2 @@
+from gen import Team
+X = 1

@@ -1,0 +1,3 @@
+from gen import Team
+X = 1
+team = Team(name=undefined_name)

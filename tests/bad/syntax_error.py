@@ -1,0 +1,2 @@
+from gen import Team
+team = Team(name="vision",

@@ -1,0 +1,137 @@
+"""Shared fixtures: the repository's paths, the golden-update flag, and the real toolchain
+(terraform with the local aws provider mirror). A check that needs terraform skips with its
+reason on a machine without it, and fails instead when CI=true: a skipped check is not a pass."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "specs"
+OUTPUT = ROOT / "output"
+MIRROR_SUFFIX = Path("registry.terraform.io") / "hashicorp" / "aws"
+MIRROR_ROOTS = ("/opt", "/usr/local/share", "/usr/share", "/usr/local/lib", str(Path.home()))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False,
+        help="Rewrite output/ and tests/cases/*/expected from the specs instead of comparing.",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer machine; fail in CI, where the toolchain must be there."""
+    if in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def find_provider_mirror() -> Path | None:
+    """The folder holding registry.terraform.io/hashicorp/aws/<version>/... (a filesystem mirror).
+
+    ECSGEN_TF_PROVIDER_MIRROR names it explicitly; otherwise a few usual roots are searched a
+    bounded depth deep.
+    """
+    explicit = os.environ.get("ECSGEN_TF_PROVIDER_MIRROR")
+    if explicit:
+        path = Path(explicit)
+        return path if (path / MIRROR_SUFFIX).is_dir() else None
+    for root in MIRROR_ROOTS:
+        base = Path(root)
+        if not base.is_dir():
+            continue
+        for depth in range(4):
+            pattern = "/".join(["*"] * depth + [str(MIRROR_SUFFIX)]) if depth else str(MIRROR_SUFFIX)
+            for hit in sorted(base.glob(pattern)):
+                if any(hit.glob("*/*/terraform-provider-aws*")):
+                    return hit.parents[2]
+    return None
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """The terraform binary with a CLI config that installs the aws provider from the mirror."""
+
+    binary: str
+    cli_config: Path
+    mirror: Path
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+        env.update({
+            "TF_CLI_CONFIG_FILE": str(self.cli_config),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        })
+        return env
+
+    def run(self, *args: str, cwd: Path, timeout: float = 300,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = self.env() | (extra_env or {})
+        return subprocess.run(
+            [self.binary, *args], cwd=cwd, env=env, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )
+
+    def ok(self, *args: str, cwd: Path, timeout: float = 300,
+           extra_env: dict[str, str] | None = None) -> str:
+        result = self.run(*args, cwd=cwd, timeout=timeout, extra_env=extra_env)
+        assert result.returncode == 0, (
+            f"terraform {' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
+        )
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    binary = shutil.which("terraform")
+    if binary is None:
+        unavailable("terraform is not on the PATH")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        unavailable("no local hashicorp/aws provider mirror found "
+                    "(set ECSGEN_TF_PROVIDER_MIRROR to the folder holding registry.terraform.io)")
+    assert binary is not None and mirror is not None
+    config = tmp_path_factory.mktemp("terraform") / "terraformrc"
+    config.write_text(
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f'    path    = "{mirror}"\n'
+        '    include = ["registry.terraform.io/hashicorp/aws"]\n'
+        "  }\n"
+        "  direct {\n"
+        '    exclude = ["registry.terraform.io/hashicorp/aws"]\n'
+        "  }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    return Terraform(binary, config, mirror)
+
+
+def example_teams() -> list[str]:
+    return sorted(p.name for p in OUTPUT.iterdir() if p.is_dir())
+
+
+@pytest.fixture
+def chdir_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run from the repository root, as the README's commands do (headers name spec paths)."""
+    monkeypatch.chdir(ROOT)
+    yield ROOT

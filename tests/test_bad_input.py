@@ -1,0 +1,81 @@
+"""The bad-input corpus: `tests/bad/<name>.py` (a spec, or a folder of specs) must fail with
+exactly `tests/bad/<name>.err` on stderr, exit code 2, no traceback, and nothing written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gen.cli import main
+from tests.conftest import ROOT
+
+BAD = ROOT / "tests" / "bad"
+CASES = sorted(p.stem for p in BAD.glob("*.err"))
+
+# Every check the issues name has a case here; a renamed or deleted case fails this list.
+REQUIRED = {
+    "unknown_field", "fargate_pair", "fargate_cpu", "nodes_zero", "nodes_range", "bad_name",
+    "long_name", "dup_job", "duplicate_team", "bad_secret", "env_reserved", "env_credential",
+    "image_untagged", "bad_s3", "syntax_error", "raises", "no_team", "gpu_fargate", "ec2_ppn",
+    "ec2_memory", "ec2_efa", "ec2_spot", "ec2_subnets", "ec2_team_subnets", "ec2_unknown",
+    "ecs_prefix", "python_flag", "many",
+}
+
+
+def test_corpus_covers_every_check() -> None:
+    assert REQUIRED <= set(CASES), sorted(REQUIRED - set(CASES))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_spec_fails_cleanly(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                update_goldens: bool) -> None:
+    source = BAD / case if (BAD / case).is_dir() else BAD / f"{case}.py"
+    target = tmp_path / source.name
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy(source, target)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", source.name, "--out", "out"])
+    if update_goldens:
+        (BAD / f"{case}.err").write_text(result.stderr, encoding="utf-8")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (BAD / f"{case}.err").read_text(encoding="utf-8")
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert not (tmp_path / "out").exists(), "a failed render must write nothing"
+
+
+def test_bad_spec_leaves_previous_output_whole(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    good = "from gen import Fargate, Job, Team\nteam = Team(name='vision', region='us-east-1', " \
+           "jobs=[Job(name='a', image='r/x:1', command=['python', 't.py'], " \
+           "compute=Fargate(cpu=256, memory=512))])\n"
+    spec = tmp_path / "vision.py"
+    spec.write_text(good, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["render", "vision.py"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "output" / "vision").iterdir()}
+    spec.write_text(good.replace("memory=512", "memory=4096"), encoding="utf-8")
+    result = runner.invoke(main, ["render", "vision.py"])
+    assert result.exit_code == 2
+    assert "valid memory for cpu=256: 512, 1024, 2048 (MiB)" in result.stderr
+    after = {p.name: p.read_bytes() for p in (tmp_path / "output" / "vision").iterdir()}
+    assert after == before
+
+
+def test_spec_errors_in_several_files_are_reported_together(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            ) -> None:
+    shutil.copy(BAD / "fargate_pair.py", tmp_path / "one.py")
+    shutil.copy(BAD / "bad_secret.py", tmp_path / "two.py")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", "."])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "ecsgen: errors:"
+    assert [line.split(":")[0] for line in lines[1:]] == ["one.py", "two.py"]

@@ -1,0 +1,67 @@
+"""Golden tests: the committed modules are exactly what the specs render to.
+
+`output/` holds the example specs' modules (what the README's first command produces);
+`tests/cases/<name>/` holds a spec and its expected tree for cases that are not examples.
+Run `pytest --update-goldens` to rewrite both after an intended change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gen.pipeline import render_in_memory
+from tests.conftest import EXAMPLES, OUTPUT, ROOT
+
+CASES = ROOT / "tests" / "cases"
+HINT = "if the change is intended, run `pytest --update-goldens` and review the diff"
+
+
+def _compare(rendered: dict[str, str], folder: Path, update: bool) -> None:
+    if update:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, text in rendered.items():
+            (folder / name).write_bytes(text.encode("utf-8"))
+        return
+    on_disk = sorted(p.name for p in folder.iterdir() if p.is_file())
+    assert on_disk == sorted(rendered), f"{folder}: files differ; {HINT}"
+    for name, text in rendered.items():
+        expected = (folder / name).read_text(encoding="utf-8")
+        if expected != text:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                fromfile=f"{folder / name} (golden)", tofile=f"{name} (rendered)", n=2,
+            ))
+            pytest.fail(f"{folder / name} differs from the render; {HINT}\n{diff[:4000]}")
+
+
+def test_examples_match_committed_output(chdir_root: Path, update_goldens: bool) -> None:
+    rendered = render_in_memory([EXAMPLES.relative_to(ROOT)])
+    assert sorted(rendered) == ["llm", "recsys", "speech", "starter", "vision"]
+    for team, files in rendered.items():
+        _compare(files, OUTPUT / team, update_goldens)
+    committed = sorted(p.name for p in OUTPUT.iterdir() if p.is_dir())
+    assert committed == sorted(rendered), f"output/ has modules no example renders; {HINT}"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_case_matches_expected_tree(case: str, chdir_root: Path, update_goldens: bool) -> None:
+    spec = (CASES / case / "spec.py").relative_to(ROOT)
+    rendered = render_in_memory([spec])
+    assert len(rendered) == 1
+    (files,) = rendered.values()
+    _compare(files, CASES / case / "expected", update_goldens)
+
+
+def test_render_is_deterministic(chdir_root: Path) -> None:
+    first = render_in_memory([EXAMPLES.relative_to(ROOT)])
+    second = render_in_memory([EXAMPLES.relative_to(ROOT)])
+    assert first == second
+    for files in first.values():
+        for text in files.values():
+            assert "\r" not in text and text.endswith("\n")
+            assert "20" + "26-" not in text.splitlines()[0]  # no timestamp in the header
