@@ -82,22 +82,22 @@ def apply(plans: list[TeamPlan]) -> list[Path]:
             team.folder.mkdir(parents=True, exist_ok=True)
             for name in team.changed():
                 target = team.folder / name
-                handle = tempfile.NamedTemporaryFile(
-                    "wb", dir=team.folder, prefix=f".{name}.", suffix=".ecsgen-tmp", delete=False
-                )
-                with handle:
+                fd, temp_name = tempfile.mkstemp(dir=team.folder, prefix=f".{name}.",
+                                                 suffix=".ecsgen-tmp")
+                temp = Path(temp_name)
+                staged.append((temp, target))
+                with os.fdopen(fd, "wb") as handle:
                     handle.write(team.files[name].encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.chmod(handle.name, 0o644)
-                staged.append((Path(handle.name), target))
+                temp.chmod(0o644)
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
         raise
     touched = []
     for temp, target in staged:
-        os.replace(temp, target)
+        temp.replace(target)
         touched.append(target)
     for team in plans:
         for path in team.stale:
