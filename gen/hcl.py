@@ -66,10 +66,24 @@ def _escape_char(char: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape `text` for the inside of an HCL quoted string (no surrounding quotes)."""
+    """Escape `text` for the inside of an HCL quoted string (no surrounding quotes).
+
+    `${` and `%{` would start a template sequence. Their documented literal forms are `$${` and
+    `%%{`; where no `}` follows, `\u0024{` / `\u0025{` say the same thing to Terraform and
+    also parse in python-hcl2, whose grammar only knows closed `$${...}` escapes.
+    """
     body = "".join(_escape_char(c) for c in text)
-    # `${` and `%{` would start a template sequence; their literal forms are `$${` and `%%{`.
-    return body.replace("${", "$${").replace("%{", "%%{")
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith(("${", "%{"), i):
+            closed = "}" in body[i + 2 :]
+            out.append(body[i] * 2 + "{" if closed else f"\\u{ord(body[i]):04x}{{")
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
 
 
 def escape_template(text: str) -> str:
