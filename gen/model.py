@@ -762,7 +762,6 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
             ("namespace_id", ref("aws_service_discovery_private_dns_namespace", "this", "id")),
             ("routing_policy", "MULTIVALUE"),
         ), blocks=(Block("dns_records", attrs=(("ttl", 10), ("type", "A"))),)),
-        Block("health_check_custom_config", attrs=(("failure_threshold", 1),)),
     ), tags=ref("local", f"{names.ident}_tags"))
     tags = Block("locals", attrs=((f"{ident}_tags", Expr(
         f'merge(local.tags, {{ "ecsgen:job" = "{job.name}" }})')),))

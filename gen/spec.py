@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import field
-from typing import Any, ClassVar, dataclass_transform
+from dataclasses import Field, field
+from typing import ClassVar, dataclass_transform
 
 __all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
 
@@ -35,18 +35,20 @@ class SpecNode:
         if extra:
             given["<positional>"] = extra
         frame = sys._getframe(1)
+        for name in self.allowed():  # attribute access sees the given value, else the default
+            if name in given:
+                object.__setattr__(self, name, given[name])
+            else:
+                default = getattr(type(self), name, None)
+                if isinstance(default, Field):
+                    default = default.default_factory()  # type: ignore[misc]
+                object.__setattr__(self, name, default)
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
         object.__setattr__(self, "line", frame.f_lineno)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __getattr__(self, name: str) -> Any:
-        fields = object.__getattribute__(self, "fields")
-        if name in fields:
-            return fields[name]
-        raise AttributeError(name)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())

@@ -364,8 +364,9 @@ def _subnets(check: _Checker, node: SpecNode, path: str, value: object) -> list[
 
 def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, ...] | None:
     words = check.items(job, path, value, str, "a string")
-    if not words or not all(words):
-        check.fail(job, path, f"must be a non-empty list of non-empty strings, got {value!r}")
+    if not words or not words[0]:
+        check.fail(job, path, f"must be a non-empty list of strings starting with the program "
+                   f"or \"python\", got {value!r}")
         return None
     if words[0] in ("python", "python3"):
         rest = words[1:]

@@ -190,10 +190,6 @@ resource "aws_service_discovery_service" "eval" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.eval_tags
 }
 

@@ -357,10 +357,6 @@ resource "aws_service_discovery_service" "pretrain" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.pretrain_tags
 }
 

@@ -323,10 +323,6 @@ resource "aws_service_discovery_service" "dlrm" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.dlrm_tags
 }
 

@@ -321,10 +321,6 @@ resource "aws_service_discovery_service" "whisper_ft" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.whisper_ft_tags
 }
 

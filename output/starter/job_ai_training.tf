@@ -152,10 +152,6 @@ resource "aws_service_discovery_service" "ai_training" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.ai_training_tags
 }
 

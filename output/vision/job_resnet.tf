@@ -203,10 +203,6 @@ resource "aws_service_discovery_service" "resnet" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.resnet_tags
 }
 

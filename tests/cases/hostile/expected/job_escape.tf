@@ -138,10 +138,6 @@ resource "aws_service_discovery_service" "escape" {
     }
   }
 
-  health_check_custom_config {
-    failure_threshold = 1
-  }
-
   tags = local.escape_tags
 }
 
