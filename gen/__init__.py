@@ -4,6 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from gen.spec import S3, Ec2, Fargate, Job, Network, Team  # noqa: E402
+from gen.spec import S3, Ec2, Fargate, Job, Network, Team
 
 __all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "Team", "__version__"]

@@ -20,12 +20,17 @@ __all__ = ["main"]
 
 T = TypeVar("T")
 SPECS = click.argument(
-    "specs", nargs=-1, required=True,
+    "specs",
+    nargs=-1,
+    required=True,
     type=click.Path(exists=True, path_type=Path),
 )
 OUT = click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-    show_default=True, help="Folder that holds one module folder per team.",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder that holds one module folder per team.",
 )
 
 
@@ -35,12 +40,14 @@ def _run(action: Callable[[], T]) -> T:
         return action()
     except DriftError as exc:
         click.echo(str(exc), nl=False)
-        click.echo("ecsgen: the modules on disk differ from the specs; run `ecsgen render`",
-                   err=True)
+        click.echo(
+            "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
+        )
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
-        click.echo(f"ecsgen: error: {exc}" if "\n" not in str(exc)
-                   else f"ecsgen: errors:\n{exc}", err=True)
+        click.echo(
+            f"ecsgen: error: {exc}" if "\n" not in str(exc) else f"ecsgen: errors:\n{exc}", err=True
+        )
         sys.exit(exc.exit_code)
 
 
@@ -64,9 +71,11 @@ def render(specs: Sequence[Path], out: Path) -> None:
     result = _run(lambda: pipeline.render(specs, out))
     elapsed = time.perf_counter() - started
     changed = len(result.touched)
-    click.echo(f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
-               f"({', '.join(result.teams)}); {changed} file(s) changed in {elapsed:.2f}s",
-               err=True)
+    click.echo(
+        f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
+        f"({', '.join(result.teams)}); {changed} file(s) changed in {elapsed:.2f}s",
+        err=True,
+    )
 
 
 @main.command()
@@ -82,8 +91,9 @@ def check(specs: Sequence[Path], out: Path) -> None:
 
 
 @main.command()
-@click.argument("dirs", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 def validate(dirs: Sequence[Path]) -> None:
     """Check generated modules on disk (parse-back and structure).
 

@@ -202,7 +202,9 @@ def render_block(block: Block, indent: int = 0) -> str:
 # line, a comment or a block header ends the chain. Heredoc bodies are left alone.
 # --------------------------------------------------------------------------------------------
 
-_ASSIGN = re.compile(r'^(?P<lead>\s*(?:[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"))\s*=\s?(?P<rhs>.*)$')
+_ASSIGN = re.compile(
+    r'^(?P<lead>\s*(?:[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"))\s*=\s?(?P<rhs>.*)$'
+)
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 

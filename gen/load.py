@@ -49,15 +49,29 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
             found.append(path)
         else:
             problems.append(
-                Problem(display_path(path), None, None, "", "no such spec file or folder "
-                        "(give a .py spec file or a folder of them)")
+                Problem(
+                    display_path(path),
+                    None,
+                    None,
+                    "",
+                    "no such spec file or folder (give a .py spec file or a folder of them)",
+                )
             )
     if problems:
         raise SpecError(problems)
     unique = sorted({p.resolve(): p for p in found}.values(), key=lambda p: p.resolve())
     if not unique:
-        raise SpecError([Problem(", ".join(display_path(p) for p in paths), None, None, "",
-                                 "no spec files found (a spec is a .py file defining `team`)")])
+        raise SpecError(
+            [
+                Problem(
+                    ", ".join(display_path(p) for p in paths),
+                    None,
+                    None,
+                    "",
+                    "no spec files found (a spec is a .py file defining `team`)",
+                )
+            ]
+        )
     return unique
 
 
@@ -106,16 +120,27 @@ def _load_one(path: Path) -> Team | Problem:
             exec(code, module.__dict__)  # noqa: S102 - running the user's spec is the point
         except SyntaxError as exc:
             where = display_path(exc.filename) if exc.filename else shown
-            return Problem(where, exc.lineno, None, "", f"a module the spec imports does not "
-                           f"parse: {exc.msg}")
+            return Problem(
+                where, exc.lineno, None, "", f"a module the spec imports does not parse: {exc.msg}"
+            )
         except Exception as exc:  # noqa: BLE001 - any failure in user code becomes a Problem
-            return Problem(shown, _spec_line(exc, path), None, "",
-                           f"the spec raised {type(exc).__name__}: {exc}")
+            return Problem(
+                shown,
+                _spec_line(exc, path),
+                None,
+                "",
+                f"the spec raised {type(exc).__name__}: {exc}",
+            )
     team = module.__dict__.get("team")
     if not isinstance(team, Team):
         got = "nothing" if team is None else type(team).__name__
-        return Problem(shown, None, None, "team",
-                       f"a spec must define `team = Team(...)` (from gen import Team); got {got}")
+        return Problem(
+            shown,
+            None,
+            None,
+            "team",
+            f"a spec must define `team = Team(...)` (from gen import Team); got {got}",
+        )
     return team
 
 

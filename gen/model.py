@@ -92,8 +92,14 @@ def ref(*parts: str) -> Expr:
     return Expr(".".join(parts))
 
 
-def _variable(name: str, type_: str, description: str, default: HclValue | type = type,
-              validations: Iterable[tuple[str, str]] = (), nullable: bool | None = None) -> Block:
+def _variable(
+    name: str,
+    type_: str,
+    description: str,
+    default: HclValue | type = type,
+    validations: Iterable[tuple[str, str]] = (),
+    nullable: bool | None = None,
+) -> Block:
     attrs: list[tuple[str, HclValue]] = [("description", description), ("type", Expr(type_))]
     if default is not type:
         attrs.append(("default", default))  # type: ignore[arg-type]
@@ -110,9 +116,13 @@ def _output(name: str, description: str, value: HclValue) -> Block:
     return Block("output", (name,), attrs=(("description", description), ("value", value)))
 
 
-def _statement(sid: str, actions: Sequence[str], resources: Sequence[HclValue],
-               conditions: Sequence[tuple[str, str, Sequence[HclValue]]] = (),
-               principals: Sequence[tuple[str, Sequence[str]]] = ()) -> Block:
+def _statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[HclValue],
+    conditions: Sequence[tuple[str, str, Sequence[HclValue]]] = (),
+    principals: Sequence[tuple[str, Sequence[str]]] = (),
+) -> Block:
     nested = [
         Block("principals", attrs=(("type", kind), ("identifiers", list(ids))))
         for kind, ids in principals
@@ -121,8 +131,11 @@ def _statement(sid: str, actions: Sequence[str], resources: Sequence[HclValue],
         Block("condition", attrs=(("test", test), ("variable", var), ("values", list(values))))
         for test, var, values in conditions
     ]
-    attrs: list[tuple[str, HclValue]] = [("sid", sid), ("effect", "Allow"),
-                                         ("actions", sorted(actions))]
+    attrs: list[tuple[str, HclValue]] = [
+        ("sid", sid),
+        ("effect", "Allow"),
+        ("actions", sorted(actions)),
+    ]
     if resources:
         attrs.append(("resources", list(resources)))
     return Block("statement", attrs=tuple(attrs), blocks=tuple(nested))
@@ -142,47 +155,98 @@ def _arn(service: str, resource: str, region: str = "", account: bool = True) ->
 
 def _versions() -> Block:
     provider = {"source": "hashicorp/aws", "version": ">= 5.100, < 7.0"}
-    return Block("terraform", attrs=(("required_version", ">= 1.5.7"),),
-                 blocks=(Block("required_providers", attrs=(("aws", provider),)),))
+    return Block(
+        "terraform",
+        attrs=(("required_version", ">= 1.5.7"),),
+        blocks=(Block("required_providers", attrs=(("aws", provider),)),),
+    )
 
 
 def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
     subnets_default: HclValue | type = list(team.subnet_ids) if team.subnet_ids else type
     vpc_default: HclValue | type = team.vpc_id if team.vpc_id else type
     network = [
-        _variable("vpc_id", "string", "VPC the training tasks run in. It needs DNS support "
-                  "and DNS hostnames enabled (Cloud Map private DNS).", vpc_default),
-        _variable("subnet_ids", "list(string)", "Private subnets for the training tasks "
-                  "(Fargate jobs and EC2 jobs without EFA).", subnets_default,
-                  [("length(var.subnet_ids) > 0", "Give at least one subnet.")],
-                  nullable=False),
-        _variable("assign_public_ip", "bool", "Give Fargate tasks a public IP. Only for "
-                  "subnets without a NAT gateway; private subnets are the better choice.",
-                  False, nullable=False),
-        _variable("egress_cidr_blocks", "list(string)", "Where tasks may open HTTPS "
-                  "connections (ECR, S3, CloudWatch Logs, Secrets Manager, experiment "
-                  "trackers). Traffic between a job's nodes is always allowed.",
-                  ["0.0.0.0/0"], nullable=False),
+        _variable(
+            "vpc_id",
+            "string",
+            "VPC the training tasks run in. It needs DNS support "
+            "and DNS hostnames enabled (Cloud Map private DNS).",
+            vpc_default,
+        ),
+        _variable(
+            "subnet_ids",
+            "list(string)",
+            "Private subnets for the training tasks (Fargate jobs and EC2 jobs without EFA).",
+            subnets_default,
+            [("length(var.subnet_ids) > 0", "Give at least one subnet.")],
+            nullable=False,
+        ),
+        _variable(
+            "assign_public_ip",
+            "bool",
+            "Give Fargate tasks a public IP. Only for "
+            "subnets without a NAT gateway; private subnets are the better choice.",
+            False,
+            nullable=False,
+        ),
+        _variable(
+            "egress_cidr_blocks",
+            "list(string)",
+            "Where tasks may open HTTPS "
+            "connections (ECR, S3, CloudWatch Logs, Secrets Manager, experiment "
+            "trackers). Traffic between a job's nodes is always allowed.",
+            ["0.0.0.0/0"],
+            nullable=False,
+        ),
     ]
     retention = ", ".join(map(str, LOG_RETENTION_DAYS))
     operations = [
-        _variable("log_retention_days", "number", "Days CloudWatch keeps the training logs.",
-                  team.log_retention_days,
-                  [(f"contains([{retention}], var.log_retention_days)",
-                    f"CloudWatch Logs accepts one of: {retention}.")], nullable=False),
-        _variable("enable_execute_command", "bool", "Allow `aws ecs execute-command` into "
-                  "the training containers (ECS Exec). Off unless you are debugging.", False,
-                  nullable=False),
-        _variable("tags", "map(string)", "Tags added to every resource, on top of the spec's "
-                  "tags.", {}, nullable=False),
+        _variable(
+            "log_retention_days",
+            "number",
+            "Days CloudWatch keeps the training logs.",
+            team.log_retention_days,
+            [
+                (
+                    f"contains([{retention}], var.log_retention_days)",
+                    f"CloudWatch Logs accepts one of: {retention}.",
+                )
+            ],
+            nullable=False,
+        ),
+        _variable(
+            "enable_execute_command",
+            "bool",
+            "Allow `aws ecs execute-command` into "
+            "the training containers (ECS Exec). Off unless you are debugging.",
+            False,
+            nullable=False,
+        ),
+        _variable(
+            "tags",
+            "map(string)",
+            "Tags added to every resource, on top of the spec's tags.",
+            {},
+            nullable=False,
+        ),
     ]
     sections = [Section("Network", tuple(network)), Section("Operations", tuple(operations))]
     if ec2:
-        sections.append(Section("GPU capacity", (
-            _variable("ami_id", "string", "AMI for the GPU instances. null takes the latest "
-                      "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
-                      f"parameter {GPU_AMI_PARAMETER}.", None),
-        )))
+        sections.append(
+            Section(
+                "GPU capacity",
+                (
+                    _variable(
+                        "ami_id",
+                        "string",
+                        "AMI for the GPU instances. null takes the latest "
+                        "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
+                        f"parameter {GPU_AMI_PARAMETER}.",
+                        None,
+                    ),
+                ),
+            )
+        )
     return sections
 
 
@@ -190,32 +254,48 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
     names = team_names(team.name)
     spec_tags = dict(team.tags)
     spec_tags["ecsgen:team"] = team.name
-    locals_ = Block("locals", attrs=(
-        ("spec_tags", dict(sorted(spec_tags.items()))),
-        ("tags", Expr("merge(local.spec_tags, var.tags)")),
-    ))
+    locals_ = Block(
+        "locals",
+        attrs=(
+            ("spec_tags", dict(sorted(spec_tags.items()))),
+            ("tags", Expr("merge(local.spec_tags, var.tags)")),
+        ),
+    )
     identity = (
         Block("data", ("aws_caller_identity", "current")),
         Block("data", ("aws_partition", "current")),
     )
-    assume = Block("data", ("aws_iam_policy_document", "ecs_tasks_assume"), blocks=(
-        _statement("EcsTasksAssume", ["sts:AssumeRole"], [],
-                   conditions=[("StringEquals", "aws:SourceAccount", [ACCOUNT]),
-                               ("ArnLike", "aws:SourceArn",
-                                [_arn("ecs", "*", team.region)])],
-                   principals=[("Service", ["ecs-tasks.amazonaws.com"])]),
-    ))
+    assume = Block(
+        "data",
+        ("aws_iam_policy_document", "ecs_tasks_assume"),
+        blocks=(
+            _statement(
+                "EcsTasksAssume",
+                ["sts:AssumeRole"],
+                [],
+                conditions=[
+                    ("StringEquals", "aws:SourceAccount", [ACCOUNT]),
+                    ("ArnLike", "aws:SourceArn", [_arn("ecs", "*", team.region)]),
+                ],
+                principals=[("Service", ["ecs-tasks.amazonaws.com"])],
+            ),
+        ),
+    )
     cluster = Block(
-        "resource", ("aws_ecs_cluster", "this"),
+        "resource",
+        ("aws_ecs_cluster", "this"),
         attrs=(("name", names.cluster),),
         blocks=(Block("setting", attrs=(("name", "containerInsights"), ("value", "enabled"))),),
         tags=TAGS,
     )
     namespace = Block(
-        "resource", ("aws_service_discovery_private_dns_namespace", "this"),
-        attrs=(("name", names.namespace),
-               ("description", f"Rendezvous names of team {team.name}'s training jobs"),
-               ("vpc", ref("var", "vpc_id"))),
+        "resource",
+        ("aws_service_discovery_private_dns_namespace", "this"),
+        attrs=(
+            ("name", names.namespace),
+            ("description", f"Rendezvous names of team {team.name}'s training jobs"),
+            ("vpc", ref("var", "vpc_id")),
+        ),
         tags=TAGS,
     )
     sections = [
@@ -226,10 +306,15 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
     if ec2_jobs:
         sections.append(Section("GPU capacity: instance role and AMI", _instance_blocks(team)))
         providers = Block(
-            "resource", ("aws_ecs_cluster_capacity_providers", "this"),
-            attrs=(("cluster_name", ref("aws_ecs_cluster", "this", "name")),
-                   ("capacity_providers", [ref("aws_ecs_capacity_provider", j.names.ident, "name")
-                                           for j in ec2_jobs])),
+            "resource",
+            ("aws_ecs_cluster_capacity_providers", "this"),
+            attrs=(
+                ("cluster_name", ref("aws_ecs_cluster", "this", "name")),
+                (
+                    "capacity_providers",
+                    [ref("aws_ecs_capacity_provider", j.names.ident, "name") for j in ec2_jobs],
+                ),
+            ),
         )
         sections.append(Section("GPU capacity: cluster capacity providers", (providers,)))
     return sections
@@ -237,31 +322,66 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
 
 def _instance_blocks(team: TeamConfig) -> tuple[Block, ...]:
     names = team_names(team.name)
-    assume = Block("data", ("aws_iam_policy_document", "ec2_assume"), blocks=(
-        _statement("Ec2Assume", ["sts:AssumeRole"], [],
-                   principals=[("Service", ["ec2.amazonaws.com"])]),
-    ))
-    role = Block("resource", ("aws_iam_role", "instance"), attrs=(
-        ("name", names.instance_role),
-        ("description", f"ECS container instances of team {team.name}"),
-        ("assume_role_policy", ref("data", "aws_iam_policy_document", "ec2_assume", "json")),
-    ), tags=TAGS)
-    attachment = Block("resource", ("aws_iam_role_policy_attachment", "instance"), attrs=(
-        ("role", ref("aws_iam_role", "instance", "name")),
-        ("policy_arn", Expr(f'"arn:${{{PARTITION.text}}}:iam::aws:policy/service-role/'
-                            'AmazonEC2ContainerServiceforEC2Role"')),
-    ))
-    profile = Block("resource", ("aws_iam_instance_profile", "instance"), attrs=(
-        ("name", names.instance_profile),
-        ("role", ref("aws_iam_role", "instance", "name")),
-    ), tags=TAGS)
-    ami = Block("data", ("aws_ssm_parameter", "gpu_ami"),
-                meta=(("count", Expr("var.ami_id == null ? 1 : 0")),),
-                attrs=(("name", GPU_AMI_PARAMETER),))
-    ami_local = Block("locals", attrs=(
-        ("ami_id", Expr("var.ami_id != null ? var.ami_id : "
-                        "nonsensitive(data.aws_ssm_parameter.gpu_ami[0].value)")),
-    ))
+    assume = Block(
+        "data",
+        ("aws_iam_policy_document", "ec2_assume"),
+        blocks=(
+            _statement(
+                "Ec2Assume", ["sts:AssumeRole"], [], principals=[("Service", ["ec2.amazonaws.com"])]
+            ),
+        ),
+    )
+    role = Block(
+        "resource",
+        ("aws_iam_role", "instance"),
+        attrs=(
+            ("name", names.instance_role),
+            ("description", f"ECS container instances of team {team.name}"),
+            ("assume_role_policy", ref("data", "aws_iam_policy_document", "ec2_assume", "json")),
+        ),
+        tags=TAGS,
+    )
+    attachment = Block(
+        "resource",
+        ("aws_iam_role_policy_attachment", "instance"),
+        attrs=(
+            ("role", ref("aws_iam_role", "instance", "name")),
+            (
+                "policy_arn",
+                Expr(
+                    f'"arn:${{{PARTITION.text}}}:iam::aws:policy/service-role/'
+                    'AmazonEC2ContainerServiceforEC2Role"'
+                ),
+            ),
+        ),
+    )
+    profile = Block(
+        "resource",
+        ("aws_iam_instance_profile", "instance"),
+        attrs=(
+            ("name", names.instance_profile),
+            ("role", ref("aws_iam_role", "instance", "name")),
+        ),
+        tags=TAGS,
+    )
+    ami = Block(
+        "data",
+        ("aws_ssm_parameter", "gpu_ami"),
+        meta=(("count", Expr("var.ami_id == null ? 1 : 0")),),
+        attrs=(("name", GPU_AMI_PARAMETER),),
+    )
+    ami_local = Block(
+        "locals",
+        attrs=(
+            (
+                "ami_id",
+                Expr(
+                    "var.ami_id != null ? var.ami_id : "
+                    "nonsensitive(data.aws_ssm_parameter.gpu_ami[0].value)"
+                ),
+            ),
+        ),
+    )
     return (assume, role, attachment, profile, ami, ami_local)
 
 
@@ -275,8 +395,12 @@ def _nodes_expr(job: JobConfig, names: JobNames) -> Expr:
     return Expr(f"tostring({var.text})")
 
 
-def _environment(job: JobConfig, team: TeamConfig, names: JobNames, leader: bool,
-                 ) -> tuple[tuple[str, HclValue], ...]:
+def _environment(
+    job: JobConfig,
+    team: TeamConfig,
+    names: JobNames,
+    leader: bool,
+) -> tuple[tuple[str, HclValue], ...]:
     env: dict[str, HclValue] = dict(DEFAULT_ENV)
     if isinstance(job.compute, Ec2Compute):
         env.update(GPU_ENV)
@@ -284,20 +408,25 @@ def _environment(job: JobConfig, team: TeamConfig, names: JobNames, leader: bool
             env.update(EFA_ENV)
     env.update(job.env)  # the team's own values win over the defaults above
     endpoint_host = "localhost" if leader else names.rendezvous_host
-    conf = (f"is_host=1,join_timeout={RDZV_JOIN_TIMEOUT}" if leader else
-            f"is_host=0,join_timeout={RDZV_JOIN_TIMEOUT},read_timeout={WORKER_READ_TIMEOUT}")
-    env.update({
-        "PET_NNODES": _nodes_expr(job, names),
-        "PET_NPROC_PER_NODE": str(job.processes_per_node),
-        "PET_RDZV_BACKEND": "c10d",
-        "PET_RDZV_ENDPOINT": f"{endpoint_host}:{RDZV_PORT}",
-        "PET_RDZV_ID": names.rendezvous_id,
-        "PET_RDZV_CONF": conf,
-        "PET_MAX_RESTARTS": str(job.max_restarts),
-        "ECSGEN_TEAM": team.name,
-        "ECSGEN_JOB": job.name,
-        "ECSGEN_ROLE": "leader" if leader else "worker",
-    })
+    conf = (
+        f"is_host=1,join_timeout={RDZV_JOIN_TIMEOUT}"
+        if leader
+        else f"is_host=0,join_timeout={RDZV_JOIN_TIMEOUT},read_timeout={WORKER_READ_TIMEOUT}"
+    )
+    env.update(
+        {
+            "PET_NNODES": _nodes_expr(job, names),
+            "PET_NPROC_PER_NODE": str(job.processes_per_node),
+            "PET_RDZV_BACKEND": "c10d",
+            "PET_RDZV_ENDPOINT": f"{endpoint_host}:{RDZV_PORT}",
+            "PET_RDZV_ID": names.rendezvous_id,
+            "PET_RDZV_CONF": conf,
+            "PET_MAX_RESTARTS": str(job.max_restarts),
+            "ECSGEN_TEAM": team.name,
+            "ECSGEN_JOB": job.name,
+            "ECSGEN_ROLE": "leader" if leader else "worker",
+        }
+    )
     if job.checkpoints:
         env["ECSGEN_CHECKPOINT_URI"] = job.checkpoints.uri
     if job.datasets:
@@ -305,10 +434,17 @@ def _environment(job: JobConfig, team: TeamConfig, names: JobNames, leader: bool
     return tuple(sorted(env.items()))
 
 
-def _container(job: JobConfig, team: TeamConfig, names: JobNames,
-               env: tuple[tuple[str, HclValue], ...], role: str) -> dict[str, HclValue]:
+def _container(
+    job: JobConfig,
+    team: TeamConfig,
+    names: JobNames,
+    env: tuple[tuple[str, HclValue], ...],
+    role: str,
+) -> dict[str, HclValue]:
     separator = "@" if job.image_is_digest else ":"
-    image = interpolate(f"{job.image_repository}{separator}", ref("var", f"{names.ident}_image_tag"))
+    image = interpolate(
+        f"{job.image_repository}{separator}", ref("var", f"{names.ident}_image_tag")
+    )
     linux: dict[str, HclValue] = {"initProcessEnabled": True}
     container: dict[str, HclValue] = {
         "name": CONTAINER,
@@ -323,14 +459,14 @@ def _container(job: JobConfig, team: TeamConfig, names: JobNames,
         linux["sharedMemorySize"] = compute.shm_mib
         if compute.efa:
             linux["devices"] = [
-                {"hostPath": f"/dev/infiniband/uverbs{i}",
-                 "containerPath": f"/dev/infiniband/uverbs{i}",
-                 "permissions": ["READ", "WRITE", "MKNOD"]}
+                {
+                    "hostPath": f"/dev/infiniband/uverbs{i}",
+                    "containerPath": f"/dev/infiniband/uverbs{i}",
+                    "permissions": ["READ", "WRITE", "MKNOD"],
+                }
                 for i in range(compute.instance.efa_interfaces)
             ]
-        container["resourceRequirements"] = [
-            {"type": "GPU", "value": str(compute.instance.gpus)}
-        ]
+        container["resourceRequirements"] = [{"type": "GPU", "value": str(compute.instance.gpus)}]
         container["ulimits"] = [
             {"name": n, "softLimit": soft, "hardLimit": hard} for n, soft, hard in ULIMITS
         ]
@@ -351,45 +487,96 @@ def _iam(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
     job_tags = ref("local", f"{names.ident}_tags")
     execution_statements = _execution_statements(job, team, names)
     task_statements = _task_statements(job)
-    exec_statement = Block("dynamic", ("statement",), meta=(
-        ("for_each", Expr("var.enable_execute_command ? [1] : []")),
-    ), blocks=(Block("content", blocks=(), attrs=_statement(
-        "EcsExec", ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-        ["*"]).attrs),))
+    exec_statement = Block(
+        "dynamic",
+        ("statement",),
+        meta=(("for_each", Expr("var.enable_execute_command ? [1] : []")),),
+        blocks=(
+            Block(
+                "content",
+                blocks=(),
+                attrs=_statement(
+                    "EcsExec",
+                    [
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                    ],
+                    ["*"],
+                ).attrs,
+            ),
+        ),
+    )
     blocks = [
-        Block("data", ("aws_iam_policy_document", f"{names.ident}_execution"),
-              blocks=tuple(execution_statements)),
-        Block("resource", ("aws_iam_role", f"{names.ident}_execution"), attrs=(
-            ("name", names.execution_role),
-            ("description", f"ECS pulls the image, writes logs and reads secrets of "
-                            f"{team.name}/{job.name} with this role"),
-            ("assume_role_policy", ref("data", "aws_iam_policy_document", "ecs_tasks_assume",
-                                       "json")),
-        ), tags=job_tags),
-        Block("resource", ("aws_iam_role_policy", f"{names.ident}_execution"), attrs=(
-            ("name", "execution"),
-            ("role", ref("aws_iam_role", f"{names.ident}_execution", "id")),
-            ("policy", ref("data", "aws_iam_policy_document", f"{names.ident}_execution", "json")),
-        )),
-        Block("data", ("aws_iam_policy_document", f"{names.ident}_task"),
-              blocks=(*task_statements, exec_statement)),
-        Block("resource", ("aws_iam_role", f"{names.ident}_task"), attrs=(
-            ("name", names.task_role),
-            ("description", f"The training code of {team.name}/{job.name} runs with this role"),
-            ("assume_role_policy", ref("data", "aws_iam_policy_document", "ecs_tasks_assume",
-                                       "json")),
-        ), tags=job_tags),
+        Block(
+            "data",
+            ("aws_iam_policy_document", f"{names.ident}_execution"),
+            blocks=tuple(execution_statements),
+        ),
+        Block(
+            "resource",
+            ("aws_iam_role", f"{names.ident}_execution"),
+            attrs=(
+                ("name", names.execution_role),
+                (
+                    "description",
+                    f"ECS pulls the image, writes logs and reads secrets of "
+                    f"{team.name}/{job.name} with this role",
+                ),
+                (
+                    "assume_role_policy",
+                    ref("data", "aws_iam_policy_document", "ecs_tasks_assume", "json"),
+                ),
+            ),
+            tags=job_tags,
+        ),
+        Block(
+            "resource",
+            ("aws_iam_role_policy", f"{names.ident}_execution"),
+            attrs=(
+                ("name", "execution"),
+                ("role", ref("aws_iam_role", f"{names.ident}_execution", "id")),
+                (
+                    "policy",
+                    ref("data", "aws_iam_policy_document", f"{names.ident}_execution", "json"),
+                ),
+            ),
+        ),
+        Block(
+            "data",
+            ("aws_iam_policy_document", f"{names.ident}_task"),
+            blocks=(*task_statements, exec_statement),
+        ),
+        Block(
+            "resource",
+            ("aws_iam_role", f"{names.ident}_task"),
+            attrs=(
+                ("name", names.task_role),
+                ("description", f"The training code of {team.name}/{job.name} runs with this role"),
+                (
+                    "assume_role_policy",
+                    ref("data", "aws_iam_policy_document", "ecs_tasks_assume", "json"),
+                ),
+            ),
+            tags=job_tags,
+        ),
     ]
     meta: tuple[tuple[str, HclValue], ...] = ()
     if not task_statements:  # only ECS Exec could need a policy
         meta = (("count", Expr("var.enable_execute_command ? 1 : 0")),)
-    blocks.append(Block("resource", ("aws_iam_role_policy", f"{names.ident}_task"), meta=meta,
-                        attrs=(
-        ("name", "task"),
-        ("role", ref("aws_iam_role", f"{names.ident}_task", "id")),
-        ("policy", ref("data", "aws_iam_policy_document", f"{names.ident}_task", "json")),
-    )))
+    blocks.append(
+        Block(
+            "resource",
+            ("aws_iam_role_policy", f"{names.ident}_task"),
+            meta=meta,
+            attrs=(
+                ("name", "task"),
+                ("role", ref("aws_iam_role", f"{names.ident}_task", "id")),
+                ("policy", ref("data", "aws_iam_policy_document", f"{names.ident}_task", "json")),
+            ),
+        )
+    )
     return blocks
 
 
@@ -404,30 +591,44 @@ def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
 
 def _execution_statements(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
     log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":log-stream:*")
-    statements = [_statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                             [log_arn])]
+    statements = [_statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_arn])]
     ecr = _ecr_repository_arn(job)
     if ecr:
         region, account, repository = ecr
         statements.append(_statement("EcrAuth", ["ecr:GetAuthorizationToken"], ["*"]))
-        statements.append(_statement(
-            "PullImage",
-            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            [interpolate("arn:", PARTITION, f":ecr:{region}:{account}:repository/{repository}")],
-        ))
+        statements.append(
+            _statement(
+                "PullImage",
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                [
+                    interpolate(
+                        "arn:", PARTITION, f":ecr:{region}:{account}:repository/{repository}"
+                    )
+                ],
+            )
+        )
     manager = [arn for _, arn in job.secrets if ":secretsmanager:" in arn]
     parameters = [arn for _, arn in job.secrets if ":ssm:" in arn]
     if manager:
-        statements.append(_statement("ReadSecrets", ["secretsmanager:GetSecretValue"],
-                                     sorted(set(manager))))
+        statements.append(
+            _statement("ReadSecrets", ["secretsmanager:GetSecretValue"], sorted(set(manager)))
+        )
     if parameters:
-        statements.append(_statement("ReadParameters", ["ssm:GetParameters"],
-                                     sorted(set(parameters))))
+        statements.append(
+            _statement("ReadParameters", ["ssm:GetParameters"], sorted(set(parameters)))
+        )
     return statements
 
 
-def _bucket_statements(sid: str, locations: Sequence[S3Location], object_actions: Sequence[str],
-                       ) -> list[Block]:
+def _bucket_statements(
+    sid: str,
+    locations: Sequence[S3Location],
+    object_actions: Sequence[str],
+) -> list[Block]:
     statements: list[Block] = []
     ordered = sorted(set(locations), key=lambda s: (s.bucket, s.prefix))
     for index, (bucket, group) in enumerate(groupby(ordered, key=lambda s: s.bucket)):
@@ -435,11 +636,14 @@ def _bucket_statements(sid: str, locations: Sequence[S3Location], object_actions
         bucket_arn = interpolate("arn:", PARTITION, f":s3:::{bucket}")
         whole = "" in prefixes
         conditions = [] if whole else [("StringLike", "s3:prefix", [f"{p}*" for p in prefixes])]
-        objects = [interpolate("arn:", PARTITION, f":s3:::{bucket}/{p}*")
-                   for p in ([""] if whole else prefixes)]
+        objects = [
+            interpolate("arn:", PARTITION, f":s3:::{bucket}/{p}*")
+            for p in ([""] if whole else prefixes)
+        ]
         suffix = str(index) if index else ""
-        statements.append(_statement(f"List{sid}{suffix}", ["s3:ListBucket"], [bucket_arn],
-                                     conditions=conditions))
+        statements.append(
+            _statement(f"List{sid}{suffix}", ["s3:ListBucket"], [bucket_arn], conditions=conditions)
+        )
         statements.append(_statement(f"Objects{sid}{suffix}", object_actions, objects))
     return statements
 
@@ -447,37 +651,73 @@ def _bucket_statements(sid: str, locations: Sequence[S3Location], object_actions
 def _task_statements(job: JobConfig) -> list[Block]:
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
-        statements += _bucket_statements("Checkpoints", [job.checkpoints], [
-            "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
-            "s3:ListMultipartUploadParts", "s3:PutObject"])
+        statements += _bucket_statements(
+            "Checkpoints",
+            [job.checkpoints],
+            [
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+        )
     return statements
 
 
 def _network(job: JobConfig, names: JobNames) -> list[Block]:
     sg = ref("aws_security_group", names.ident, "id")
     rules = [
-        Block("resource", ("aws_vpc_security_group_ingress_rule", f"{names.ident}_nodes"), attrs=(
-            ("security_group_id", sg), ("referenced_security_group_id", sg),
-            ("ip_protocol", "-1"),
-            ("description", "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"),
-        )),
-        Block("resource", ("aws_vpc_security_group_egress_rule", f"{names.ident}_nodes"), attrs=(
-            ("security_group_id", sg), ("referenced_security_group_id", sg),
-            ("ip_protocol", "-1"),
-            ("description", "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"),
-        )),
-        Block("resource", ("aws_vpc_security_group_egress_rule", f"{names.ident}_https"),
-              meta=(("for_each", Expr("toset(var.egress_cidr_blocks)")),), attrs=(
-            ("security_group_id", sg), ("cidr_ipv4", Expr("each.value")),
-            ("ip_protocol", "tcp"), ("from_port", 443), ("to_port", 443),
-            ("description", "HTTPS to AWS APIs, registries and trackers"),
-        )),
+        Block(
+            "resource",
+            ("aws_vpc_security_group_ingress_rule", f"{names.ident}_nodes"),
+            attrs=(
+                ("security_group_id", sg),
+                ("referenced_security_group_id", sg),
+                ("ip_protocol", "-1"),
+                (
+                    "description",
+                    "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)",
+                ),
+            ),
+        ),
+        Block(
+            "resource",
+            ("aws_vpc_security_group_egress_rule", f"{names.ident}_nodes"),
+            attrs=(
+                ("security_group_id", sg),
+                ("referenced_security_group_id", sg),
+                ("ip_protocol", "-1"),
+                (
+                    "description",
+                    "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)",
+                ),
+            ),
+        ),
+        Block(
+            "resource",
+            ("aws_vpc_security_group_egress_rule", f"{names.ident}_https"),
+            meta=(("for_each", Expr("toset(var.egress_cidr_blocks)")),),
+            attrs=(
+                ("security_group_id", sg),
+                ("cidr_ipv4", Expr("each.value")),
+                ("ip_protocol", "tcp"),
+                ("from_port", 443),
+                ("to_port", 443),
+                ("description", "HTTPS to AWS APIs, registries and trackers"),
+            ),
+        ),
     ]
-    group = Block("resource", ("aws_security_group", names.ident), attrs=(
-        ("name", names.security_group),
-        ("description", f"Nodes of training job {names.prefix}"),
-        ("vpc_id", ref("var", "vpc_id")),
-    ), tags=ref("local", f"{names.ident}_tags"))
+    group = Block(
+        "resource",
+        ("aws_security_group", names.ident),
+        attrs=(
+            ("name", names.security_group),
+            ("description", f"Nodes of training job {names.prefix}"),
+            ("vpc_id", ref("var", "vpc_id")),
+        ),
+        tags=ref("local", f"{names.ident}_tags"),
+    )
     return [group, *rules]
 
 
@@ -485,26 +725,47 @@ def _task_definition(job: JobConfig, names: JobNames, role: str, family: str) ->
     compute = job.compute
     attrs: list[tuple[str, HclValue]] = [("family", family)]
     if isinstance(compute, FargateCompute):
-        attrs += [("requires_compatibilities", ["FARGATE"]), ("network_mode", "awsvpc"),
-                  ("cpu", str(compute.cpu)), ("memory", str(compute.memory))]
+        attrs += [
+            ("requires_compatibilities", ["FARGATE"]),
+            ("network_mode", "awsvpc"),
+            ("cpu", str(compute.cpu)),
+            ("memory", str(compute.memory)),
+        ]
     else:
-        attrs += [("requires_compatibilities", ["EC2"]), ("network_mode", "awsvpc"),
-                  ("cpu", str(compute.cpu)), ("memory", str(compute.memory))]
+        attrs += [
+            ("requires_compatibilities", ["EC2"]),
+            ("network_mode", "awsvpc"),
+            ("cpu", str(compute.cpu)),
+            ("memory", str(compute.memory)),
+        ]
     attrs += [
         ("execution_role_arn", ref("aws_iam_role", f"{names.ident}_execution", "arn")),
         ("task_role_arn", ref("aws_iam_role", f"{names.ident}_task", "arn")),
         ("container_definitions", Expr(f"jsonencode([local.{names.ident}_{role}])")),
     ]
-    nested = [Block("runtime_platform", attrs=(("operating_system_family", "LINUX"),
-                                               ("cpu_architecture", "X86_64")))]
+    nested = [
+        Block(
+            "runtime_platform",
+            attrs=(("operating_system_family", "LINUX"), ("cpu_architecture", "X86_64")),
+        )
+    ]
     if isinstance(compute, Ec2Compute):
-        nested.append(Block("placement_constraints", attrs=(
-            ("type", "memberOf"),
-            ("expression", f"attribute:ecs.instance-type == {compute.instance.name}"),
-        )))
-    return Block("resource", ("aws_ecs_task_definition", f"{names.ident}_{role}"),
-                 attrs=tuple(attrs), blocks=tuple(nested),
-                 tags=ref("local", f"{names.ident}_tags"))
+        nested.append(
+            Block(
+                "placement_constraints",
+                attrs=(
+                    ("type", "memberOf"),
+                    ("expression", f"attribute:ecs.instance-type == {compute.instance.name}"),
+                ),
+            )
+        )
+    return Block(
+        "resource",
+        ("aws_ecs_task_definition", f"{names.ident}_{role}"),
+        attrs=tuple(attrs),
+        blocks=tuple(nested),
+        tags=ref("local", f"{names.ident}_tags"),
+    )
 
 
 def _service(job: JobConfig, names: JobNames, role: str, subnets: Expr) -> Block:
@@ -542,26 +803,37 @@ def _service(job: JobConfig, names: JobNames, role: str, subnets: Expr) -> Block
     depends: tuple[str, ...] = ()
     if isinstance(compute, Ec2Compute):
         nested += [
-            Block("capacity_provider_strategy", attrs=(
-                ("capacity_provider", ref("aws_ecs_capacity_provider", names.ident, "name")),
-                ("weight", 1), ("base", 0),
-            )),
+            Block(
+                "capacity_provider_strategy",
+                attrs=(
+                    ("capacity_provider", ref("aws_ecs_capacity_provider", names.ident, "name")),
+                    ("weight", 1),
+                    ("base", 0),
+                ),
+            ),
             Block("placement_constraints", attrs=(("type", "distinctInstance"),)),
         ]
         depends = ("aws_ecs_cluster_capacity_providers.this",)
     if leader:
-        nested.append(Block("service_registries", attrs=(
-            ("registry_arn", ref("aws_service_discovery_service", names.ident, "arn")),
-        )))
-    return Block("resource", ("aws_ecs_service", f"{names.ident}_{role}s" if not leader
-                              else f"{names.ident}_leader"),
-                 attrs=tuple(attrs), blocks=tuple(nested),
-                 tags=ref("local", f"{names.ident}_tags"),
-                 depends_on=depends)
+        nested.append(
+            Block(
+                "service_registries",
+                attrs=(("registry_arn", ref("aws_service_discovery_service", names.ident, "arn")),),
+            )
+        )
+    return Block(
+        "resource",
+        ("aws_ecs_service", f"{names.ident}_{role}s" if not leader else f"{names.ident}_leader"),
+        attrs=tuple(attrs),
+        blocks=tuple(nested),
+        tags=ref("local", f"{names.ident}_tags"),
+        depends_on=depends,
+    )
 
 
-def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Compute,
-              subnets: Expr) -> list[Block]:
+def _capacity(
+    job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Compute, subnets: Expr
+) -> list[Block]:
     ident = names.ident
     job_tags = ref("local", f"{names.ident}_tags")
     user_data_lines = [
@@ -586,27 +858,48 @@ def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Com
     sg = ref("aws_security_group", ident, "id")
     if compute.efa:
         for index in range(compute.instance.efa_interfaces):
-            interfaces.append(Block("network_interfaces", attrs=(
-                ("device_index", 0 if index == 0 else 1),
-                ("network_card_index", index),
-                ("interface_type", "efa"),
-                ("security_groups", [sg]),
-                ("delete_on_termination", True),
-            )))
+            interfaces.append(
+                Block(
+                    "network_interfaces",
+                    attrs=(
+                        ("device_index", 0 if index == 0 else 1),
+                        ("network_card_index", index),
+                        ("interface_type", "efa"),
+                        ("security_groups", [sg]),
+                        ("delete_on_termination", True),
+                    ),
+                )
+            )
     else:
         lt_attrs.append(("vpc_security_group_ids", [sg]))
     nested: list[Block] = [
-        Block("iam_instance_profile", attrs=(
-            ("arn", ref("aws_iam_instance_profile", "instance", "arn")),)),
-        Block("metadata_options", attrs=(
-            ("http_endpoint", "enabled"), ("http_tokens", "required"),
-            ("http_put_response_hop_limit", 1))),
-        Block("block_device_mappings", attrs=(("device_name", "/dev/xvda"),), blocks=(
-            Block("ebs", attrs=(
-                ("volume_size", Expr(f"var.{ident}_root_volume_gib")),
-                ("volume_type", "gp3"), ("encrypted", True), ("delete_on_termination", True),
-            )),
-        )),
+        Block(
+            "iam_instance_profile",
+            attrs=(("arn", ref("aws_iam_instance_profile", "instance", "arn")),),
+        ),
+        Block(
+            "metadata_options",
+            attrs=(
+                ("http_endpoint", "enabled"),
+                ("http_tokens", "required"),
+                ("http_put_response_hop_limit", 1),
+            ),
+        ),
+        Block(
+            "block_device_mappings",
+            attrs=(("device_name", "/dev/xvda"),),
+            blocks=(
+                Block(
+                    "ebs",
+                    attrs=(
+                        ("volume_size", Expr(f"var.{ident}_root_volume_gib")),
+                        ("volume_type", "gp3"),
+                        ("encrypted", True),
+                        ("delete_on_termination", True),
+                    ),
+                ),
+            ),
+        ),
         *interfaces,
         Block("monitoring", attrs=(("enabled", True),)),
         Block("tag_specifications", attrs=(("resource_type", "instance"), ("tags", job_tags))),
@@ -614,13 +907,30 @@ def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Com
     ]
     blocks: list[Block] = [Block("locals", attrs=((f"{ident}_user_data", Heredoc(user_data)),))]
     if compute.efa:
-        blocks.append(Block("resource", ("aws_placement_group", ident), attrs=(
-            ("name", names.placement_group), ("strategy", "cluster"),
-        ), tags=job_tags))
-    blocks.append(Block("resource", ("aws_launch_template", ident), attrs=tuple(lt_attrs),
-                        blocks=tuple(nested), tags=job_tags))
-    template_ref = (("launch_template_id", ref("aws_launch_template", ident, "id")),
-                    ("version", ref("aws_launch_template", ident, "latest_version")))
+        blocks.append(
+            Block(
+                "resource",
+                ("aws_placement_group", ident),
+                attrs=(
+                    ("name", names.placement_group),
+                    ("strategy", "cluster"),
+                ),
+                tags=job_tags,
+            )
+        )
+    blocks.append(
+        Block(
+            "resource",
+            ("aws_launch_template", ident),
+            attrs=tuple(lt_attrs),
+            blocks=tuple(nested),
+            tags=job_tags,
+        )
+    )
+    template_ref = (
+        ("launch_template_id", ref("aws_launch_template", ident, "id")),
+        ("version", ref("aws_launch_template", ident, "latest_version")),
+    )
     asg_attrs: list[tuple[str, HclValue]] = [
         ("name", names.autoscaling_group),
         ("min_size", 0),
@@ -633,42 +943,97 @@ def _capacity(job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Com
     asg_nested: list[Block] = []
     if compute.spot:
         asg_attrs.append(("capacity_rebalance", True))
-        asg_nested.append(Block("mixed_instances_policy", blocks=(
-            Block("instances_distribution", attrs=(
-                ("on_demand_base_capacity", 0),
-                ("on_demand_percentage_above_base_capacity", 0),
-                ("spot_allocation_strategy", "capacity-optimized"),
-            )),
-            Block("launch_template", blocks=(
-                Block("launch_template_specification", attrs=template_ref),)),
-        )))
+        asg_nested.append(
+            Block(
+                "mixed_instances_policy",
+                blocks=(
+                    Block(
+                        "instances_distribution",
+                        attrs=(
+                            ("on_demand_base_capacity", 0),
+                            ("on_demand_percentage_above_base_capacity", 0),
+                            ("spot_allocation_strategy", "capacity-optimized"),
+                        ),
+                    ),
+                    Block(
+                        "launch_template",
+                        blocks=(Block("launch_template_specification", attrs=template_ref),),
+                    ),
+                ),
+            )
+        )
     else:
-        asg_nested.append(Block("launch_template", attrs=(
-            ("id", ref("aws_launch_template", ident, "id")),
-            ("version", ref("aws_launch_template", ident, "latest_version")))))
-    asg_nested.append(Block("tag", attrs=(
-        ("key", "AmazonECSManaged"), ("value", "true"), ("propagate_at_launch", True))))
-    asg_nested.append(Block("dynamic", ("tag",), meta=(
-        ("for_each", Expr(f'merge(local.{ident}_tags, {{ '
-                          f'Name = "{names.prefix}" }})')),), blocks=(
-        Block("content", attrs=(("key", Expr("tag.key")), ("value", Expr("tag.value")),
-                                ("propagate_at_launch", True))),)))
-    blocks.append(Block(
-        "resource", ("aws_autoscaling_group", ident), attrs=tuple(asg_attrs),
-        blocks=tuple(asg_nested),
-        lifecycle=Block("lifecycle", attrs=(("ignore_changes", [Expr("desired_capacity")]),)),
-    ))
-    blocks.append(Block("resource", ("aws_ecs_capacity_provider", ident), attrs=(
-        ("name", names.capacity_provider),
-    ), blocks=(Block("auto_scaling_group_provider", attrs=(
-        ("auto_scaling_group_arn", ref("aws_autoscaling_group", ident, "arn")),
-        ("managed_termination_protection", "ENABLED"),
-        ("managed_draining", "ENABLED"),
-    ), blocks=(Block("managed_scaling", attrs=(
-        ("status", "ENABLED"), ("target_capacity", 100), ("minimum_scaling_step_size", 1),
-        ("maximum_scaling_step_size", Expr(f"max(var.{ident}_nodes, 1)")),
-        ("instance_warmup_period", 300),
-    )),)),), tags=job_tags))
+        asg_nested.append(
+            Block(
+                "launch_template",
+                attrs=(
+                    ("id", ref("aws_launch_template", ident, "id")),
+                    ("version", ref("aws_launch_template", ident, "latest_version")),
+                ),
+            )
+        )
+    asg_nested.append(
+        Block(
+            "tag",
+            attrs=(("key", "AmazonECSManaged"), ("value", "true"), ("propagate_at_launch", True)),
+        )
+    )
+    asg_nested.append(
+        Block(
+            "dynamic",
+            ("tag",),
+            meta=(("for_each", Expr(f'merge(local.{ident}_tags, {{ Name = "{names.prefix}" }})')),),
+            blocks=(
+                Block(
+                    "content",
+                    attrs=(
+                        ("key", Expr("tag.key")),
+                        ("value", Expr("tag.value")),
+                        ("propagate_at_launch", True),
+                    ),
+                ),
+            ),
+        )
+    )
+    blocks.append(
+        Block(
+            "resource",
+            ("aws_autoscaling_group", ident),
+            attrs=tuple(asg_attrs),
+            blocks=tuple(asg_nested),
+            lifecycle=Block("lifecycle", attrs=(("ignore_changes", [Expr("desired_capacity")]),)),
+        )
+    )
+    blocks.append(
+        Block(
+            "resource",
+            ("aws_ecs_capacity_provider", ident),
+            attrs=(("name", names.capacity_provider),),
+            blocks=(
+                Block(
+                    "auto_scaling_group_provider",
+                    attrs=(
+                        ("auto_scaling_group_arn", ref("aws_autoscaling_group", ident, "arn")),
+                        ("managed_termination_protection", "ENABLED"),
+                        ("managed_draining", "ENABLED"),
+                    ),
+                    blocks=(
+                        Block(
+                            "managed_scaling",
+                            attrs=(
+                                ("status", "ENABLED"),
+                                ("target_capacity", 100),
+                                ("minimum_scaling_step_size", 1),
+                                ("maximum_scaling_step_size", Expr(f"max(var.{ident}_nodes, 1)")),
+                                ("instance_warmup_period", 300),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            tags=job_tags,
+        )
+    )
     return blocks
 
 
@@ -678,62 +1043,108 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
     nodes = f"var.{ident}_nodes"
     whole = f"floor({nodes}) == {nodes}"
     if job.elastic:
-        nodes_checks = [(f"{whole} && ({nodes} == 0 || {nodes} >= {job.min_nodes})",
-                         f"Run 0 (stopped) or a whole number of nodes >= {job.min_nodes}.")]
-        nodes_text = (f"Nodes (tasks) to run, 0 to stop the job. The job is elastic: training "
-                      f"goes on while at least {job.min_nodes} are up.")
+        nodes_checks = [
+            (
+                f"{whole} && ({nodes} == 0 || {nodes} >= {job.min_nodes})",
+                f"Run 0 (stopped) or a whole number of nodes >= {job.min_nodes}.",
+            )
+        ]
+        nodes_text = (
+            f"Nodes (tasks) to run, 0 to stop the job. The job is elastic: training "
+            f"goes on while at least {job.min_nodes} are up."
+        )
     else:
-        nodes_checks = [(f"{whole} && {nodes} >= 0",
-                         "Run 0 (stopped) or a whole number of nodes.")]
-        nodes_text = ("Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops "
-                      "the job.")
+        nodes_checks = [(f"{whole} && {nodes} >= 0", "Run 0 (stopped) or a whole number of nodes.")]
+        nodes_text = "Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops the job."
     variables = [
-        _variable(f"{ident}_image_tag", "string", f"Image {version_kind} of "
-                  f"{job.image_repository} for job {job.name}.", job.image_version,
-                  nullable=False),
-        _variable(f"{ident}_nodes", "number", nodes_text, job.max_nodes, nodes_checks,
-                  nullable=False),
+        _variable(
+            f"{ident}_image_tag",
+            "string",
+            f"Image {version_kind} of {job.image_repository} for job {job.name}.",
+            job.image_version,
+            nullable=False,
+        ),
+        _variable(
+            f"{ident}_nodes", "number", nodes_text, job.max_nodes, nodes_checks, nullable=False
+        ),
     ]
     compute = job.compute
     if isinstance(compute, Ec2Compute):
-        variables.append(_variable(
-            f"{ident}_root_volume_gib", "number", "Size of each instance's encrypted root "
-            "volume (images, scratch).", compute.root_volume_gib,
-            [(f"var.{ident}_root_volume_gib >= 30", "The GPU AMI needs at least 30 GiB.")],
-            nullable=False))
+        variables.append(
+            _variable(
+                f"{ident}_root_volume_gib",
+                "number",
+                "Size of each instance's encrypted root volume (images, scratch).",
+                compute.root_volume_gib,
+                [(f"var.{ident}_root_volume_gib >= 30", "The GPU AMI needs at least 30 GiB.")],
+                nullable=False,
+            )
+        )
         if compute.efa:
             default: HclValue | type = type
             chosen = compute.subnet_ids or team.subnet_ids
             if chosen:
                 default = list(chosen)
-            variables.append(_variable(
-                f"{ident}_subnet_ids", "list(string)", "The one subnet (one Availability "
-                "Zone) of the EFA job: EFA traffic cannot cross AZs and the cluster placement "
-                "group lives in one.", default,
-                [(f"length(var.{ident}_subnet_ids) == 1",
-                  "EFA needs exactly one subnet (one Availability Zone).")], nullable=False))
+            variables.append(
+                _variable(
+                    f"{ident}_subnet_ids",
+                    "list(string)",
+                    "The one subnet (one Availability "
+                    "Zone) of the EFA job: EFA traffic cannot cross AZs and the cluster placement "
+                    "group lives in one.",
+                    default,
+                    [
+                        (
+                            f"length(var.{ident}_subnet_ids) == 1",
+                            "EFA needs exactly one subnet (one Availability Zone).",
+                        )
+                    ],
+                    nullable=False,
+                )
+            )
     return tuple(variables)
 
 
 def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Block, ...]:
     ident = names.ident
     outputs = [
-        _output(f"{ident}_services", f"ECS services of job {job.name} (leader, workers).", {
-            "leader": ref("aws_ecs_service", f"{ident}_leader", "name"),
-            "workers": ref("aws_ecs_service", f"{ident}_workers", "name"),
-        }),
-        _output(f"{ident}_rendezvous_endpoint", "Where the workers find the leader's "
-                "c10d store.", f"{names.rendezvous_host}:{RDZV_PORT}"),
-        _output(f"{ident}_log_group", "CloudWatch log group of the job.",
-                ref("aws_cloudwatch_log_group", ident, "name")),
-        _output(f"{ident}_task_role_arn", "IAM role the training code runs with.",
-                ref("aws_iam_role", f"{ident}_task", "arn")),
-        _output(f"{ident}_security_group_id", "Security group of the job's nodes.",
-                ref("aws_security_group", ident, "id")),
+        _output(
+            f"{ident}_services",
+            f"ECS services of job {job.name} (leader, workers).",
+            {
+                "leader": ref("aws_ecs_service", f"{ident}_leader", "name"),
+                "workers": ref("aws_ecs_service", f"{ident}_workers", "name"),
+            },
+        ),
+        _output(
+            f"{ident}_rendezvous_endpoint",
+            "Where the workers find the leader's c10d store.",
+            f"{names.rendezvous_host}:{RDZV_PORT}",
+        ),
+        _output(
+            f"{ident}_log_group",
+            "CloudWatch log group of the job.",
+            ref("aws_cloudwatch_log_group", ident, "name"),
+        ),
+        _output(
+            f"{ident}_task_role_arn",
+            "IAM role the training code runs with.",
+            ref("aws_iam_role", f"{ident}_task", "arn"),
+        ),
+        _output(
+            f"{ident}_security_group_id",
+            "Security group of the job's nodes.",
+            ref("aws_security_group", ident, "id"),
+        ),
     ]
     if isinstance(job.compute, Ec2Compute):
-        outputs.append(_output(f"{ident}_autoscaling_group", "Auto Scaling group of the "
-                               "job's GPU instances.", ref("aws_autoscaling_group", ident, "name")))
+        outputs.append(
+            _output(
+                f"{ident}_autoscaling_group",
+                "Auto Scaling group of the job's GPU instances.",
+                ref("aws_autoscaling_group", ident, "name"),
+            )
+        )
     return tuple(outputs)
 
 
@@ -745,26 +1156,49 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
     subnets = ref("var", f"{ident}_subnet_ids") if efa else ref("var", "subnet_ids")
     leader_env = _environment(job, team, names, leader=True)
     worker_env = _environment(job, team, names, leader=False)
-    containers = Block("locals", attrs=(
-        (f"{ident}_leader", _container(job, team, names, leader_env, "leader")),
-        (f"{ident}_worker", _container(job, team, names, worker_env, "worker")),
-    ))
-    logs = Block("resource", ("aws_cloudwatch_log_group", ident), attrs=(
-        ("name", names.log_group),
-        ("retention_in_days", ref("var", "log_retention_days")),
-    ), tags=ref("local", f"{names.ident}_tags"))
-    discovery = Block("resource", ("aws_service_discovery_service", ident), attrs=(
-        ("name", names.discovery),
-        ("description", f"The leader of job {names.prefix}: workers reach its c10d store here"),
-        ("force_destroy", True),
-    ), blocks=(
-        Block("dns_config", attrs=(
-            ("namespace_id", ref("aws_service_discovery_private_dns_namespace", "this", "id")),
-            ("routing_policy", "MULTIVALUE"),
-        ), blocks=(Block("dns_records", attrs=(("ttl", 10), ("type", "A"))),)),
-    ), tags=ref("local", f"{names.ident}_tags"))
-    tags = Block("locals", attrs=((f"{ident}_tags", Expr(
-        f'merge(local.tags, {{ "ecsgen:job" = "{job.name}" }})')),))
+    containers = Block(
+        "locals",
+        attrs=(
+            (f"{ident}_leader", _container(job, team, names, leader_env, "leader")),
+            (f"{ident}_worker", _container(job, team, names, worker_env, "worker")),
+        ),
+    )
+    logs = Block(
+        "resource",
+        ("aws_cloudwatch_log_group", ident),
+        attrs=(
+            ("name", names.log_group),
+            ("retention_in_days", ref("var", "log_retention_days")),
+        ),
+        tags=ref("local", f"{names.ident}_tags"),
+    )
+    discovery = Block(
+        "resource",
+        ("aws_service_discovery_service", ident),
+        attrs=(
+            ("name", names.discovery),
+            ("description", f"The leader of job {names.prefix}: workers reach its c10d store here"),
+            ("force_destroy", True),
+        ),
+        blocks=(
+            Block(
+                "dns_config",
+                attrs=(
+                    (
+                        "namespace_id",
+                        ref("aws_service_discovery_private_dns_namespace", "this", "id"),
+                    ),
+                    ("routing_policy", "MULTIVALUE"),
+                ),
+                blocks=(Block("dns_records", attrs=(("ttl", 10), ("type", "A"))),),
+            ),
+        ),
+        tags=ref("local", f"{names.ident}_tags"),
+    )
+    tags = Block(
+        "locals",
+        attrs=((f"{ident}_tags", Expr(f'merge(local.tags, {{ "ecsgen:job" = "{job.name}" }})')),),
+    )
     sections = [
         Section("Tags", (tags,)),
         Section("IAM: execution and task roles", tuple(_iam(job, team, names))),
@@ -772,24 +1206,36 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
         Section("Network", tuple(_network(job, names))),
     ]
     if isinstance(compute, Ec2Compute):
-        sections.append(Section(
-            f"GPU capacity: {compute.instance.name} instances",
-            tuple(_capacity(job, team, names, compute, subnets)),
-        ))
+        sections.append(
+            Section(
+                f"GPU capacity: {compute.instance.name} instances",
+                tuple(_capacity(job, team, names, compute, subnets)),
+            )
+        )
     sections += [
         Section("Rendezvous", (discovery,)),
-        Section("Task definitions", (
-            containers,
-            _task_definition(job, names, "leader", names.leader_family),
-            _task_definition(job, names, "worker", names.worker_family),
-        )),
-        Section("Services", (_service(job, names, "leader", subnets),
-                             _service(job, names, "worker", subnets))),
+        Section(
+            "Task definitions",
+            (
+                containers,
+                _task_definition(job, names, "leader", names.leader_family),
+                _task_definition(job, names, "worker", names.worker_family),
+            ),
+        ),
+        Section(
+            "Services",
+            (_service(job, names, "leader", subnets), _service(job, names, "worker", subnets)),
+        ),
     ]
     return JobView(
-        config=job, names=names, file=f"job_{ident}.tf", sections=tuple(sections),
-        variables=_job_variables(job, team, names), outputs=_job_outputs(job, names),
-        leader_env=leader_env, worker_env=worker_env,
+        config=job,
+        names=names,
+        file=f"job_{ident}.tf",
+        sections=tuple(sections),
+        variables=_job_variables(job, team, names),
+        outputs=_job_outputs(job, names),
+        leader_env=leader_env,
+        worker_env=worker_env,
         container_command=("torchrun", *job.command),
     )
 
@@ -800,21 +1246,42 @@ def build(team: TeamConfig) -> Module:
     ec2_jobs = [j for j in jobs if isinstance(j.config.compute, Ec2Compute)]
     variables = _team_variables(team, bool(ec2_jobs))
     variables += [Section(f"Job: {j.config.name}", j.variables) for j in jobs]
-    outputs = [Section("Cluster", (
-        _output("cluster_name", "Name of the team's ECS cluster.",
-                ref("aws_ecs_cluster", "this", "name")),
-        _output("cluster_arn", "ARN of the team's ECS cluster.",
-                ref("aws_ecs_cluster", "this", "arn")),
-        _output("namespace_name", "Private DNS namespace of the rendezvous names.",
-                ref("aws_service_discovery_private_dns_namespace", "this", "name")),
-    ))]
+    outputs = [
+        Section(
+            "Cluster",
+            (
+                _output(
+                    "cluster_name",
+                    "Name of the team's ECS cluster.",
+                    ref("aws_ecs_cluster", "this", "name"),
+                ),
+                _output(
+                    "cluster_arn",
+                    "ARN of the team's ECS cluster.",
+                    ref("aws_ecs_cluster", "this", "arn"),
+                ),
+                _output(
+                    "namespace_name",
+                    "Private DNS namespace of the rendezvous names.",
+                    ref("aws_service_discovery_private_dns_namespace", "this", "name"),
+                ),
+            ),
+        )
+    ]
     outputs += [Section(f"Job: {j.config.name}", j.outputs) for j in jobs]
     hourly = tuple(
         (j.config.name, j.config.compute.instance.name, j.config.max_nodes)
-        for j in ec2_jobs if isinstance(j.config.compute, Ec2Compute)
+        for j in ec2_jobs
+        if isinstance(j.config.compute, Ec2Compute)
     )
     return Module(
-        team=team, generator=f"ecsgen {__version__}", spec=team.source, versions=_versions(),
-        main=tuple(_team_main(team, ec2_jobs)), variables=tuple(variables),
-        outputs=tuple(outputs), jobs=jobs, hourly_instances=hourly,
+        team=team,
+        generator=f"ecsgen {__version__}",
+        spec=team.source,
+        versions=_versions(),
+        main=tuple(_team_main(team, ec2_jobs)),
+        variables=tuple(variables),
+        outputs=tuple(outputs),
+        jobs=jobs,
+        hourly_instances=hourly,
     )

@@ -49,16 +49,18 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - the output is HCL, escaped by gen.hcl, not HTML
     )
-    env.filters.update({
-        "hcl": hcl.render,
-        "block": hcl.render_block,
-        "quote": hcl.quote,
-        "md": _md,
-        "anchor_input": lambda name: _anchor("input", name),
-        "anchor_output": lambda name: _anchor("output", name),
-    })
+    env.filters.update(
+        {
+            "hcl": hcl.render,
+            "block": hcl.render_block,
+            "quote": hcl.quote,
+            "md": _md,
+            "anchor_input": lambda name: _anchor("input", name),
+            "anchor_output": lambda name: _anchor("output", name),
+        }
+    )
     return env
 
 
@@ -71,28 +73,38 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
     for job in module.jobs:
         config = job.config
         compute = config.compute
-        nodes = (f"{config.min_nodes}:{config.max_nodes}" if config.elastic
-                 else str(config.max_nodes))
+        nodes = (
+            f"{config.min_nodes}:{config.max_nodes}" if config.elastic else str(config.max_nodes)
+        )
         if isinstance(compute, Ec2Compute):
-            kind = f"EC2 `{compute.instance.name}` ({compute.instance.gpus} x {compute.instance.gpu_model})"
+            instance = compute.instance
+            kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
             per_day = config.max_nodes * 24
-            cost = (f"{config.max_nodes} x {compute.instance.name} instance(s) running: "
-                    f"{per_day} instance-hours a day")
+            cost = (
+                f"{config.max_nodes} x {compute.instance.name} instance(s) running: "
+                f"{per_day} instance-hours a day"
+            )
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
             cost = ""
-        rule = (f"0, or {config.min_nodes} and more" if config.elastic
-                else "0 stops the job")
-        rows.append({
-            "name": config.name, "compute": kind, "nodes": nodes,
-            "ppn": config.processes_per_node,
-            "endpoint": f"{job.names.rendezvous_host}:{RDZV_PORT}",
-            "log_group": job.names.log_group, "leader": job.names.leader_service,
-            "workers": job.names.workers_service,
-            "nodes_variable": f"{job.names.ident}_nodes", "nodes_rule": rule, "cost": cost,
-        })
+        rule = f"0, or {config.min_nodes} and more" if config.elastic else "0 stops the job"
+        rows.append(
+            {
+                "name": config.name,
+                "compute": kind,
+                "nodes": nodes,
+                "ppn": config.processes_per_node,
+                "endpoint": f"{job.names.rendezvous_host}:{RDZV_PORT}",
+                "log_group": job.names.log_group,
+                "leader": job.names.leader_service,
+                "workers": job.names.workers_service,
+                "nodes_variable": f"{job.names.ident}_nodes",
+                "nodes_rule": rule,
+                "cost": cost,
+            }
+        )
     return rows
 
 
@@ -108,22 +120,27 @@ def _docs(module: Module) -> dict[str, object]:
             attrs = dict(block.attrs)
             default = attrs.get("default", ...)
             name = block.labels[0]
-            inputs.append({
-                "name": name,
-                "description": str(attrs["description"]),
-                "type": str(attrs["type"]),
-                "default": "n/a" if default is ... else f"`{hcl.render(default)}`",
-                "required": "yes" if default is ... else "no",
-            })
+            inputs.append(
+                {
+                    "name": name,
+                    "description": str(attrs["description"]),
+                    "type": str(attrs["type"]),
+                    "default": "n/a" if default is ... else f"`{hcl.render(default)}`",
+                    "required": "yes" if default is ... else "no",
+                }
+            )
             if default is ...:
                 usage.append(f"{name} = {_PLACEHOLDERS.get(str(attrs['type']), 'null')}")
     outputs = [
         {"name": b.labels[0], "description": str(dict(b.attrs)["description"])}
-        for section in module.outputs for b in section.blocks
+        for section in module.outputs
+        for b in section.blocks
     ]
     required = dict(dict(module.versions.blocks[0].attrs)["aws"])  # type: ignore[arg-type]
     return {
-        "inputs": inputs, "outputs": outputs, "jobs": _job_rows(module),
+        "inputs": inputs,
+        "outputs": outputs,
+        "jobs": _job_rows(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "terraform_version": dict(module.versions.attrs)["required_version"],

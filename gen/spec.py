@@ -9,6 +9,7 @@ together instead of as the first traceback. Type checkers still see the typed si
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import Field, field
@@ -41,7 +42,7 @@ class SpecNode:
             else:
                 default = getattr(type(self), name, None)
                 if isinstance(default, Field):
-                    default = default.default_factory()  # type: ignore[misc]
+                    default = default.default_factory()  # type: ignore[operator]
                 object.__setattr__(self, name, default)
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
@@ -60,7 +61,7 @@ class SpecNode:
         names = [
             n
             for klass in reversed(cls.__mro__)
-            for n in klass.__dict__.get("__annotations__", {})
+            for n in inspect.get_annotations(klass)
             if klass is not SpecNode and not n.startswith("_")
         ]
         return tuple(n for n in names if n not in ("positional",))
@@ -81,7 +82,7 @@ class Network(SpecNode):
 
 
 class Fargate(SpecNode):
-    """CPU-only capacity on AWS Fargate: task `cpu` units and `memory` MiB from the Fargate table."""
+    """CPU-only capacity on AWS Fargate: task `cpu` units and `memory` MiB (the Fargate table)."""
 
     cpu: int
     memory: int

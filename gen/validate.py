@@ -41,8 +41,30 @@ FARGATE_SIZES: Mapping[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122881, 8192)),
 }
 # CloudWatch Logs PutRetentionPolicy accepts exactly these values.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 # ECS registers less memory than the instance's nominal size; ask for at most this share of it.
 EC2_MEMORY_SHARE = 0.90
 MAX_STOP_TIMEOUT = 120  # Fargate's maximum, and the two-minute Spot warning
@@ -50,7 +72,9 @@ TAG_LIMIT = 50
 MODULE_TAGS = 2  # ecsgen adds `ecsgen:team` and `ecsgen:job`/`Name` style tags to resources
 
 NAME = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
-NAME_RULE = "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+NAME_RULE = (
+    "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+)
 REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IMAGE = re.compile(
@@ -66,19 +90,46 @@ S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<p
 S3_PREFIX = re.compile(r"[A-Za-z0-9!_.'()=+/-]*")
 SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
 VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
-RESERVED_ENV = frozenset({
-    "MASTER_ADDR", "MASTER_PORT", "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE",
-    "GROUP_RANK", "GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_WORLD_SIZE", "ROLE_NAME",
-})
-RESERVED_ENV_PREFIXES = ("PET_", "TORCHELASTIC_", "ECSGEN_", "ECS_CONTAINER_METADATA_URI",
-                         "AWS_CONTAINER_")
-CREDENTIAL_PATTERNS = (re.compile(r".*TOKEN.*"), re.compile(r".*SECRET.*"),
-                       re.compile(r".*PASSWORD.*"), re.compile(r".*_KEY"))
+RESERVED_ENV = frozenset(
+    {
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "RANK",
+        "LOCAL_RANK",
+        "WORLD_SIZE",
+        "LOCAL_WORLD_SIZE",
+        "GROUP_RANK",
+        "GROUP_WORLD_SIZE",
+        "ROLE_RANK",
+        "ROLE_WORLD_SIZE",
+        "ROLE_NAME",
+    }
+)
+RESERVED_ENV_PREFIXES = (
+    "PET_",
+    "TORCHELASTIC_",
+    "ECSGEN_",
+    "ECS_CONTAINER_METADATA_URI",
+    "AWS_CONTAINER_",
+)
+# Well-known settings whose names happen to match a credential pattern.
+NOT_CREDENTIALS = frozenset({"TOKENIZERS_PARALLELISM"})
+CREDENTIAL_PATTERNS = (
+    re.compile(r".*TOKEN.*"),
+    re.compile(r".*SECRET.*"),
+    re.compile(r".*PASSWORD.*"),
+    re.compile(r".*_KEY"),
+)
 # Asked of Fargate, these get a pointed answer instead of "unknown field".
 FARGATE_CANNOT = {
-    "gpus": "GPUs", "gpu": "GPUs", "efa": "EFA", "devices": "devices",
-    "shm_mib": "shared memory (/dev/shm) sizing", "shared_memory": "shared memory (/dev/shm) sizing",
-    "instance_type": "an instance type", "spot": "EC2 Spot (Fargate Spot is not supported yet)",
+    "gpus": "GPUs",
+    "gpu": "GPUs",
+    "efa": "EFA",
+    "devices": "devices",
+    "shm_mib": "shared memory (/dev/shm) sizing",
+    "shared_memory": "shared memory (/dev/shm) sizing",
+    "instance_type": "an instance type",
+    "spot": "EC2 Spot (Fargate Spot is not supported yet)",
 }
 
 
@@ -167,35 +218,58 @@ class _Checker:
         given = dict(node.fields)
         extra = given.pop("<positional>", None)
         if extra is not None:
-            self.fail(node, path, f"{kind} takes keyword arguments only "
-                      f"(besides {', '.join(node.positional) or 'none'}); got extra {extra!r}")
+            self.fail(
+                node,
+                path,
+                f"{kind} takes keyword arguments only "
+                f"(besides {', '.join(node.positional) or 'none'}); got extra {extra!r}",
+            )
         for key in sorted(k for k in given if k not in allowed):
             value = given.pop(key)
             where = f"{path}.{key}" if path else key
             if isinstance(node, Fargate) and key in FARGATE_CANNOT:
-                self.fail(node, where, f"Fargate cannot provide {FARGATE_CANNOT[key]} "
-                          f"(got {key}={value!r}); use compute=Ec2(instance_type=...) for GPU work")
+                self.fail(
+                    node,
+                    where,
+                    f"Fargate cannot provide {FARGATE_CANNOT[key]} "
+                    f"(got {key}={value!r}); use compute=Ec2(instance_type=...) for GPU work",
+                )
                 continue
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            self.fail(node, where, f"unknown field {key!r} for {kind}; {hint}"
-                      f"allowed: {', '.join(allowed)}")
+            self.fail(
+                node,
+                where,
+                f"unknown field {key!r} for {kind}; {hint}allowed: {', '.join(allowed)}",
+            )
         for key in required:
             if key not in given:
                 where = f"{path}.{key}" if path else key
                 self.fail(node, where, f"{kind} needs {key!r}")
         return given
 
-    def typed(self, node: SpecNode, path: str, value: object, kind: type[T] | tuple[type, ...],
-              expected: str) -> T | None:
+    def typed(
+        self,
+        node: SpecNode,
+        path: str,
+        value: object,
+        kind: type[T] | tuple[type, ...],
+        expected: str,
+    ) -> T | None:
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, (int,)))
         if not ok:
             self.fail(node, path, f"must be {expected}, got {value!r}")
             return None
         return value  # type: ignore[return-value]
 
-    def integer(self, node: SpecNode, path: str, value: object, low: int, high: int | None,
-                ) -> int | None:
+    def integer(
+        self,
+        node: SpecNode,
+        path: str,
+        value: object,
+        low: int,
+        high: int | None,
+    ) -> int | None:
         number = self.typed(node, path, value, int, "a whole number")
         if number is None:
             return None
@@ -216,8 +290,14 @@ class _Checker:
         got = self.typed(node, path, value, Mapping, "a dict of strings to strings")
         return None if got is None else dict(got)
 
-    def items(self, node: SpecNode, path: str, value: object, kind: type[T], expected: str,
-              ) -> list[T]:
+    def items(
+        self,
+        node: SpecNode,
+        path: str,
+        value: object,
+        kind: type[T],
+        expected: str,
+    ) -> list[T]:
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
             self.fail(node, path, f"must be a list of {expected}, got {value!r}")
             return []
@@ -241,9 +321,13 @@ def _s3(check: _Checker, node: SpecNode, path: str, value: object) -> S3Location
     match = S3_URI.fullmatch(uri)
     prefix = (match["prefix"] or "") if match else ""
     if not match or not S3_PREFIX.fullmatch(prefix) or ".." in prefix or "//" in prefix:
-        check.fail(s3, f"{path}.uri", f"{uri!r} is not an S3 URI ecsgen accepts: "
-                   "s3://BUCKET/PREFIX/ with a 3-63 character bucket name and a prefix of "
-                   "letters, digits and ! _ . ' ( ) = + / -")
+        check.fail(
+            s3,
+            f"{path}.uri",
+            f"{uri!r} is not an S3 URI ecsgen accepts: "
+            "s3://BUCKET/PREFIX/ with a 3-63 character bucket name and a prefix of "
+            "letters, digits and ! _ . ' ( ) = + / -",
+        )
         return None
     if prefix and not prefix.endswith("/"):
         prefix += "/"
@@ -254,8 +338,12 @@ def _nodes(check: _Checker, job: Job, path: str, value: object) -> tuple[int, in
     if isinstance(value, str):
         match = re.fullmatch(r"(\d+):(\d+)", value)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
-            check.fail(job, path, f"{value!r} is not a valid elastic range: use \"MIN:MAX\" "
-                       "with 1 <= MIN <= MAX, e.g. \"2:8\"")
+            check.fail(
+                job,
+                path,
+                f'{value!r} is not a valid elastic range: use "MIN:MAX" '
+                'with 1 <= MIN <= MAX, e.g. "2:8"',
+            )
             return None
         return int(match[1]), int(match[2])
     count = check.integer(job, path, value, 1, None)
@@ -264,18 +352,34 @@ def _nodes(check: _Checker, job: Job, path: str, value: object) -> tuple[int, in
 
 def _env_name(check: _Checker, job: Job, path: str, name: str, *, secret: bool) -> bool:
     if not ENV_NAME.fullmatch(name):
-        check.fail(job, path, f"{name!r} is not an environment variable name: "
-                   "use letters, digits and underscores, not starting with a digit")
+        check.fail(
+            job,
+            path,
+            f"{name!r} is not an environment variable name: "
+            "use letters, digits and underscores, not starting with a digit",
+        )
         return False
     if name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES):
-        check.fail(job, path, f"{name!r} collides with the rendezvous contract ecsgen sets "
-                   f"(reserved: {', '.join(sorted(RESERVED_ENV))} and the prefixes "
-                   f"{', '.join(RESERVED_ENV_PREFIXES)}); rename it")
+        check.fail(
+            job,
+            path,
+            f"{name!r} collides with the rendezvous contract ecsgen sets "
+            f"(reserved: {', '.join(sorted(RESERVED_ENV))} and the prefixes "
+            f"{', '.join(RESERVED_ENV_PREFIXES)}); rename it",
+        )
         return False
-    if not secret and any(p.fullmatch(name.upper()) for p in CREDENTIAL_PATTERNS):
-        check.fail(job, path, f"{name!r} looks like a credential (*TOKEN*, *SECRET*, "
-                   "*PASSWORD*, *_KEY); plain environment is visible to anyone who can read the "
-                   "task definition: put it in `secrets` as a Secrets Manager or SSM parameter ARN")
+    if (
+        not secret
+        and name not in NOT_CREDENTIALS
+        and any(p.fullmatch(name.upper()) for p in CREDENTIAL_PATTERNS)
+    ):
+        check.fail(
+            job,
+            path,
+            f"{name!r} looks like a credential (*TOKEN*, *SECRET*, "
+            "*PASSWORD*, *_KEY); plain environment is visible to anyone who can read the "
+            "task definition: put it in `secrets` as a Secrets Manager or SSM parameter ARN",
+        )
         return False
     return True
 
@@ -283,33 +387,44 @@ def _env_name(check: _Checker, job: Job, path: str, name: str, *, secret: bool) 
 def _fargate(check: _Checker, node: Fargate, path: str) -> FargateCompute | None:
     given = check.fields(node, path, ("cpu", "memory"))
     cpu = check.typed(node, f"{path}.cpu", given.get("cpu"), int, "a whole number of CPU units")
-    memory = check.typed(node, f"{path}.memory", given.get("memory"), int,
-                         "a whole number of MiB")
+    memory = check.typed(node, f"{path}.memory", given.get("memory"), int, "a whole number of MiB")
     if cpu is None or memory is None:
         return None
     if cpu not in FARGATE_SIZES:
-        check.fail(node, f"{path}.cpu", f"Fargate has no cpu={cpu}; valid cpu units: "
-                   f"{', '.join(map(str, FARGATE_SIZES))}")
+        check.fail(
+            node,
+            f"{path}.cpu",
+            f"Fargate has no cpu={cpu}; valid cpu units: {', '.join(map(str, FARGATE_SIZES))}",
+        )
         return None
     valid = FARGATE_SIZES[cpu]
     if memory not in valid:
         steps = valid[1] - valid[0]
-        shown = (", ".join(map(str, valid)) if len(valid) <= 4
-                 else f"{valid[0]} to {valid[-1]} in steps of {steps}")
-        check.fail(node, f"{path}.memory", f"Fargate cpu={cpu} does not allow memory={memory}; "
-                   f"valid memory for cpu={cpu}: {shown} (MiB)")
+        shown = (
+            ", ".join(map(str, valid))
+            if len(valid) <= 4
+            else f"{valid[0]} to {valid[-1]} in steps of {steps}"
+        )
+        check.fail(
+            node,
+            f"{path}.memory",
+            f"Fargate cpu={cpu} does not allow memory={memory}; "
+            f"valid memory for cpu={cpu}: {shown} (MiB)",
+        )
         return None
     return FargateCompute(cpu, memory)
 
 
 def _ec2(check: _Checker, node: Ec2, path: str) -> Ec2Compute | None:
     given = check.fields(node, path, ("instance_type",))
-    type_name = check.typed(node, f"{path}.instance_type", given.get("instance_type"), str,
-                            "an EC2 instance type")
+    type_name = check.typed(
+        node, f"{path}.instance_type", given.get("instance_type"), str, "an EC2 instance type"
+    )
     efa = check.typed(node, f"{path}.efa", given.get("efa", False), bool, "True or False")
     spot = check.typed(node, f"{path}.spot", given.get("spot", False), bool, "True or False")
-    root = check.integer(node, f"{path}.root_volume_gib", given.get("root_volume_gib", 200),
-                         30, 16384)
+    root = check.integer(
+        node, f"{path}.root_volume_gib", given.get("root_volume_gib", 200), 30, 16384
+    )
     subnets: tuple[str, ...] | None = None
     if given.get("subnet_ids") is not None:
         subnets = tuple(_subnets(check, node, f"{path}.subnet_ids", given["subnet_ids"]))
@@ -319,31 +434,48 @@ def _ec2(check: _Checker, node: Ec2, path: str) -> Ec2Compute | None:
     if instance is None:
         close = difflib.get_close_matches(type_name, catalog.CATALOG, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        check.fail(node, f"{path}.instance_type", f"{type_name!r} is not in the GPU instance "
-                   f"catalog; {hint}known types: {', '.join(catalog.CATALOG)}")
+        check.fail(
+            node,
+            f"{path}.instance_type",
+            f"{type_name!r} is not in the GPU instance "
+            f"catalog; {hint}known types: {', '.join(catalog.CATALOG)}",
+        )
         return None
     max_cpu = instance.vcpus * 1024
     max_memory = int(instance.memory_gib * 1024 * EC2_MEMORY_SHARE)
     cpu = check.integer(node, f"{path}.cpu", given.get("cpu", max_cpu), 128, None)
     if cpu is not None and cpu > max_cpu:
-        check.fail(node, f"{path}.cpu", f"{type_name} can give a task at most {max_cpu} CPU "
-                   f"units ({instance.vcpus} vCPUs), got {cpu}")
+        check.fail(
+            node,
+            f"{path}.cpu",
+            f"{type_name} can give a task at most {max_cpu} CPU "
+            f"units ({instance.vcpus} vCPUs), got {cpu}",
+        )
         cpu = None
     memory = check.integer(node, f"{path}.memory", given.get("memory", max_memory), 512, None)
     if memory is not None and memory > max_memory:
-        check.fail(node, f"{path}.memory", f"{type_name} can give a task at most {max_memory} "
-                   f"MiB ({int(EC2_MEMORY_SHARE * 100)}% of its {instance.memory_gib} GiB: ECS "
-                   f"registers less than the nominal memory), got {memory}")
+        check.fail(
+            node,
+            f"{path}.memory",
+            f"{type_name} can give a task at most {max_memory} "
+            f"MiB ({int(EC2_MEMORY_SHARE * 100)}% of its {instance.memory_gib} GiB: ECS "
+            f"registers less than the nominal memory), got {memory}",
+        )
         memory = None
     if efa and not instance.efa:
         with_efa = [t.name for t in catalog.CATALOG.values() if t.efa]
-        check.fail(node, f"{path}.efa", f"{type_name} has no EFA; types with EFA: "
-                   f"{', '.join(with_efa)}")
+        check.fail(
+            node, f"{path}.efa", f"{type_name} has no EFA; types with EFA: {', '.join(with_efa)}"
+        )
     if spot and not instance.spot:
         check.fail(node, f"{path}.spot", f"{type_name} is not offered as Spot")
     if efa and subnets is not None and len(subnets) != 1:
-        check.fail(node, f"{path}.subnet_ids", f"EFA needs exactly one subnet (one AZ, one "
-                   f"cluster placement group); got {len(subnets)}: {list(subnets)}")
+        check.fail(
+            node,
+            f"{path}.subnet_ids",
+            f"EFA needs exactly one subnet (one AZ, one "
+            f"cluster placement group); got {len(subnets)}: {list(subnets)}",
+        )
     if cpu is None or memory is None or root is None or efa is None or spot is None:
         return None
     shm = check.integer(node, f"{path}.shm_mib", given.get("shm_mib", memory // 4), 64, memory)
@@ -365,14 +497,22 @@ def _subnets(check: _Checker, node: SpecNode, path: str, value: object) -> list[
 def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, ...] | None:
     words = check.items(job, path, value, str, "a string")
     if not words or not words[0]:
-        check.fail(job, path, f"must be a non-empty list of strings starting with the program "
-                   f"or \"python\", got {value!r}")
+        check.fail(
+            job,
+            path,
+            f"must be a non-empty list of strings starting with the program "
+            f'or "python", got {value!r}',
+        )
         return None
     if words[0] in ("python", "python3"):
         rest = words[1:]
         if not rest or (rest[0].startswith("-") and rest[0] != "-m"):
-            check.fail(job, path, f"{words!r}: torchrun starts Python itself; give the script "
-                       "(\"python\", \"train.py\", ...) or a module (\"python\", \"-m\", \"pkg\")")
+            check.fail(
+                job,
+                path,
+                f"{words!r}: torchrun starts Python itself; give the script "
+                '("python", "train.py", ...) or a module ("python", "-m", "pkg")',
+            )
             return None
         return tuple(rest)
     return ("--no-python", *words)
@@ -391,61 +531,101 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
     elif isinstance(compute_node, Ec2):
         compute = _ec2(check, compute_node, f"{path}.compute")
     elif "compute" in given:
-        check.fail(job, f"{path}.compute", f"must be Fargate(cpu=..., memory=...) or "
-                   f"Ec2(instance_type=...), got {compute_node!r}")
+        check.fail(
+            job,
+            f"{path}.compute",
+            f"must be Fargate(cpu=..., memory=...) or Ec2(instance_type=...), got {compute_node!r}",
+        )
     image = _image(check, job, f"{path}.image", given.get("image")) if "image" in given else None
     command = _command(check, job, f"{path}.command", given.get("command"))
     nodes = _nodes(check, job, f"{path}.nodes", given.get("nodes", 1))
     restarts = check.integer(job, f"{path}.max_restarts", given.get("max_restarts", 3), 0, 1000)
-    stop = check.integer(job, f"{path}.stop_timeout", given.get("stop_timeout", 120), 2,
-                         MAX_STOP_TIMEOUT)
+    stop = check.integer(
+        job, f"{path}.stop_timeout", given.get("stop_timeout", 120), 2, MAX_STOP_TIMEOUT
+    )
     gpus = compute.instance.gpus if isinstance(compute, Ec2Compute) else None
     ppn_given = given.get("processes_per_node")
-    ppn = check.integer(job, f"{path}.processes_per_node",
-                        ppn_given if ppn_given is not None else (gpus or 1), 1, None)
+    ppn = check.integer(
+        job,
+        f"{path}.processes_per_node",
+        ppn_given if ppn_given is not None else (gpus or 1),
+        1,
+        None,
+    )
     if ppn is not None and gpus is not None and ppn > gpus:
         assert isinstance(compute, Ec2Compute)
-        check.fail(job, f"{path}.processes_per_node", f"{ppn} processes per node is more than "
-                   f"the {gpus} GPUs of {compute.instance.name}; use at most {gpus}")
+        check.fail(
+            job,
+            f"{path}.processes_per_node",
+            f"{ppn} processes per node is more than "
+            f"the {gpus} GPUs of {compute.instance.name}; use at most {gpus}",
+        )
     env = _env(check, job, f"{path}.env", given.get("env", {}))
     secrets = _secrets(check, job, f"{path}.secrets", given.get("secrets", {}), env)
     datasets = [
         _s3(check, job, f"{path}.datasets[{i}]", item)
-        for i, item in enumerate(check.items(job, f"{path}.datasets", given.get("datasets", ()),
-                                             object, "S3(...)"))
+        for i, item in enumerate(
+            check.items(job, f"{path}.datasets", given.get("datasets", ()), object, "S3(...)")
+        )
     ]
-    checkpoints = (_s3(check, job, f"{path}.checkpoints", given["checkpoints"])
-                   if given.get("checkpoints") is not None else None)
+    checkpoints = (
+        _s3(check, job, f"{path}.checkpoints", given["checkpoints"])
+        if given.get("checkpoints") is not None
+        else None
+    )
     if isinstance(compute, Ec2Compute) and compute.spot and checkpoints is None:
-        check.fail(job, f"{path}.compute.spot", "Spot instances are reclaimed at two minutes' "
-                   "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False")
+        check.fail(
+            job,
+            f"{path}.compute.spot",
+            "Spot instances are reclaimed at two minutes' "
+            "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False",
+        )
     if name is not None and team is not None:
         names = job_names(team, name).all(isinstance(compute, Ec2Compute))
         for derived in names:
             if len(derived.value) > derived.limit:
-                check.fail(job, f"{path}.name", f"team {team!r} and job {name!r} make the "
-                           f"{derived.kind} {derived.value!r} ({len(derived.value)} characters); "
-                           f"AWS allows at most {derived.limit}: shorten the team or job name")
+                check.fail(
+                    job,
+                    f"{path}.name",
+                    f"team {team!r} and job {name!r} make the "
+                    f"{derived.kind} {derived.value!r} ({len(derived.value)} characters); "
+                    f"AWS allows at most {derived.limit}: shorten the team or job name",
+                )
         if isinstance(compute, Ec2Compute) and job_names(team, name).capacity_provider.startswith(
             FORBIDDEN_CAPACITY_PREFIXES
         ):
-            check.fail(job, f"{path}.name", f"the capacity provider name "
-                       f"{job_names(team, name).capacity_provider!r} would start with one of "
-                       f"{', '.join(FORBIDDEN_CAPACITY_PREFIXES)}, which AWS refuses: "
-                       "rename the team")
+            check.fail(
+                job,
+                f"{path}.name",
+                f"the capacity provider name "
+                f"{job_names(team, name).capacity_provider!r} would start with one of "
+                f"{', '.join(FORBIDDEN_CAPACITY_PREFIXES)}, which AWS refuses: "
+                "rename the team",
+            )
     parts = (name, image, command, nodes, restarts, stop, ppn, env, secrets, compute)
-    if any(p is None for p in parts) or None in datasets or (
-        given.get("checkpoints") is not None and checkpoints is None
+    if (
+        any(p is None for p in parts)
+        or None in datasets
+        or (given.get("checkpoints") is not None and checkpoints is None)
     ):
         return None
     assert name and image and command and nodes and compute is not None and env is not None
     assert restarts is not None and stop is not None and ppn is not None and secrets is not None
     return JobConfig(
-        name=name, image_repository=image[0], image_version=image[1],
-        image_is_digest=image[2], command=command, min_nodes=nodes[0], max_nodes=nodes[1],
-        processes_per_node=ppn, max_restarts=restarts, stop_timeout=stop,
-        env=tuple(sorted(env.items())), secrets=tuple(sorted(secrets.items())),
-        datasets=tuple(d for d in datasets if d is not None), checkpoints=checkpoints,
+        name=name,
+        image_repository=image[0],
+        image_version=image[1],
+        image_is_digest=image[2],
+        command=command,
+        min_nodes=nodes[0],
+        max_nodes=nodes[1],
+        processes_per_node=ppn,
+        max_restarts=restarts,
+        stop_timeout=stop,
+        env=tuple(sorted(env.items())),
+        secrets=tuple(sorted(secrets.items())),
+        datasets=tuple(d for d in datasets if d is not None),
+        checkpoints=checkpoints,
         compute=compute,
     )
 
@@ -456,12 +636,20 @@ def _image(check: _Checker, job: Job, path: str, value: object) -> tuple[str, st
         return None
     match = IMAGE.fullmatch(image)
     if not match:
-        check.fail(job, path, f"{image!r} is not an image reference: REGISTRY/REPOSITORY:TAG "
-                   "or REGISTRY/REPOSITORY@sha256:DIGEST, in lowercase")
+        check.fail(
+            job,
+            path,
+            f"{image!r} is not an image reference: REGISTRY/REPOSITORY:TAG "
+            "or REGISTRY/REPOSITORY@sha256:DIGEST, in lowercase",
+        )
         return None
     if not match["tag"] and not match["digest"]:
-        check.fail(job, path, f"{image!r} has no tag or digest; pin the version the job was "
-                   f"tested with: {image}:1.0.0 or {image}@sha256:...")
+        check.fail(
+            job,
+            path,
+            f"{image!r} has no tag or digest; pin the version the job was "
+            f"tested with: {image}:1.0.0 or {image}@sha256:...",
+        )
         return None
     if match["digest"]:
         return match["repository"], match["digest"], True
@@ -476,8 +664,11 @@ def _env(check: _Checker, job: Job, path: str, value: object) -> dict[str, str] 
     ok = True
     for key, item in raw.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            check.fail(job, f"{path}[{key!r}]", f"names and values must be strings, got "
-                       f"{key!r}: {item!r} (quote numbers: \"90\")")
+            check.fail(
+                job,
+                f"{path}[{key!r}]",
+                f'names and values must be strings, got {key!r}: {item!r} (quote numbers: "90")',
+            )
             ok = False
         elif _env_name(check, job, f"{path}[{key!r}]", key, secret=False):
             env[key] = item
@@ -486,8 +677,9 @@ def _env(check: _Checker, job: Job, path: str, value: object) -> dict[str, str] 
     return env if ok else None
 
 
-def _secrets(check: _Checker, job: Job, path: str, value: object,
-             env: dict[str, str] | None) -> dict[str, str] | None:
+def _secrets(
+    check: _Checker, job: Job, path: str, value: object, env: dict[str, str] | None
+) -> dict[str, str] | None:
     raw = check.mapping(job, path, value)
     if raw is None:
         return None
@@ -503,9 +695,13 @@ def _secrets(check: _Checker, job: Job, path: str, value: object,
             ok = False
             continue
         if not SECRET_ARN.fullmatch(arn):
-            check.fail(job, where, f"{arn!r} is not a Secrets Manager secret ARN "
-                       "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter "
-                       "ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+            check.fail(
+                job,
+                where,
+                f"{arn!r} is not a Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter "
+                "ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)",
+            )
             ok = False
             continue
         if env and key in env:
@@ -532,12 +728,18 @@ def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], 
         else:
             tags.append((key, item))
     if len(raw) > TAG_LIMIT - MODULE_TAGS:
-        check.fail(node, "tags", f"{len(raw)} tags: AWS allows {TAG_LIMIT} per resource and "
-                   f"ecsgen adds {MODULE_TAGS}, so at most {TAG_LIMIT - MODULE_TAGS}")
+        check.fail(
+            node,
+            "tags",
+            f"{len(raw)} tags: AWS allows {TAG_LIMIT} per resource and "
+            f"ecsgen adds {MODULE_TAGS}, so at most {TAG_LIMIT - MODULE_TAGS}",
+        )
     return tuple(sorted(tags))
 
 
-def _network(check: _Checker, team: Team, value: object) -> tuple[str | None, tuple[str, ...] | None]:
+def _network(
+    check: _Checker, team: Team, value: object
+) -> tuple[str | None, tuple[str, ...] | None]:
     if value is None:
         return None, None
     network = check.typed(team, "network", value, Network, "Network(vpc_id=..., subnet_ids=[...])")
@@ -548,8 +750,11 @@ def _network(check: _Checker, team: Team, value: object) -> tuple[str | None, tu
     if vpc is not None and (not isinstance(vpc, str) or not VPC_ID.fullmatch(vpc)):
         check.fail(network, "network.vpc_id", f"{vpc!r} is not a VPC id (vpc-0abc...)")
         vpc = None
-    subnets = (tuple(_subnets(check, network, "network.subnet_ids", given["subnet_ids"]))
-               if given.get("subnet_ids") is not None else None)
+    subnets = (
+        tuple(_subnets(check, network, "network.subnet_ids", given["subnet_ids"]))
+        if given.get("subnet_ids") is not None
+        else None
+    )
     return (vpc if isinstance(vpc, str) else None), subnets
 
 
@@ -557,21 +762,30 @@ def _team(check: _Checker, team: Team, source: str) -> TeamConfig | None:
     given = check.fields(team, "", ("name", "region", "jobs"))
     name = check.name(team, "name", given.get("name")) if "name" in given else None
     check.team = name
-    region = check.typed(team, "region", given.get("region"), str, "an AWS region") \
-        if "region" in given else None
+    region = (
+        check.typed(team, "region", given.get("region"), str, "an AWS region")
+        if "region" in given
+        else None
+    )
     if region is not None and not REGION.fullmatch(region):
         check.fail(team, "region", f"{region!r} is not an AWS region name (e.g. us-east-1)")
         region = None
     tags = _tags(check, team, given.get("tags", {}))
     vpc_id, subnet_ids = _network(check, team, given.get("network"))
-    retention = check.typed(team, "log_retention_days", given.get("log_retention_days", 90),
-                            int, "a number of days")
+    retention = check.typed(
+        team, "log_retention_days", given.get("log_retention_days", 90), int, "a number of days"
+    )
     if retention is not None and retention not in LOG_RETENTION_DAYS:
-        check.fail(team, "log_retention_days", f"CloudWatch Logs does not accept {retention}; "
-                   f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        check.fail(
+            team,
+            "log_retention_days",
+            f"CloudWatch Logs does not accept {retention}; "
+            f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
         retention = None
-    job_nodes = check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") \
-        if "jobs" in given else []
+    job_nodes = (
+        check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
+    )
     if "jobs" in given and not job_nodes:
         check.fail(team, "jobs", "a team needs at least one Job(...)")
     jobs = [_job(check, name, i, j) for i, j in enumerate(job_nodes)]
@@ -580,19 +794,39 @@ def _team(check: _Checker, team: Team, source: str) -> TeamConfig | None:
         if job is None:
             continue
         if job.name in seen:
-            check.fail(job_nodes[index], f"jobs[{index}].name", f"job name {job.name!r} is "
-                       f"already used by jobs[{seen[job.name]}]; job names are unique in a team")
+            check.fail(
+                job_nodes[index],
+                f"jobs[{index}].name",
+                f"job name {job.name!r} is "
+                f"already used by jobs[{seen[job.name]}]; job names are unique in a team",
+            )
         seen.setdefault(job.name, index)
         compute = job.compute
-        if isinstance(compute, Ec2Compute) and compute.efa and compute.subnet_ids is None \
-                and subnet_ids is not None and len(subnet_ids) != 1:
-            check.fail(job_nodes[index], f"jobs[{index}]({job.name}).compute.subnet_ids",
-                       f"EFA needs exactly one subnet (one AZ) and network.subnet_ids has "
-                       f"{len(subnet_ids)}; give the job its own Ec2(subnet_ids=[ONE])")
+        if (
+            isinstance(compute, Ec2Compute)
+            and compute.efa
+            and compute.subnet_ids is None
+            and subnet_ids is not None
+            and len(subnet_ids) != 1
+        ):
+            check.fail(
+                job_nodes[index],
+                f"jobs[{index}]({job.name}).compute.subnet_ids",
+                f"EFA needs exactly one subnet (one AZ) and network.subnet_ids has "
+                f"{len(subnet_ids)}; give the job its own Ec2(subnet_ids=[ONE])",
+            )
     if check.problems or name is None or region is None or tags is None or retention is None:
         return None
-    return TeamConfig(name, region, tags, vpc_id, subnet_ids, retention,
-                      tuple(j for j in jobs if j is not None), source)
+    return TeamConfig(
+        name,
+        region,
+        tags,
+        vpc_id,
+        subnet_ids,
+        retention,
+        tuple(j for j in jobs if j is not None),
+        source,
+    )
 
 
 def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
@@ -608,9 +842,16 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
         if team is None:
             continue
         if team.name in first_file:
-            problems.append(Problem(source, spec.team.line, team.name, "name",
-                                    f"team name {team.name!r} is already defined by "
-                                    f"{first_file[team.name]}; team names are unique"))
+            problems.append(
+                Problem(
+                    source,
+                    spec.team.line,
+                    team.name,
+                    "name",
+                    f"team name {team.name!r} is already defined by "
+                    f"{first_file[team.name]}; team names are unique",
+                )
+            )
             continue
         first_file[team.name] = source
         teams.append(team)

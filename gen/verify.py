@@ -83,7 +83,7 @@ def parse(text: str, name: str) -> dict[str, object]:
     """Parse HCL text and decode its strings; a parse failure is an `OutputError`."""
     try:
         parsed = hcl2.loads(text)
-    except Exception as exc:  # noqa: BLE001 - python-hcl2 raises lark errors of many kinds
+    except Exception as exc:
         raise OutputError(f"{name}: the rendered HCL does not parse: {exc}") from exc
     decoded = decode({k: v for k, v in parsed.items() if not k.startswith("__")})
     assert isinstance(decoded, dict)
@@ -112,8 +112,10 @@ def verify_files(module: Module, files: Mapping[str, str]) -> None:
         got = _canon(parse(files[name], name))
         intended = _canon(want)
         if got != intended:
-            raise OutputError(f"{module.team.name}/{name}: parsed back differently than "
-                              f"intended: {_first_difference(name, got, intended)}")
+            raise OutputError(
+                f"{module.team.name}/{name}: parsed back differently than "
+                f"intended: {_first_difference(name, got, intended)}"
+            )
     for name, text in files.items():
         if not text.startswith(GENERATED_MARKERS):
             raise OutputError(f"{module.team.name}/{name}: missing the generated-file header")
@@ -139,7 +141,7 @@ def verify_module_dir(folder: Path) -> list[str]:
             continue
         if "provider" in doc:
             problems.append(f"{path}: a module must not configure a provider")
-        for entry in doc.get("resource", []):  # type: ignore[union-attr]
+        for entry in doc.get("resource", []):  # type: ignore[attr-defined]
             for rtype, named in entry.items():
                 for rname in named:
                     address = f"{rtype}.{rname}"

@@ -53,22 +53,28 @@ def plan(out: Path, team: str, files: Mapping[str, str]) -> TeamPlan:
     """Plan the writes for one team; refuse if a target exists and is not ecsgen's."""
     folder = out / team
     if folder.exists() and not folder.is_dir():
-        raise WriteConflictError(f"{folder}: exists and is not a folder; ecsgen will not "
-                                 "replace it")
+        raise WriteConflictError(
+            f"{folder}: exists and is not a folder; ecsgen will not replace it"
+        )
     conflicts = [
-        str(folder / name) for name in files
+        str(folder / name)
+        for name in files
         if (folder / name).exists() and not is_generated(folder / name)
     ]
     if conflicts:
         raise WriteConflictError(
             "refusing to overwrite files that ecsgen did not generate (no ecsgen header): "
-            + ", ".join(conflicts) + "; move them away or choose another --out"
+            + ", ".join(conflicts)
+            + "; move them away or choose another --out"
         )
     stale: list[Path] = []
     if folder.is_dir():
         stale = [
-            p for p in sorted(folder.iterdir())
-            if p.is_file() and p.name not in files and p.suffix in (".tf", ".md")
+            p
+            for p in sorted(folder.iterdir())
+            if p.is_file()
+            and p.name not in files
+            and p.suffix in (".tf", ".md")
             and is_generated(p)
         ]
     return TeamPlan(folder, dict(files), tuple(stale))
@@ -82,8 +88,9 @@ def apply(plans: list[TeamPlan]) -> list[Path]:
             team.folder.mkdir(parents=True, exist_ok=True)
             for name in team.changed():
                 target = team.folder / name
-                fd, temp_name = tempfile.mkstemp(dir=team.folder, prefix=f".{name}.",
-                                                 suffix=".ecsgen-tmp")
+                fd, temp_name = tempfile.mkstemp(
+                    dir=team.folder, prefix=f".{name}.", suffix=".ecsgen-tmp"
+                )
                 temp = Path(temp_name)
                 staged.append((temp, target))
                 with os.fdopen(fd, "wb") as handle:
@@ -113,15 +120,26 @@ def drift(plans: list[TeamPlan]) -> list[str]:
         for name in team.changed():
             path = team.folder / name
             old = path.read_text(encoding="utf-8") if path.is_file() else ""
-            diffs.append("".join(difflib.unified_diff(
-                old.splitlines(keepends=True), team.files[name].splitlines(keepends=True),
-                fromfile=f"{path} (on disk)" if path.is_file() else "/dev/null",
-                tofile=f"{path} (rendered)",
-            )))
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        team.files[name].splitlines(keepends=True),
+                        fromfile=f"{path} (on disk)" if path.is_file() else "/dev/null",
+                        tofile=f"{path} (rendered)",
+                    )
+                )
+            )
         for path in team.stale:
             old = path.read_text(encoding="utf-8")
-            diffs.append("".join(difflib.unified_diff(
-                old.splitlines(keepends=True), [], fromfile=f"{path} (on disk)",
-                tofile="/dev/null (no longer generated)",
-            )))
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        [],
+                        fromfile=f"{path} (on disk)",
+                        tofile="/dev/null (no longer generated)",
+                    )
+                )
+            )
     return diffs

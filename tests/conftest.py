@@ -22,7 +22,9 @@ MIRROR_ROOTS = ("/opt", "/usr/local/share", "/usr/share", "/usr/local/lib", str(
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-goldens", action="store_true", default=False,
+        "--update-goldens",
+        action="store_true",
+        default=False,
         help="Rewrite output/ and tests/cases/*/expected from the specs instead of comparing.",
     )
 
@@ -58,7 +60,9 @@ def find_provider_mirror() -> Path | None:
         if not base.is_dir():
             continue
         for depth in range(4):
-            pattern = "/".join(["*"] * depth + [str(MIRROR_SUFFIX)]) if depth else str(MIRROR_SUFFIX)
+            pattern = (
+                "/".join(["*"] * depth + [str(MIRROR_SUFFIX)]) if depth else str(MIRROR_SUFFIX)
+            )
             for hit in sorted(base.glob(pattern)):
                 if any(hit.glob("*/*/terraform-provider-aws*")):
                     return hit.parents[2]
@@ -75,24 +79,33 @@ class Terraform:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
-        env.update({
-            "TF_CLI_CONFIG_FILE": str(self.cli_config),
-            "TF_IN_AUTOMATION": "1",
-            "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1",
-        })
+        env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.cli_config),
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1",
+            }
+        )
         return env
 
-    def run(self, *args: str, cwd: Path, timeout: float = 300,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, cwd: Path, timeout: float = 300, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = self.env() | (extra_env or {})
         return subprocess.run(
-            [self.binary, *args], cwd=cwd, env=env, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            [self.binary, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
-    def ok(self, *args: str, cwd: Path, timeout: float = 300,
-           extra_env: dict[str, str] | None = None) -> str:
+    def ok(
+        self, *args: str, cwd: Path, timeout: float = 300, extra_env: dict[str, str] | None = None
+    ) -> str:
         result = self.run(*args, cwd=cwd, timeout=timeout, extra_env=extra_env)
         assert result.returncode == 0, (
             f"terraform {' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
@@ -107,8 +120,10 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
         unavailable("terraform is not on the PATH")
     mirror = find_provider_mirror()
     if mirror is None:
-        unavailable("no local hashicorp/aws provider mirror found "
-                    "(set ECSGEN_TF_PROVIDER_MIRROR to the folder holding registry.terraform.io)")
+        unavailable(
+            "no local hashicorp/aws provider mirror found "
+            "(set ECSGEN_TF_PROVIDER_MIRROR to the folder holding registry.terraform.io)"
+        )
     assert binary is not None and mirror is not None
     config = tmp_path_factory.mktemp("terraform") / "terraformrc"
     config.write_text(

@@ -38,8 +38,19 @@ from tests.conftest import EXAMPLES, OUTPUT, ROOT, Terraform, unavailable
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
 REGION = "us-east-1"
-SERVICES = ("autoscaling", "cloudwatchlogs", "ec2", "ecs", "iam", "route53", "s3",
-            "secretsmanager", "servicediscovery", "ssm", "sts")
+SERVICES = (
+    "autoscaling",
+    "cloudwatchlogs",
+    "ec2",
+    "ecs",
+    "iam",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "servicediscovery",
+    "ssm",
+    "sts",
+)
 
 
 def _free_port() -> int:
@@ -57,13 +68,17 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=log, stderr=log, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2)  # noqa: S310 - loopback
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2)
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -79,8 +94,13 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _client(service: str, endpoint: str) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def _network(team: str, index: int) -> str:
@@ -112,17 +132,22 @@ def _root_config(endpoint: str, teams: list[TeamConfig]) -> str:
     for index, team in enumerate(teams, start=10):
         extra = [
             f"  {job.name.replace('-', '_')}_subnet_ids = [aws_subnet.{team.name}_a.id]"
-            for job in team.jobs if isinstance(job.compute, Ec2Compute) and job.compute.efa
+            for job in team.jobs
+            if isinstance(job.compute, Ec2Compute) and job.compute.efa
         ]
         parts.append(_network(team.name, index))
-        parts.append("\n".join([
-            f'module "{team.name}" {{',
-            f'  source     = "./modules/{team.name}"',
-            f"  vpc_id     = aws_vpc.{team.name}.id",
-            f"  subnet_ids = [aws_subnet.{team.name}_a.id, aws_subnet.{team.name}_b.id]",
-            *extra,
-            "}",
-        ]))
+        parts.append(
+            "\n".join(
+                [
+                    f'module "{team.name}" {{',
+                    f'  source     = "./modules/{team.name}"',
+                    f"  vpc_id     = aws_vpc.{team.name}.id",
+                    f"  subnet_ids = [aws_subnet.{team.name}_a.id, aws_subnet.{team.name}_b.id]",
+                    *extra,
+                    "}",
+                ]
+            )
+        )
     return f"""
 provider "aws" {{
   region                      = "{REGION}"
@@ -161,7 +186,8 @@ def _prepare(root: Path, endpoint: str, teams: list[TeamConfig], moto_overrides:
             if isinstance(job.compute, Ec2Compute) and job.compute.efa:
                 ident = job.name.replace("-", "_")
                 (root / "modules" / team.name / f"zz_moto_{ident}_override.tf").write_text(
-                    MOTO_OVERRIDE.format(ident=ident), encoding="utf-8")
+                    MOTO_OVERRIDE.format(ident=ident), encoding="utf-8"
+                )
     (root / "main.tf").write_text(_root_config(endpoint, teams), encoding="utf-8")
 
 
@@ -176,8 +202,12 @@ def teams() -> list[TeamConfig]:
 
 
 @pytest.fixture(scope="module")
-def applied(terraform: Terraform, moto_endpoint: str, teams: list[TeamConfig],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def applied(
+    terraform: Terraform,
+    moto_endpoint: str,
+    teams: list[TeamConfig],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Any]]:
     """Apply all example modules once; yield the saved plan; destroy afterwards."""
     root = tmp_path_factory.mktemp("apply")
     _prepare(root, moto_endpoint, teams, moto_overrides=True)
@@ -188,8 +218,10 @@ def applied(terraform: Terraform, moto_endpoint: str, teams: list[TeamConfig],
     yield plan
     terraform.ok("destroy", "-input=false", "-auto-approve", cwd=root, timeout=600)
     ecs = _client("ecs", moto_endpoint)
-    assert all(c["status"] == "INACTIVE" for c in ecs.describe_clusters(
-        clusters=[t.name for t in teams])["clusters"]), "destroy left clusters behind"
+    assert all(
+        c["status"] == "INACTIVE"
+        for c in ecs.describe_clusters(clusters=[t.name for t in teams])["clusters"]
+    ), "destroy left clusters behind"
 
 
 def _planned(plan: dict[str, Any], address_suffix: str) -> dict[str, Any]:
@@ -211,15 +243,20 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
     ecs, iam = _client("ecs", endpoint), _client("iam", endpoint)
     ident = job.name.replace("-", "_")
     leader_name, workers_name = f"{job.name}-leader", f"{job.name}-workers"
-    services = {s["serviceName"]: s for s in ecs.describe_services(
-        cluster=team.name, services=[leader_name, workers_name])["services"]}
+    services = {
+        s["serviceName"]: s
+        for s in ecs.describe_services(cluster=team.name, services=[leader_name, workers_name])[
+            "services"
+        ]
+    }
     assert services[leader_name]["desiredCount"] == 1
     assert services[workers_name]["desiredCount"] == job.max_nodes - 1
     registry = services[leader_name]["serviceRegistries"][0]["registryArn"]
 
     for role, service in (("leader", leader_name), ("worker", workers_name)):
         definition = ecs.describe_task_definition(
-            taskDefinition=services[service]["taskDefinition"])["taskDefinition"]
+            taskDefinition=services[service]["taskDefinition"]
+        )["taskDefinition"]
         assert definition["family"] == f"{team.name}-{job.name}-{role}"
         assert definition["networkMode"] == "awsvpc"
         (container,) = definition["containerDefinitions"]
@@ -229,14 +266,18 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         assert env["PET_NPROC_PER_NODE"] == str(job.processes_per_node)
         assert env["PET_RDZV_BACKEND"] == "c10d"
         assert env["PET_RDZV_ID"] == f"{team.name}-{job.name}"
-        host = "localhost" if role == "leader" else (
-            f"{job.name}-leader.{team.name}.training.internal")
+        host = (
+            "localhost"
+            if role == "leader"
+            else (f"{job.name}-leader.{team.name}.training.internal")
+        )
         assert env["PET_RDZV_ENDPOINT"] == f"{host}:29400"
         assert env["PET_RDZV_CONF"].startswith("is_host=1" if role == "leader" else "is_host=0")
         for key, value in job.env:
             assert env[key] == value
         assert {s["name"]: s["valueFrom"] for s in container.get("secrets", [])} == dict(
-            job.secrets)
+            job.secrets
+        )
         assert not set(dict(job.secrets)) & set(env), "secrets never in plain environment"
         assert container["command"] == ["torchrun", *job.command]
         assert container["stopTimeout"] == job.stop_timeout
@@ -245,23 +286,30 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         compute = job.compute
         if isinstance(compute, FargateCompute):
             assert definition["requiresCompatibilities"] == ["FARGATE"]
-            assert (definition["cpu"], definition["memory"]) == (str(compute.cpu),
-                                                                 str(compute.memory))
+            assert (definition["cpu"], definition["memory"]) == (
+                str(compute.cpu),
+                str(compute.memory),
+            )
         else:
             assert definition["requiresCompatibilities"] == ["EC2"]
             assert container["resourceRequirements"] == [
-                {"type": "GPU", "value": str(compute.instance.gpus)}]
+                {"type": "GPU", "value": str(compute.instance.gpus)}
+            ]
             linux = container["linuxParameters"]
             assert linux["sharedMemorySize"] == compute.shm_mib
             devices = linux.get("devices", [])
             assert len(devices) == (compute.instance.efa_interfaces if compute.efa else 0)
             assert {u["name"] for u in container["ulimits"]} == {"memlock", "nofile", "stack"}
         for name in (f"{team.name}-{job.name}-execution", f"{team.name}-{job.name}-task"):
-            assert definition["executionRoleArn" if name.endswith("execution")
-                              else "taskRoleArn"].endswith(f":role/{name}")
+            assert definition[
+                "executionRoleArn" if name.endswith("execution") else "taskRoleArn"
+            ].endswith(f":role/{name}")
 
-        planned = _planned(plan, f"module.{team.name}.aws_ecs_service.{ident}_"
-                           f"{'leader' if role == 'leader' else 'workers'}")
+        planned = _planned(
+            plan,
+            f"module.{team.name}.aws_ecs_service.{ident}_"
+            f"{'leader' if role == 'leader' else 'workers'}",
+        )
         assert planned["deployment_minimum_healthy_percent"] == 0
         assert planned["deployment_maximum_percent"] == 100
         assert planned["availability_zone_rebalancing"] == "DISABLED"
@@ -269,30 +317,44 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         if isinstance(compute, Ec2Compute):
             assert planned.get("launch_type") in (None, ""), "EC2 jobs use the capacity provider"
             assert planned["capacity_provider_strategy"] == [
-                {"base": 0, "capacity_provider": f"{team.name}-{job.name}", "weight": 1}]
+                {"base": 0, "capacity_provider": f"{team.name}-{job.name}", "weight": 1}
+            ]
             assert planned["placement_constraints"] == [
-                {"expression": "", "type": "distinctInstance"}]
+                {"expression": "", "type": "distinctInstance"}
+            ]
         else:
             assert planned["launch_type"] == "FARGATE"
 
-    trust = _policy(iam.get_role(RoleName=f"{team.name}-{job.name}-task")["Role"][
-        "AssumeRolePolicyDocument"])
+    trust = _policy(
+        iam.get_role(RoleName=f"{team.name}-{job.name}-task")["Role"]["AssumeRolePolicyDocument"]
+    )
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    execution = _policy(iam.get_role_policy(RoleName=f"{team.name}-{job.name}-execution",
-                                            PolicyName="execution")["PolicyDocument"])
-    granted = {r for s in execution["Statement"]
-               for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    execution = _policy(
+        iam.get_role_policy(RoleName=f"{team.name}-{job.name}-execution", PolicyName="execution")[
+            "PolicyDocument"
+        ]
+    )
+    granted = {
+        r
+        for s in execution["Statement"]
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
     assert set(dict(job.secrets).values()) <= granted
-    assert not any("secretsmanager" in r and r not in dict(job.secrets).values()
-                   for r in granted)
+    assert not any("secretsmanager" in r and r not in dict(job.secrets).values() for r in granted)
     if job.datasets or job.checkpoints:
-        task = _policy(iam.get_role_policy(RoleName=f"{team.name}-{job.name}-task",
-                                           PolicyName="task")["PolicyDocument"])
-        objects = {r for s in task["Statement"] if s["Sid"].startswith("Objects")
-                   for r in ([s["Resource"]] if isinstance(s["Resource"], str)
-                             else s["Resource"])}
+        task = _policy(
+            iam.get_role_policy(RoleName=f"{team.name}-{job.name}-task", PolicyName="task")[
+                "PolicyDocument"
+            ]
+        )
+        objects = {
+            r
+            for s in task["Statement"]
+            if s["Sid"].startswith("Objects")
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        }
         wanted = {f"arn:aws:s3:::{d.bucket}/{d.prefix}*" for d in job.datasets}
         if job.checkpoints:
             wanted.add(f"arn:aws:s3:::{job.checkpoints.bucket}/{job.checkpoints.prefix}*")
@@ -300,7 +362,9 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         writers = [s for s in task["Statement"] if "s3:PutObject" in s["Action"]]
         assert [w["Resource"] for w in writers] == (
             [f"arn:aws:s3:::{job.checkpoints.bucket}/{job.checkpoints.prefix}*"]
-            if job.checkpoints else [])
+            if job.checkpoints
+            else []
+        )
 
     discovery = _client("servicediscovery", endpoint)
     found = discovery.get_service(Id=registry.rsplit("/", 1)[1])["Service"]
@@ -309,51 +373,62 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
 
     logs = _client("logs", endpoint)
     (group,) = logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{team.name}/{job.name}")[
-        "logGroups"]
+        "logGroups"
+    ]
     assert group["retentionInDays"] == team.log_retention_days
 
     ec2 = _client("ec2", endpoint)
-    (sg,) = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": [f"{team.name}-{job.name}-nodes"]}])["SecurityGroups"]
+    (sg,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{team.name}-{job.name}-nodes"]}]
+    )["SecurityGroups"]
     ingress = sg["IpPermissions"]
     assert all(not p.get("IpRanges") for p in ingress), "no CIDR ingress, 0.0.0.0/0 least"
-    assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]])
-            for p in ingress] == [("-1", [sg["GroupId"]])]
+    assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in ingress] == [
+        ("-1", [sg["GroupId"]])
+    ]
 
     if isinstance(job.compute, Ec2Compute):
         _check_capacity(team, job, job.compute, endpoint)
 
 
-def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute,
-                    endpoint: str) -> None:
+def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute, endpoint: str) -> None:
     name = f"{team.name}-{job.name}"
     ec2, ssm = _client("ec2", endpoint), _client("ssm", endpoint)
     autoscaling, ecs = _client("autoscaling", endpoint), _client("ecs", endpoint)
     data = ec2.describe_launch_template_versions(LaunchTemplateName=name, Versions=["$Latest"])[
-        "LaunchTemplateVersions"][0]["LaunchTemplateData"]
+        "LaunchTemplateVersions"
+    ][0]["LaunchTemplateData"]
     assert data["InstanceType"] == compute.instance.name
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     ami = ssm.get_parameter(
-        Name="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id")
+        Name="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+    )
     assert data["ImageId"] == ami["Parameter"]["Value"], "AMI from the public SSM parameter"
     interfaces = data.get("NetworkInterfaces", [])
     if compute.efa:
         assert [i["InterfaceType"] for i in interfaces] == ["efa"] * compute.instance.efa_interfaces
         assert [i["NetworkCardIndex"] for i in interfaces] == list(
-            range(compute.instance.efa_interfaces))
+            range(compute.instance.efa_interfaces)
+        )
     else:
         assert interfaces == []
     (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
-        "AutoScalingGroups"]
+        "AutoScalingGroups"
+    ]
     assert (group["MinSize"], group["MaxSize"]) == (0, job.max_nodes)
     assert group["NewInstancesProtectedFromScaleIn"] is True
     assert {"Key": "AmazonECSManaged", "Value": "true"} in [
-        {"Key": t["Key"], "Value": t["Value"]} for t in group["Tags"]]
+        {"Key": t["Key"], "Value": t["Value"]} for t in group["Tags"]
+    ]
     assert ("MixedInstancesPolicy" in group) == compute.spot
     if compute.spot:
-        assert group["MixedInstancesPolicy"]["InstancesDistribution"][
-            "OnDemandPercentageAboveBaseCapacity"] == 0
+        assert (
+            group["MixedInstancesPolicy"]["InstancesDistribution"][
+                "OnDemandPercentageAboveBaseCapacity"
+            ]
+            == 0
+        )
     (provider,) = ecs.describe_capacity_providers(capacityProviders=[name])["capacityProviders"]
     asg_provider = provider["autoScalingGroupProvider"]
     assert asg_provider["managedTerminationProtection"] == "ENABLED"
@@ -362,11 +437,13 @@ def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute,
     assert name in cluster["capacityProviders"]
 
 
-def test_apply_creates_what_the_specs_say(applied: dict[str, Any], teams: list[TeamConfig],
-                                          moto_endpoint: str) -> None:
+def test_apply_creates_what_the_specs_say(
+    applied: dict[str, Any], teams: list[TeamConfig], moto_endpoint: str
+) -> None:
     ecs = _client("ecs", moto_endpoint)
-    clusters = ecs.describe_clusters(clusters=[t.name for t in teams],
-                                     include=["SETTINGS"])["clusters"]
+    clusters = ecs.describe_clusters(clusters=[t.name for t in teams], include=["SETTINGS"])[
+        "clusters"
+    ]
     assert sorted(c["clusterName"] for c in clusters) == sorted(t.name for t in teams)
     for cluster in clusters:
         assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
@@ -375,19 +452,22 @@ def test_apply_creates_what_the_specs_say(applied: dict[str, Any], teams: list[T
         if any(isinstance(j.compute, Ec2Compute) for j in team.jobs):
             profile = iam.get_instance_profile(InstanceProfileName=f"{team.name}-ecs-instance")
             assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [
-                f"{team.name}-ecs-instance"]
+                f"{team.name}-ecs-instance"
+            ]
             attached = iam.list_attached_role_policies(RoleName=f"{team.name}-ecs-instance")
             assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == [
-                "AmazonEC2ContainerServiceforEC2Role"]
+                "AmazonEC2ContainerServiceforEC2Role"
+            ]
         for job in team.jobs:
             _check_job(team, job, moto_endpoint, applied)
 
 
-def test_unmodified_module_plans_the_placement_group(terraform: Terraform, moto_endpoint: str,
-                                                     teams: list[TeamConfig],
-                                                     tmp_path: Path) -> None:
-    efa = [t for t in teams if any(isinstance(j.compute, Ec2Compute) and j.compute.efa
-                                   for j in t.jobs)]
+def test_unmodified_module_plans_the_placement_group(
+    terraform: Terraform, moto_endpoint: str, teams: list[TeamConfig], tmp_path: Path
+) -> None:
+    efa = [
+        t for t in teams if any(isinstance(j.compute, Ec2Compute) and j.compute.efa for j in t.jobs)
+    ]
     assert efa, "an example with EFA is expected"
     _prepare(tmp_path, moto_endpoint, efa, moto_overrides=False)
     terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
@@ -401,4 +481,5 @@ def test_unmodified_module_plans_the_placement_group(terraform: Terraform, moto_
             group = _planned(plan, f"module.{team.name}.aws_placement_group.{ident}")
             assert group["strategy"] == "cluster"
             assert f"module.{team.name}.aws_autoscaling_group.{ident}" in {
-                c["address"] for c in plan["resource_changes"]}
+                c["address"] for c in plan["resource_changes"]
+            }

@@ -32,10 +32,15 @@ def _compare(rendered: dict[str, str], folder: Path, update: bool) -> None:
     for name, text in rendered.items():
         expected = (folder / name).read_text(encoding="utf-8")
         if expected != text:
-            diff = "".join(difflib.unified_diff(
-                expected.splitlines(keepends=True), text.splitlines(keepends=True),
-                fromfile=f"{folder / name} (golden)", tofile=f"{name} (rendered)", n=2,
-            ))
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"{folder / name} (golden)",
+                    tofile=f"{name} (rendered)",
+                    n=2,
+                )
+            )
             pytest.fail(f"{folder / name} differs from the render; {HINT}\n{diff[:4000]}")
 
 

@@ -14,23 +14,64 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gen.hcl import Block, Expr, Heredoc, align, decode, identifier, interpolate, quote, render
-from gen.hcl import render_block
+from gen.hcl import (
+    Block,
+    Expr,
+    Heredoc,
+    align,
+    decode,
+    identifier,
+    interpolate,
+    quote,
+    render,
+    render_block,
+)
 from tests.conftest import Terraform
 
 HOSTILE = [
-    "", "plain", 'say "hi"', "back\\slash", "\\\\", "${var.x}", "$${var.x}", "$$${x}", "%{ if }",
-    "%%{x}", "$", "%", "${", "%{", "}", "$${", "line\nbreak", "cr\r\n", "tab\t", "bell\x07",
-    "esc\x1b[0m", "del\x7f", "nbsp\u00a0", "naïve café", "東京", "🚀 emoji", "\u2028sep",
-    "trailing\\", '"', "'single'", "a = b", "# not a comment", "// nor this", "<<EOT",
+    "",
+    "plain",
+    'say "hi"',
+    "back\\slash",
+    "\\\\",
+    "${var.x}",
+    "$${var.x}",
+    "$$${x}",
+    "%{ if }",
+    "%%{x}",
+    "$",
+    "%",
+    "${",
+    "%{",
+    "}",
+    "$${",
+    "line\nbreak",
+    "cr\r\n",
+    "tab\t",
+    "bell\x07",
+    "esc\x1b[0m",
+    "del\x7f",
+    "nbsp\u00a0",
+    "naïve café",
+    "東京",
+    "🚀 emoji",
+    "\u2028sep",
+    "trailing\\",
+    '"',
+    "'single'",
+    "a = b",
+    "# not a comment",
+    "// nor this",
+    "<<EOT",
 ]
 ALPHABET = '$%{}"\\\n\r\t\x01\x7f aZ9=#/<>éß東🚀\u2028'
 
 
 def hostile_corpus(count: int = 300) -> list[str]:
     rng = random.Random(20261128)
-    generated = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 24)))
-                 for _ in range(count)]
+    generated = [
+        "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 24))) for _ in range(count)
+    ]
     return HOSTILE + generated
 
 
@@ -78,14 +119,38 @@ def test_render_values() -> None:
 
 
 def test_align_matches_hclwrite_rules() -> None:
-    text = "\n".join([
-        "a = 1", "long_name = 2", "obj = {", "  x = 1", "  yy = 2", "}", "z = 3", "",
-        "h = <<-EOT", "  k = v", "EOT", "hh = 1",
-    ])
-    assert align(text) == "\n".join([
-        "a         = 1", "long_name = 2", "obj = {", "  x  = 1", "  yy = 2", "}", "z = 3", "",
-        "h  = <<-EOT", "  k = v", "EOT", "hh = 1",
-    ])
+    text = "\n".join(
+        [
+            "a = 1",
+            "long_name = 2",
+            "obj = {",
+            "  x = 1",
+            "  yy = 2",
+            "}",
+            "z = 3",
+            "",
+            "h = <<-EOT",
+            "  k = v",
+            "EOT",
+            "hh = 1",
+        ]
+    )
+    assert align(text) == "\n".join(
+        [
+            "a         = 1",
+            "long_name = 2",
+            "obj = {",
+            "  x  = 1",
+            "  yy = 2",
+            "}",
+            "z = 3",
+            "",
+            "h  = <<-EOT",
+            "  k = v",
+            "EOT",
+            "hh = 1",
+        ]
+    )
 
 
 # -- the real terraform as the oracle ---------------------------------------------------------
@@ -99,7 +164,8 @@ def test_terraform_reads_escaped_strings_exactly(terraform: Terraform, tmp_path:
     ]
     outputs.append(Block("output", ("doc",), attrs=(("value", Heredoc("a ${b}\n%{c}\n")),)))
     (tmp_path / "main.tf").write_text(
-        align("\n\n".join(render_block(b) for b in outputs)) + "\n", encoding="utf-8")
+        align("\n\n".join(render_block(b) for b in outputs)) + "\n", encoding="utf-8"
+    )
     terraform.ok("init", "-backend=false", cwd=tmp_path, timeout=120)
     terraform.ok("apply", "-auto-approve", "-lock=false", cwd=tmp_path, timeout=120)
     values = json.loads(terraform.ok("output", "-json", cwd=tmp_path, timeout=60))
@@ -112,14 +178,16 @@ KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
 SCALARS = st.one_of(st.integers(-5, 10**6), st.booleans(), st.text(ALPHABET, max_size=12))
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(KEYS, inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)),
     max_leaves=8,
 )
 BLOCKS = st.builds(
-    lambda attrs, nested: Block("resource", ("aws_thing", "this"), attrs=tuple(attrs.items()),
-                                blocks=tuple(Block("nested", attrs=tuple(n.items()))
-                                             for n in nested)),
+    lambda attrs, nested: Block(
+        "resource",
+        ("aws_thing", "this"),
+        attrs=tuple(attrs.items()),
+        blocks=tuple(Block("nested", attrs=tuple(n.items())) for n in nested),
+    ),
     st.dictionaries(KEYS, VALUES, min_size=1, max_size=6),
     st.lists(st.dictionaries(KEYS, SCALARS, min_size=1, max_size=4), max_size=2),
 )
@@ -128,11 +196,17 @@ BLOCKS = st.builds(
 @pytest.mark.terraform
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(block=BLOCKS)
-def test_rendered_blocks_are_what_terraform_fmt_writes(terraform: Terraform,
-                                                       block: Block) -> None:
+def test_rendered_blocks_are_what_terraform_fmt_writes(terraform: Terraform, block: Block) -> None:
     text = align(render_block(block)) + "\n"
-    result = subprocess.run([terraform.binary, "fmt", "-"], input=text, capture_output=True,
-                            text=True, env=terraform.env(), timeout=60, check=False)
+    result = subprocess.run(
+        [terraform.binary, "fmt", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        env=terraform.env(),
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == text
 

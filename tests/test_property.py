@@ -24,23 +24,28 @@ from gen.verify import parse, verify_files
 
 NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
 HOSTILE = st.text(
-    alphabet=st.sampled_from(list('$%{}"\\\n\r\t\x00\x07 aZ9=#/éß東🚀\u2028')) | st.characters(
-        blacklist_categories=["Cs"]),
+    alphabet=st.sampled_from(list('$%{}"\\\n\r\t\x00\x07 aZ9=#/éß東🚀\u2028'))
+    | st.characters(blacklist_categories=["Cs"]),
     max_size=30,
 )
 
 
 def _env_name_ok(name: str) -> bool:
-    return not (name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES)
-                or any(p.fullmatch(name) for p in CREDENTIAL_PATTERNS))
+    return not (
+        name in RESERVED_ENV
+        or name.startswith(RESERVED_ENV_PREFIXES)
+        or any(p.fullmatch(name) for p in CREDENTIAL_PATTERNS)
+    )
 
 
 ENV_NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(_env_name_ok)
 FARGATE = st.sampled_from([(c, m) for c, ms in FARGATE_SIZES.items() for m in ms]).map(
-    lambda cm: Fargate(cpu=cm[0], memory=cm[1]))
+    lambda cm: Fargate(cpu=cm[0], memory=cm[1])
+)
 EC2 = st.sampled_from(sorted(catalog.CATALOG)).map(lambda t: Ec2(instance_type=t))
 NODES = st.integers(1, 64) | st.tuples(st.integers(1, 8), st.integers(0, 8)).map(
-    lambda t: f"{t[0]}:{t[0] + t[1]}")
+    lambda t: f"{t[0]}:{t[0] + t[1]}"
+)
 
 
 @st.composite
@@ -59,15 +64,25 @@ def teams(draw: st.DrawFn) -> Team:
         )
         for name in job_names_
     ]
-    tags = draw(st.dictionaries(
-        st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20).filter(
-            lambda k: not k.lower().startswith("aws:") and k != "ecsgen:team"),
-        HOSTILE.filter(lambda v: len(v) <= 256), max_size=6))
+    tags = draw(
+        st.dictionaries(
+            st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20).filter(
+                lambda k: not k.lower().startswith("aws:") and k != "ecsgen:team"
+            ),
+            HOSTILE.filter(lambda v: len(v) <= 256),
+            max_size=6,
+        )
+    )
     return Team(name=draw(NAMES), region="eu-central-1", tags=tags, jobs=jobs)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(team=teams())
 def test_random_specs_render_and_parse_back_exactly(team: Team) -> None:
     (config,) = validate([LoadedSpec(Path("spec.py"), team)])

@@ -32,7 +32,8 @@ def _torchrun() -> str:
     except ImportError:
         unavailable("torch is not installed (pip install -e '.[test]' installs torch==2.13.0)")
     found = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which(
-        "torchrun")
+        "torchrun"
+    )
     if found is None:
         unavailable("torchrun is not on the PATH")
     assert found is not None
@@ -61,8 +62,9 @@ def _resolve(value: object, variables: dict[str, object]) -> str:
     return re.sub(r"\$\{var\.(\w+)\}", lambda m: str(variables[m[1]]), value.text[1:-1])
 
 
-def _environments(team: str, job: str, nodes: int | None) -> tuple[dict[str, str],
-                                                                     dict[str, str], int]:
+def _environments(
+    team: str, job: str, nodes: int | None
+) -> tuple[dict[str, str], dict[str, str], int]:
     variables = _defaults(team)
     if nodes is not None:
         variables[f"{job}_nodes"] = nodes
@@ -106,9 +108,15 @@ def test_nodes_form_one_job(team: str, job: str, nodes: int | None, tmp_path: Pa
             env = leader_env if index == count - 1 else worker_env
             log = (tmp_path / f"node{index}.log").open("wb")
             logs.append(log)
-            procs.append(subprocess.Popen([torchrun, str(SCRIPT), str(results)],
-                                          env={**base, **env}, stdout=log, stderr=log,
-                                          cwd=tmp_path))
+            procs.append(
+                subprocess.Popen(
+                    [torchrun, str(SCRIPT), str(results)],
+                    env={**base, **env},
+                    stdout=log,
+                    stderr=log,
+                    cwd=tmp_path,
+                )
+            )
             if index == count - 2:
                 time.sleep(2)  # the leader comes up last
         deadline = time.monotonic() + TIMEOUT
@@ -120,8 +128,9 @@ def test_nodes_form_one_job(team: str, job: str, nodes: int | None, tmp_path: Pa
                 proc.kill()
         for log in logs:
             log.close()
-    tails = "\n".join((tmp_path / f"node{i}.log").read_text(errors="replace")[-2000:]
-                      for i in range(count))
+    tails = "\n".join(
+        (tmp_path / f"node{i}.log").read_text(errors="replace")[-2000:] for i in range(count)
+    )
     assert [p.returncode for p in procs] == [0] * count, tails
     records = [json.loads(p.read_text()) for p in sorted(results.glob("rank*.json"))]
     assert len(records) == world, tails

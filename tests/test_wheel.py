@@ -19,33 +19,69 @@ from tests.conftest import EXAMPLES, OUTPUT, ROOT
 def test_installed_wheel_renders_the_examples(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-         "-w", str(dist), "-q"],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            "-q",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = dist.glob("ecsgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "gen/templates/job.tf.j2" in names and "gen/py.typed" in names
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target),
-         str(wheel), "-q"],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+            "-q",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     work = tmp_path / "work"
     shutil.copytree(EXAMPLES, work / "examples" / "specs")
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = subprocess.run(
-        [sys.executable, "-c", "import gen, gen.render as r; print(gen.__file__); "
-         "print(r.templates_dir())"],
-        cwd=work, env=env, capture_output=True, text=True, check=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import gen, gen.render as r; print(gen.__file__); print(r.templates_dir())",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     module_file, templates = probe.stdout.splitlines()
     assert Path(module_file).is_relative_to(target), module_file
     assert Path(templates).is_relative_to(target), templates
     result = subprocess.run(
         [sys.executable, "-c", "from gen.cli import main; main()", "render", "examples/specs"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     for team in sorted(p.name for p in OUTPUT.iterdir() if p.is_dir()):

@@ -343,7 +343,6 @@ locals {
       { name = "ECSGEN_JOB", value = "whisper-ft" },
       { name = "ECSGEN_ROLE", value = "leader" },
       { name = "ECSGEN_TEAM", value = "speech" },
-      { name = "HF_HOME", value = "/tmp/hf" },
       { name = "NVIDIA_DRIVER_CAPABILITIES", value = "compute,utility" },
       { name = "PET_MAX_RESTARTS", value = "3" },
       { name = "PET_NNODES", value = tostring(var.whisper_ft_nodes) },
@@ -353,6 +352,7 @@ locals {
       { name = "PET_RDZV_ENDPOINT", value = "localhost:29400" },
       { name = "PET_RDZV_ID", value = "speech-whisper-ft" },
       { name = "PYTHONUNBUFFERED", value = "1" },
+      { name = "TOKENIZERS_PARALLELISM", value = "false" },
     ]
     secrets = [
       { name = "HF_TOKEN", valueFrom = "arn:aws:ssm:us-east-1:123456789012:parameter/speech/hf-token" },
@@ -402,7 +402,6 @@ locals {
       { name = "ECSGEN_JOB", value = "whisper-ft" },
       { name = "ECSGEN_ROLE", value = "worker" },
       { name = "ECSGEN_TEAM", value = "speech" },
-      { name = "HF_HOME", value = "/tmp/hf" },
       { name = "NVIDIA_DRIVER_CAPABILITIES", value = "compute,utility" },
       { name = "PET_MAX_RESTARTS", value = "3" },
       { name = "PET_NNODES", value = tostring(var.whisper_ft_nodes) },
@@ -412,6 +411,7 @@ locals {
       { name = "PET_RDZV_ENDPOINT", value = "whisper-ft-leader.speech.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "speech-whisper-ft" },
       { name = "PYTHONUNBUFFERED", value = "1" },
+      { name = "TOKENIZERS_PARALLELISM", value = "false" },
     ]
     secrets = [
       { name = "HF_TOKEN", valueFrom = "arn:aws:ssm:us-east-1:123456789012:parameter/speech/hf-token" },

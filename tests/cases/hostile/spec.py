@@ -7,7 +7,7 @@ team = Team(
     name="hostile",
     region="eu-west-1",
     tags={
-        "quote\"key": "value with \"quotes\" and \\backslashes\\",
+        'quote"key': 'value with "quotes" and \\backslashes\\',
         "template": "${jsonencode(var.tags)} and %{ if true }x%{ endif }",
         "unicode": "Zürich – 東京 – 🚀",
     },
@@ -15,7 +15,7 @@ team = Team(
         Job(
             name="escape",
             image="ghcr.io/example/trainer:v1",
-            command=["python", "train.py", "--prompt", "say \"hi\"\n${not.interpolated}"],
+            command=["python", "train.py", "--prompt", 'say "hi"\n${not.interpolated}'],
             nodes=2,
             compute=Fargate(cpu=1024, memory=2048),
             env={
