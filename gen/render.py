@@ -89,7 +89,7 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
             cost = ""
-        rule = f"0, or {config.min_nodes} and more" if config.elastic else "0 stops the job"
+        rule = f"0, or {config.min_nodes} and more" if config.elastic else "a whole number"
         rows.append(
             {
                 "name": config.name,
