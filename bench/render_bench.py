@@ -4,6 +4,7 @@ fleet. Prints figures; asserts nothing. Run: python bench/render_bench.py [--rep
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -39,15 +40,22 @@ def stages(specs: list[LoadedSpec], repeat: int, label: str) -> None:
     assert isinstance(modules, list)
     t_render, files = timed(lambda: [render_module(m) for m in modules], repeat)
     assert isinstance(files, list)
-    t_verify, _ = timed(lambda: [verify_files(m, f) for m, f in zip(modules, files, strict=True)],
-                        repeat)
+    t_verify, _ = timed(
+        lambda: [verify_files(m, f) for m, f in zip(modules, files, strict=True)], repeat
+    )
     count = sum(len(f) for f in files)
     size = sum(len(t) for f in files for t in f.values())
     total = t_validate + t_build + t_render + t_verify
-    print(f"\n{label}: {len(teams)} teams, {sum(len(t.jobs) for t in teams)} jobs, "
-          f"{count} files, {size / 1024:.0f} KiB (median of {repeat})")
-    for name, value in (("validate", t_validate), ("model", t_build), ("render", t_render),
-                        ("parse-back", t_verify)):
+    print(
+        f"\n{label}: {len(teams)} teams, {sum(len(t.jobs) for t in teams)} jobs, "
+        f"{count} files, {size / 1024:.0f} KiB (median of {repeat})"
+    )
+    for name, value in (
+        ("validate", t_validate),
+        ("model", t_build),
+        ("render", t_render),
+        ("parse-back", t_verify),
+    ):
         print(f"  {name:<11} {value * 1000:8.1f} ms  {value / total:6.1%}")
     print(f"  {'total':<11} {total * 1000:8.1f} ms")
 
@@ -55,12 +63,22 @@ def stages(specs: list[LoadedSpec], repeat: int, label: str) -> None:
 def synthetic(teams: int, jobs: int) -> list[LoadedSpec]:
     specs = []
     for t in range(teams):
-        team = Team(name=f"team{t}", region="us-east-1", tags={"owner": f"t{t}"}, jobs=[
-            Job(name=f"job{j}", image=f"registry.example.com/t{t}/j{j}:1.0",
-                command=["python", "train.py", "--seed", str(j)], nodes=4,
-                compute=Fargate(cpu=4096, memory=16384), env={"RUN": f"{t}-{j}"})
-            for j in range(jobs)
-        ])
+        team = Team(
+            name=f"team{t}",
+            region="us-east-1",
+            tags={"owner": f"t{t}"},
+            jobs=[
+                Job(
+                    name=f"job{j}",
+                    image=f"registry.example.com/t{t}/j{j}:1.0",
+                    command=["python", "train.py", "--seed", str(j)],
+                    nodes=4,
+                    compute=Fargate(cpu=4096, memory=16384),
+                    env={"RUN": f"{t}-{j}"},
+                )
+                for j in range(jobs)
+            ],
+        )
         specs.append(LoadedSpec(Path(f"team{t}.py"), team))
     return specs
 
@@ -69,8 +87,9 @@ def cli(args: list[str], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "gen", *args], cwd=ROOT, check=False,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "gen", *args], cwd=ROOT, check=False, capture_output=True
+        )
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
@@ -79,7 +98,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    import os
 
     os.chdir(ROOT)
     specs = load_specs([Path("examples/specs")])
