@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
+from pathlib import Path
 
 from gen import __version__
 from gen.hcl import Block, Expr, HclValue, Heredoc, interpolate
@@ -1240,8 +1241,17 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
     )
 
 
-def build(team: TeamConfig) -> Module:
-    """The render-ready module for one validated team."""
+def spec_label(path: Path, anchor: Path) -> str:
+    """How headers name the spec: relative to `anchor` (the output folder's parent) when below
+    it, else by file name, so that the same spec renders the same bytes from any directory."""
+    try:
+        return path.relative_to(anchor.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def build(team: TeamConfig, anchor: Path | None = None) -> Module:
+    """The render-ready module for one validated team; `anchor` is where header paths start."""
     jobs = tuple(_job(job, team) for job in sorted(team.jobs, key=lambda j: j.name))
     ec2_jobs = [j for j in jobs if isinstance(j.config.compute, Ec2Compute)]
     variables = _team_variables(team, bool(ec2_jobs))
@@ -1277,7 +1287,7 @@ def build(team: TeamConfig) -> Module:
     return Module(
         team=team,
         generator=f"ecsgen {__version__}",
-        spec=team.source,
+        spec=spec_label(team.path, anchor or Path.cwd()),
         versions=_versions(),
         main=tuple(_team_main(team, ec2_jobs)),
         variables=tuple(variables),

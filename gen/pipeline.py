@@ -23,12 +23,16 @@ class RenderResult:
     touched: tuple[Path, ...]
 
 
-def render_in_memory(specs: Sequence[Path]) -> dict[str, dict[str, str]]:
-    """Load, validate, render and parse back every spec; team name -> file name -> text."""
+def render_in_memory(
+    specs: Sequence[Path], anchor: Path | None = None
+) -> dict[str, dict[str, str]]:
+    """Load, validate, render and parse back every spec; team name -> file name -> text.
+
+    Headers name each spec relative to `anchor` (default: the working directory)."""
     teams = validate(load_specs(specs))
     out: dict[str, dict[str, str]] = {}
     for team in teams:
-        module = build(team)
+        module = build(team, anchor)
         files = render_module(module)
         verify_files(module, files)
         out[team.name] = files
@@ -36,7 +40,8 @@ def render_in_memory(specs: Sequence[Path]) -> dict[str, dict[str, str]]:
 
 
 def _plans(specs: Sequence[Path], out: Path) -> list[TeamPlan]:
-    return [plan(out, team, files) for team, files in render_in_memory(specs).items()]
+    rendered = render_in_memory(specs, anchor=out.resolve().parent)
+    return [plan(out, team, files) for team, files in rendered.items()]
 
 
 def render(specs: Sequence[Path], out: Path) -> RenderResult:

@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from gen import catalog
@@ -193,7 +194,8 @@ class TeamConfig:
     subnet_ids: tuple[str, ...] | None
     log_retention_days: int
     jobs: tuple[JobConfig, ...]
-    source: str  # the spec file, as shown in headers
+    source: str  # the spec file, as shown in messages (relative to the working directory)
+    path: Path  # the spec file, resolved
 
 
 T = TypeVar("T")
@@ -758,7 +760,7 @@ def _network(
     return (vpc if isinstance(vpc, str) else None), subnets
 
 
-def _team(check: _Checker, team: Team, source: str) -> TeamConfig | None:
+def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | None:
     given = check.fields(team, "", ("name", "region", "jobs"))
     name = check.name(team, "name", given.get("name")) if "name" in given else None
     check.team = name
@@ -826,6 +828,7 @@ def _team(check: _Checker, team: Team, source: str) -> TeamConfig | None:
         retention,
         tuple(j for j in jobs if j is not None),
         source,
+        path,
     )
 
 
@@ -837,7 +840,7 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
     for spec in specs:
         source = display_path(spec.path)
         check = _Checker(source)
-        team = _team(check, spec.team, source)
+        team = _team(check, spec.team, source, spec.path.resolve())
         problems.extend(check.problems)
         if team is None:
             continue

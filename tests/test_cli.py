@@ -176,3 +176,21 @@ def test_render_examples_from_the_repository(
     ]
     code, _, err = invoke("render", "examples/specs")
     assert code == 0 and "0 file(s) changed" in err
+
+
+def test_same_bytes_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, repo / "examples" / "specs")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = invoke("render", str(repo / "examples" / "specs"), "--out", str(repo / "output"))
+    assert code == 0, err
+    committed = EXAMPLES.parent.parent / "output"
+    for team in sorted(p.name for p in committed.iterdir() if p.is_dir()):
+        for path in sorted((committed / team).iterdir()):
+            assert (repo / "output" / team / path.name).read_bytes() == path.read_bytes(), path
+    monkeypatch.chdir(repo)
+    assert invoke("check", "examples/specs")[0] == 0
