@@ -109,8 +109,13 @@ def interpolate(*parts: str | Expr) -> Expr:
     return Expr(f'"{body}"')
 
 
+_KEYWORDS = frozenset({"for", "if", "in", "null", "true", "false", "endfor", "endif"})
+
+
 def _key(name: str) -> str:
-    return name if _BARE_KEY.fullmatch(name) else quote(name)
+    """An object key: bare when it is a plain identifier, quoted otherwise (and for keywords,
+    which Terraform would read as the start of an expression)."""
+    return name if _BARE_KEY.fullmatch(name) and name not in _KEYWORDS else quote(name)
 
 
 def _is_scalar(value: HclValue) -> bool:

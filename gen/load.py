@@ -123,7 +123,7 @@ def _load_one(path: Path) -> Team | Problem:
             return Problem(
                 where, exc.lineno, None, "", f"a module the spec imports does not parse: {exc.msg}"
             )
-        except Exception as exc:  # noqa: BLE001 - any failure in user code becomes a Problem
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code failing is a Problem
             return Problem(
                 shown,
                 _spec_line(exc, path),

@@ -7,6 +7,7 @@ from `gen.names`, so the validator has already checked each against its AWS limi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -17,6 +18,10 @@ from gen.hcl import Block, Expr, HclValue, Heredoc, interpolate
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
     LOG_RETENTION_DAYS,
+    MAX_NODES,
+    MODULE_TAGS,
+    TAG_LIMIT,
+    TAG_RULE,
     Ec2Compute,
     FargateCompute,
     JobConfig,
@@ -228,6 +233,18 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             "map(string)",
             "Tags added to every resource, on top of the spec's tags.",
             {},
+            [
+                (
+                    f"length(var.tags) <= {TAG_LIMIT - MODULE_TAGS - len(team.tags)}",
+                    f"AWS allows {TAG_LIMIT} tags per resource; the spec and ecsgen use "
+                    f"{MODULE_TAGS + len(team.tags)}.",
+                ),
+                (
+                    "alltrue([for k, v in var.tags : "
+                    'can(regex("^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$", "${k}${v}"))])',
+                    f"Tags may only hold {TAG_RULE}.",
+                ),
+            ],
             nullable=False,
         ),
     ]
@@ -258,8 +275,8 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
     locals_ = Block(
         "locals",
         attrs=(
-            ("spec_tags", dict(sorted(spec_tags.items()))),
-            ("tags", Expr("merge(local.spec_tags, var.tags)")),
+            ("tags_from_spec", dict(sorted(spec_tags.items()))),
+            ("tags", Expr("merge(local.tags_from_spec, var.tags)")),
         ),
     )
     identity = (
@@ -288,6 +305,23 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
         attrs=(("name", names.cluster),),
         blocks=(Block("setting", attrs=(("name", "containerInsights"), ("value", "enabled"))),),
         tags=TAGS,
+        lifecycle=Block(
+            "lifecycle",
+            blocks=(
+                Block(
+                    "postcondition",
+                    attrs=(
+                        ("condition", Expr(f'split(":", self.arn)[3] == "{team.region}"')),
+                        (
+                            "error_message",
+                            f"This module is for {team.region}: configure the aws provider "
+                            "for that region (container logs and the roles' trust conditions "
+                            "name it).",
+                        ),
+                    ),
+                ),
+            ),
+        ),
     )
     namespace = Block(
         "resource",
@@ -581,12 +615,19 @@ def _iam(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
     return blocks
 
 
+ECR_HOST = re.compile(
+    r"(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\."
+    r"(?:amazonaws\.com(?:\.cn)?|on\.aws)"
+)
+
+
 def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
-    """(region, account, repository) when the image lives in a private ECR registry."""
+    """(region, account, repository) when the image lives in a private ECR registry
+    (standard, FIPS or dual-stack endpoint)."""
     host, _, repository = job.image_repository.partition("/")
-    parts = host.split(".")
-    if len(parts) >= 6 and parts[1:3] == ["dkr", "ecr"] and repository:
-        return parts[3], parts[0], repository
+    match = ECR_HOST.fullmatch(host)
+    if match and repository:
+        return match["region"], match["account"], repository
     return None
 
 
@@ -1046,8 +1087,9 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
     if job.elastic:
         nodes_checks = [
             (
-                f"{whole} && ({nodes} == 0 || {nodes} >= {job.min_nodes})",
-                f"Run 0 (stopped) or a whole number of nodes >= {job.min_nodes}.",
+                f"{whole} && ({nodes} == 0 || {nodes} >= {job.min_nodes}) && "
+                f"{nodes} <= {MAX_NODES}",
+                f"Run 0 (stopped) or a whole number of nodes from {job.min_nodes} to {MAX_NODES}.",
             )
         ]
         nodes_text = (
@@ -1055,7 +1097,12 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
             f"goes on while at least {job.min_nodes} are up."
         )
     else:
-        nodes_checks = [(f"{whole} && {nodes} >= 0", "Run 0 (stopped) or a whole number of nodes.")]
+        nodes_checks = [
+            (
+                f"{whole} && {nodes} >= 0 && {nodes} <= {MAX_NODES}",
+                f"Run 0 (stopped) or a whole number of nodes, at most {MAX_NODES}.",
+            )
+        ]
         nodes_text = "Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops the job."
     variables = [
         _variable(

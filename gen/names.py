@@ -11,7 +11,6 @@ from dataclasses import dataclass
 __all__ = ["DerivedName", "JobNames", "TeamNames", "job_names", "team_names"]
 
 RDZV_PORT = 29400
-FORBIDDEN_CAPACITY_PREFIXES = ("aws", "ecs", "fargate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +20,22 @@ class DerivedName:
     kind: str
     value: str
     limit: int
+    forbidden_prefixes: tuple[str, ...] = ()
+
+    def problem(self) -> str | None:
+        """Why AWS would refuse this name, or None."""
+        if len(self.value) > self.limit:
+            return (
+                f"the {self.kind} {self.value!r} ({len(self.value)} characters); AWS allows "
+                f"at most {self.limit}"
+            )
+        for prefix in self.forbidden_prefixes:
+            if self.value.startswith(prefix):
+                return (
+                    f"the {self.kind} {self.value!r}, which AWS refuses: it must not start "
+                    f"with {' or '.join(repr(p) for p in self.forbidden_prefixes)}"
+                )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +45,15 @@ class TeamNames:
     instance_role: str
     instance_profile: str
 
-    def all(self) -> tuple[DerivedName, ...]:
-        return (
+    def all(self, ec2: bool) -> tuple[DerivedName, ...]:
+        common = (
             DerivedName("ECS cluster name", self.cluster, 255),
             DerivedName("Cloud Map namespace label", self.namespace.split(".")[0], 63),
+        )
+        if not ec2:
+            return common
+        return (
+            *common,
             DerivedName("IAM role name", self.instance_role, 64),
             DerivedName("IAM instance profile name", self.instance_profile, 128),
         )
@@ -64,7 +84,7 @@ class JobNames:
             DerivedName("IAM role name", self.execution_role, 64),
             DerivedName("IAM role name", self.task_role, 64),
             DerivedName("CloudWatch log group name", self.log_group, 512),
-            DerivedName("security group name", self.security_group, 255),
+            DerivedName("security group name", self.security_group, 255, ("sg-",)),
             DerivedName("Cloud Map service name (a DNS label)", self.discovery, 63),
             DerivedName("ECS service name", self.leader_service, 255),
             DerivedName("ECS service name", self.workers_service, 255),
@@ -76,7 +96,9 @@ class JobNames:
             return common
         return (
             *common,
-            DerivedName("ECS capacity provider name", self.capacity_provider, 255),
+            DerivedName(
+                "ECS capacity provider name", self.capacity_provider, 255, ("aws", "ecs", "fargate")
+            ),
             DerivedName("Auto Scaling group name", self.autoscaling_group, 255),
             DerivedName("launch template name", self.launch_template, 128),
             DerivedName("placement group name", self.placement_group, 255),

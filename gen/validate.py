@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping, Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -16,7 +17,7 @@ from typing import TypeVar
 from gen import catalog
 from gen.errors import Problem, SpecError
 from gen.load import LoadedSpec, display_path
-from gen.names import FORBIDDEN_CAPACITY_PREFIXES, job_names, team_names
+from gen.names import job_names, team_names
 from gen.spec import S3, Ec2, Fargate, Job, Network, SpecNode, Team
 
 __all__ = [
@@ -68,9 +69,16 @@ LOG_RETENTION_DAYS = (
 )
 # ECS registers less memory than the instance's nominal size; ask for at most this share of it.
 EC2_MEMORY_SHARE = 0.90
+MAX_NODES = 1000  # Cloud Map registers at most 1,000 tasks per ECS service
 MAX_STOP_TIMEOUT = 120  # Fargate's maximum, and the two-minute Spot warning
 TAG_LIMIT = 50
-MODULE_TAGS = 2  # ecsgen adds `ecsgen:team` and `ecsgen:job`/`Name` style tags to resources
+# ecsgen adds `ecsgen:team` and `ecsgen:job` everywhere, and `Name` and `AmazonECSManaged` on
+# Auto Scaling groups and the instances they launch.
+MODULE_TAGS = 4
+RESERVED_TAG_KEYS = frozenset({"Name", "AmazonECSManaged"})
+# IAM and ECS accept letters, digits and white space in any language, and _ . : / = + - @.
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+TAG_RULE = "letters, digits, spaces and _ . : / = + - @ (what IAM and ECS accept)"
 
 NAME = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 NAME_RULE = (
@@ -84,7 +92,7 @@ IMAGE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
 SECRET_ARN = re.compile(
-    r"arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
     r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)"
 )
 S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
@@ -117,6 +125,10 @@ RESERVED_ENV_PREFIXES = (
 NOT_CREDENTIALS = frozenset({"TOKENIZERS_PARALLELISM"})
 CREDENTIAL_PATTERNS = (
     re.compile(r".*TOKEN.*"),
+    re.compile(r".*PASSWD.*"),
+    re.compile(r".*PRIVATE_KEY.*"),
+    re.compile(r".*ACCESS_KEY.*"),
+    re.compile(r".*CREDENTIAL.*"),
     re.compile(r".*SECRET.*"),
     re.compile(r".*PASSWORD.*"),
     re.compile(r".*_KEY"),
@@ -339,16 +351,16 @@ def _s3(check: _Checker, node: SpecNode, path: str, value: object) -> S3Location
 def _nodes(check: _Checker, job: Job, path: str, value: object) -> tuple[int, int] | None:
     if isinstance(value, str):
         match = re.fullmatch(r"(\d+):(\d+)", value)
-        if not match or not 1 <= int(match[1]) <= int(match[2]):
+        if not match or not 1 <= int(match[1]) <= int(match[2]) <= MAX_NODES:
             check.fail(
                 job,
                 path,
                 f'{value!r} is not a valid elastic range: use "MIN:MAX" '
-                'with 1 <= MIN <= MAX, e.g. "2:8"',
+                f'with 1 <= MIN <= MAX <= {MAX_NODES}, e.g. "2:8"',
             )
             return None
         return int(match[1]), int(match[2])
-    count = check.integer(job, path, value, 1, None)
+    count = check.integer(job, path, value, 1, MAX_NODES)
     return None if count is None else (count, count)
 
 
@@ -378,9 +390,10 @@ def _env_name(check: _Checker, job: Job, path: str, name: str, *, secret: bool) 
         check.fail(
             job,
             path,
-            f"{name!r} looks like a credential (*TOKEN*, *SECRET*, "
-            "*PASSWORD*, *_KEY); plain environment is visible to anyone who can read the "
-            "task definition: put it in `secrets` as a Secrets Manager or SSM parameter ARN",
+            f"{name!r} looks like a credential (*TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, "
+            "*PRIVATE_KEY*, *ACCESS_KEY*, *CREDENTIAL*, *_KEY); plain environment is visible "
+            "to anyone who can read the task definition: put it in `secrets` as a Secrets "
+            "Manager or SSM parameter ARN",
         )
         return False
     return True
@@ -498,12 +511,12 @@ def _subnets(check: _Checker, node: SpecNode, path: str, value: object) -> list[
 
 def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, ...] | None:
     words = check.items(job, path, value, str, "a string")
-    if not words or not words[0]:
+    if not words or not words[0] or words[0].startswith("-"):
         check.fail(
             job,
             path,
             f"must be a non-empty list of strings starting with the program "
-            f'or "python", got {value!r}',
+            f'or "python" (torchrun would read a leading option as its own), got {value!r}',
         )
         return None
     if words[0] in ("python", "python3"):
@@ -583,27 +596,14 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
             "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False",
         )
     if name is not None and team is not None:
-        names = job_names(team, name).all(isinstance(compute, Ec2Compute))
-        for derived in names:
-            if len(derived.value) > derived.limit:
+        for derived in job_names(team, name).all(isinstance(compute, Ec2Compute)):
+            problem = derived.problem()
+            if problem:
                 check.fail(
                     job,
                     f"{path}.name",
-                    f"team {team!r} and job {name!r} make the "
-                    f"{derived.kind} {derived.value!r} ({len(derived.value)} characters); "
-                    f"AWS allows at most {derived.limit}: shorten the team or job name",
+                    f"team {team!r} and job {name!r} make {problem}: rename the team or the job",
                 )
-        if isinstance(compute, Ec2Compute) and job_names(team, name).capacity_provider.startswith(
-            FORBIDDEN_CAPACITY_PREFIXES
-        ):
-            check.fail(
-                job,
-                f"{path}.name",
-                f"the capacity provider name "
-                f"{job_names(team, name).capacity_provider!r} would start with one of "
-                f"{', '.join(FORBIDDEN_CAPACITY_PREFIXES)}, which AWS refuses: "
-                "rename the team",
-            )
     parts = (name, image, command, nodes, restarts, stop, ppn, env, secrets, compute)
     if (
         any(p is None for p in parts)
@@ -700,9 +700,10 @@ def _secrets(
             check.fail(
                 job,
                 where,
-                f"{arn!r} is not a Secrets Manager secret ARN "
-                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter "
-                "ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)",
+                f"{arn!r} is not a complete Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX, with the 6-character "
+                "suffix AWS adds) or an SSM parameter ARN "
+                "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)",
             )
             ok = False
             continue
@@ -712,6 +713,10 @@ def _secrets(
             continue
         secrets[key] = arn
     return secrets if ok else None
+
+
+def _tag_text(text: str) -> bool:
+    return all(c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ" for c in text)
 
 
 def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], ...] | None:
@@ -727,6 +732,16 @@ def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], 
             check.fail(node, where, "AWS allows keys of 1-128 and values of 0-256 characters")
         elif key.lower().startswith("aws:"):
             check.fail(node, where, "the aws: prefix is reserved by AWS")
+        elif key in RESERVED_TAG_KEYS or key.startswith("ecsgen:"):
+            check.fail(
+                node,
+                where,
+                f"{key!r} is set by ecsgen (reserved: "
+                f"{', '.join(sorted(RESERVED_TAG_KEYS))} and ecsgen:*)",
+            )
+        elif not (_tag_text(key) and _tag_text(item)):
+            bad = sorted({c for c in key + item if not _tag_text(c)})
+            check.fail(node, where, f"{bad!r} cannot appear in AWS tags; use {TAG_RULE}")
         else:
             tags.append((key, item))
     if len(raw) > TAG_LIMIT - MODULE_TAGS:
@@ -817,6 +832,12 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
                 f"EFA needs exactly one subnet (one AZ) and network.subnet_ids has "
                 f"{len(subnet_ids)}; give the job its own Ec2(subnet_ids=[ONE])",
             )
+    if name is not None:
+        ec2 = any(isinstance(j.compute, Ec2Compute) for j in jobs if j is not None)
+        for derived in team_names(name).all(ec2):
+            problem = derived.problem()
+            if problem:
+                check.fail(team, "name", f"team {name!r} makes {problem}: rename the team")
     if check.problems or name is None or region is None or tags is None or retention is None:
         return None
     return TeamConfig(
@@ -861,6 +882,3 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
     if problems:
         raise SpecError(problems)
     return sorted(teams, key=lambda t: t.name)
-
-
-_ = (Callable, team_names)  # re-exported helpers used by callers of this module's types

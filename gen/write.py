@@ -18,7 +18,9 @@ from pathlib import Path
 from gen.errors import WriteConflictError
 from gen.render import GENERATED_MARKERS
 
-__all__ = ["TeamPlan", "apply", "drift", "is_generated", "plan"]
+__all__ = ["TEMP_SUFFIX", "TeamPlan", "apply", "drift", "is_generated", "plan"]
+
+TEMP_SUFFIX = ".ecsgen-tmp"  # staged files; one left by a killed run is removed by the next
 
 
 def is_generated(path: Path) -> bool:
@@ -74,7 +76,7 @@ def plan(out: Path, team: str, files: Mapping[str, str]) -> TeamPlan:
             for p in sorted(folder.iterdir())
             if p.is_file()
             and p.name not in files
-            and p.suffix in (".tf", ".md")
+            and (p.suffix in (".tf", ".md") or p.name.endswith(TEMP_SUFFIX))
             and is_generated(p)
         ]
     return TeamPlan(folder, dict(files), tuple(stale))
@@ -89,7 +91,7 @@ def apply(plans: list[TeamPlan]) -> list[Path]:
             for name in team.changed():
                 target = team.folder / name
                 fd, temp_name = tempfile.mkstemp(
-                    dir=team.folder, prefix=f".{name}.", suffix=".ecsgen-tmp"
+                    dir=team.folder, prefix=f".{name}.", suffix=TEMP_SUFFIX
                 )
                 temp = Path(temp_name)
                 staged.append((temp, target))

@@ -331,6 +331,9 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert statement["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws:ecs:{team.region}:123456789012:*"
+    }
     execution = _policy(
         iam.get_role_policy(RoleName=f"{team.name}-{job.name}-execution", PolicyName="execution")[
             "PolicyDocument"

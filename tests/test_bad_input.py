@@ -45,6 +45,15 @@ REQUIRED = {
     "ecs_prefix",
     "python_flag",
     "many",
+    "bad_tags",
+    "too_many_tags",
+    "partial_secret",
+    "sys_exit",
+    "command_option",
+    "sg_team",
+    "nodes_max",
+    "team_long",
+    "env_credential_more",
 }
 
 

@@ -194,3 +194,20 @@ def test_same_bytes_from_any_working_directory(
             assert (repo / "output" / team / path.name).read_bytes() == path.read_bytes(), path
     monkeypatch.chdir(repo)
     assert invoke("check", "examples/specs")[0] == 0
+
+
+def test_render_cleans_up_a_staged_file_left_by_a_killed_run(workdir: Path) -> None:
+    assert invoke("render", "specs")[0] == 0
+    folder = workdir / "output" / "vision"
+    leftover = folder / f".main.tf.abc123{write.TEMP_SUFFIX}"
+    leftover.write_bytes((folder / "main.tf").read_bytes())
+    assert invoke("render", "specs")[0] == 0
+    assert not leftover.exists()
+
+
+def test_a_spec_that_exits_is_an_error_not_a_success(workdir: Path) -> None:
+    (workdir / "specs" / "vision.py").write_text("import sys\nsys.exit(0)\n")
+    code, _, err = invoke("render", "specs")
+    assert code == 2
+    assert err == "ecsgen: error: specs/vision.py:2: the spec raised SystemExit: 0\n"
+    assert not (workdir / "output").exists()

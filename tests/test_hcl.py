@@ -111,6 +111,10 @@ def test_identifier_refuses_anything_unsafe() -> None:
             identifier(bad)
 
 
+def test_keywords_as_object_keys_are_quoted() -> None:
+    assert render({"for": 1, "null": 2, "x": 3}) == '{\n  "for" = 1\n  "null" = 2\n  x = 3\n}'
+
+
 def test_render_values() -> None:
     assert render({"a": 1, "b-c": True}) == '{ a = 1, "b-c" = true }'
     assert render(["x", None]) == '["x", null]'
@@ -216,3 +220,17 @@ def test_hostile_corpus_has_every_kind_of_trouble() -> None:
     for needle in ('"', "\\", "${", "%{", "\n", "\r", "\t", "\x07", "東", "🚀", "\u2028"):
         assert needle in joined
     assert set(string.ascii_letters) & set(joined)
+
+
+def test_ecr_hosts_are_recognised() -> None:
+    from gen.model import ECR_HOST
+
+    for host in (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+        "123456789012.dkr-ecr.eu-west-1.on.aws",
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+    ):
+        assert ECR_HOST.fullmatch(host), host
+    for host in ("ghcr.io", "public.ecr.aws", "123456789012.dkr.ecr.us-east-1.example.com"):
+        assert not ECR_HOST.fullmatch(host), host

@@ -5,13 +5,13 @@
 ################################################################################
 
 locals {
-  spec_tags = {
+  tags_from_spec = {
     "cost-center" = "ml-platform"
     "ecsgen:team" = "llm"
     owner         = "ml-platform@example.com"
     project       = "foundation-7b"
   }
-  tags = merge(local.spec_tags, var.tags)
+  tags = merge(local.tags_from_spec, var.tags)
 }
 
 data "aws_caller_identity" "current" {}
@@ -58,6 +58,13 @@ resource "aws_ecs_cluster" "this" {
   }
 
   tags = local.tags
+
+  lifecycle {
+    postcondition {
+      condition     = split(":", self.arn)[3] == "us-east-1"
+      error_message = "This module is for us-east-1: configure the aws provider for that region (container logs and the roles' trust conditions name it)."
+    }
+  }
 }
 
 ################################################################################

@@ -62,6 +62,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = length(var.tags) <= 43
+    error_message = "AWS allows 50 tags per resource; the spec and ecsgen use 7."
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$", "${k}${v}"))])
+    error_message = "Tags may only hold letters, digits, spaces and _ . : / = + - @ (what IAM and ECS accept)."
+  }
 }
 
 ################################################################################
@@ -92,8 +102,8 @@ variable "eval_nodes" {
   nullable    = false
 
   validation {
-    condition     = floor(var.eval_nodes) == var.eval_nodes && (var.eval_nodes == 0 || var.eval_nodes >= 2)
-    error_message = "Run 0 (stopped) or a whole number of nodes >= 2."
+    condition     = floor(var.eval_nodes) == var.eval_nodes && (var.eval_nodes == 0 || var.eval_nodes >= 2) && var.eval_nodes <= 1000
+    error_message = "Run 0 (stopped) or a whole number of nodes from 2 to 1000."
   }
 }
 
@@ -115,8 +125,8 @@ variable "pretrain_nodes" {
   nullable    = false
 
   validation {
-    condition     = floor(var.pretrain_nodes) == var.pretrain_nodes && var.pretrain_nodes >= 0
-    error_message = "Run 0 (stopped) or a whole number of nodes."
+    condition     = floor(var.pretrain_nodes) == var.pretrain_nodes && var.pretrain_nodes >= 0 && var.pretrain_nodes <= 1000
+    error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
   }
 }
 

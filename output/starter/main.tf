@@ -5,12 +5,12 @@
 ################################################################################
 
 locals {
-  spec_tags = {
+  tags_from_spec = {
     "cost-center" = "ml-platform"
     "ecsgen:team" = "starter"
     owner         = "ml-platform@example.com"
   }
-  tags = merge(local.spec_tags, var.tags)
+  tags = merge(local.tags_from_spec, var.tags)
 }
 
 data "aws_caller_identity" "current" {}
@@ -57,6 +57,13 @@ resource "aws_ecs_cluster" "this" {
   }
 
   tags = local.tags
+
+  lifecycle {
+    postcondition {
+      condition     = split(":", self.arn)[3] == "us-east-1"
+      error_message = "This module is for us-east-1: configure the aws provider for that region (container logs and the roles' trust conditions name it)."
+    }
+  }
 }
 
 ################################################################################

@@ -64,6 +64,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = length(var.tags) <= 44
+    error_message = "AWS allows 50 tags per resource; the spec and ecsgen use 6."
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$", "${k}${v}"))])
+    error_message = "Tags may only hold letters, digits, spaces and _ . : / = + - @ (what IAM and ECS accept)."
+  }
 }
 
 ################################################################################
@@ -84,8 +94,8 @@ variable "ai_training_nodes" {
   nullable    = false
 
   validation {
-    condition     = floor(var.ai_training_nodes) == var.ai_training_nodes && var.ai_training_nodes >= 0
-    error_message = "Run 0 (stopped) or a whole number of nodes."
+    condition     = floor(var.ai_training_nodes) == var.ai_training_nodes && var.ai_training_nodes >= 0 && var.ai_training_nodes <= 1000
+    error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
   }
 }
 

@@ -62,6 +62,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = length(var.tags) <= 44
+    error_message = "AWS allows 50 tags per resource; the spec and ecsgen use 6."
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$", "${k}${v}"))])
+    error_message = "Tags may only hold letters, digits, spaces and _ . : / = + - @ (what IAM and ECS accept)."
+  }
 }
 
 ################################################################################
@@ -82,8 +92,8 @@ variable "resnet_nodes" {
   nullable    = false
 
   validation {
-    condition     = floor(var.resnet_nodes) == var.resnet_nodes && var.resnet_nodes >= 0
-    error_message = "Run 0 (stopped) or a whole number of nodes."
+    condition     = floor(var.resnet_nodes) == var.resnet_nodes && var.resnet_nodes >= 0 && var.resnet_nodes <= 1000
+    error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
   }
 }
 

@@ -1,5 +1,6 @@
-"""Hostile strings in env values and tags: quotes, backslashes, template sequences, newlines,
-control characters and non-ASCII text. They must reach AWS exactly as written."""
+"""Hostile strings in env values and the command: quotes, backslashes, template sequences,
+newlines, control characters and non-ASCII text. They must reach AWS exactly as written. Tags
+take what IAM and ECS accept (letters and digits in any script, spaces, _ . : / = + - @)."""
 
 from gen import Fargate, Job, Team
 
@@ -7,9 +8,8 @@ team = Team(
     name="hostile",
     region="eu-west-1",
     tags={
-        'quote"key': 'value with "quotes" and \\backslashes\\',
-        "template": "${jsonencode(var.tags)} and %{ if true }x%{ endif }",
-        "unicode": "Zürich – 東京 – 🚀",
+        "unicode": "Zürich Genève 東京 Ελλάδα",
+        "punctuation": "a_b.c:d/e=f+g-h@i",
     },
     jobs=[
         Job(

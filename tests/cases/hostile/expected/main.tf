@@ -5,13 +5,12 @@
 ################################################################################
 
 locals {
-  spec_tags = {
+  tags_from_spec = {
     "ecsgen:team" = "hostile"
-    "quote\"key"  = "value with \"quotes\" and \\backslashes\\"
-    template      = "$${jsonencode(var.tags)} and %%{ if true }x%%{ endif }"
-    unicode       = "Zürich – 東京 – 🚀"
+    punctuation   = "a_b.c:d/e=f+g-h@i"
+    unicode       = "Zürich Genève 東京 Ελλάδα"
   }
-  tags = merge(local.spec_tags, var.tags)
+  tags = merge(local.tags_from_spec, var.tags)
 }
 
 data "aws_caller_identity" "current" {}
@@ -58,6 +57,13 @@ resource "aws_ecs_cluster" "this" {
   }
 
   tags = local.tags
+
+  lifecycle {
+    postcondition {
+      condition     = split(":", self.arn)[3] == "eu-west-1"
+      error_message = "This module is for eu-west-1: configure the aws provider for that region (container logs and the roles' trust conditions name it)."
+    }
+  }
 }
 
 ################################################################################
