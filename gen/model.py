@@ -712,7 +712,7 @@ def _network(job: JobConfig, names: JobNames) -> list[Block]:
     rules = [
         Block(
             "resource",
-            ("aws_vpc_security_group_ingress_rule", f"{names.ident}_nodes"),
+            (f"aws_vpc_security_group_{direction}_rule", f"{names.ident}_nodes"),
             attrs=(
                 ("security_group_id", sg),
                 ("referenced_security_group_id", sg),
@@ -722,20 +722,10 @@ def _network(job: JobConfig, names: JobNames) -> list[Block]:
                     "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)",
                 ),
             ),
-        ),
-        Block(
-            "resource",
-            ("aws_vpc_security_group_egress_rule", f"{names.ident}_nodes"),
-            attrs=(
-                ("security_group_id", sg),
-                ("referenced_security_group_id", sg),
-                ("ip_protocol", "-1"),
-                (
-                    "description",
-                    "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)",
-                ),
-            ),
-        ),
+        )
+        for direction in ("ingress", "egress")
+    ]
+    rules.append(
         Block(
             "resource",
             ("aws_vpc_security_group_egress_rule", f"{names.ident}_https"),
@@ -749,7 +739,7 @@ def _network(job: JobConfig, names: JobNames) -> list[Block]:
                 ("description", "HTTPS to AWS APIs, registries and trackers"),
             ),
         ),
-    ]
+    )
     group = Block(
         "resource",
         ("aws_security_group", names.ident),
