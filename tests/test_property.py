@@ -38,6 +38,26 @@ def _env_name_ok(name: str) -> bool:
     )
 
 
+TAG_TEXT = st.text(
+    alphabet=st.characters(whitelist_categories=["L", "N", "Zs"]) | st.sampled_from("_.:/=+-@"),
+    max_size=20,
+)
+
+
+def _tag_key_ok(key: str) -> bool:
+    return (
+        bool(key)
+        and not key.lower().startswith(("aws:", "ecsgen:"))
+        and key not in ("Name", "AmazonECSManaged")
+    )
+
+
+SECRET_ARNS = st.sampled_from(
+    [
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:team/wandb-AbCdEf",
+        "arn:aws:ssm:eu-central-1:123456789012:parameter/team/hf",
+    ]
+)
 ENV_NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(_env_name_ok)
 FARGATE = st.sampled_from([(c, m) for c, ms in FARGATE_SIZES.items() for m in ms]).map(
     lambda cm: Fargate(cpu=cm[0], memory=cm[1])
@@ -58,21 +78,16 @@ def teams(draw: st.DrawFn) -> Team:
             command=["python", "train.py", *draw(st.lists(HOSTILE, max_size=3))],
             nodes=draw(NODES),
             compute=draw(FARGATE | EC2),
-            env=draw(st.dictionaries(ENV_NAMES, HOSTILE, max_size=5)),
+            env=(env := draw(st.dictionaries(ENV_NAMES, HOSTILE, max_size=5))),
+            secrets=draw(
+                st.dictionaries(ENV_NAMES.filter(lambda n: n not in env), SECRET_ARNS, max_size=2)
+            ),
             datasets=[S3(f"s3://{draw(NAMES)}-data/{draw(NAMES)}/")],
             checkpoints=S3(f"s3://{draw(NAMES)}-ckpt/"),
         )
         for name in job_names_
     ]
-    tags = draw(
-        st.dictionaries(
-            st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20).filter(
-                lambda k: not k.lower().startswith("aws:") and k != "ecsgen:team"
-            ),
-            HOSTILE.filter(lambda v: len(v) <= 256),
-            max_size=6,
-        )
-    )
+    tags = draw(st.dictionaries(TAG_TEXT.filter(_tag_key_ok), TAG_TEXT, max_size=6))
     return Team(name=draw(NAMES), region="eu-central-1", tags=tags, jobs=jobs)
 
 
@@ -92,7 +107,7 @@ def test_random_specs_render_and_parse_back_exactly(team: Team) -> None:
     assert files == render_module(build(config)), "rendering is deterministic"
 
     main = parse(files["main.tf"], "main.tf")
-    spec_tags = main["locals"][0]["spec_tags"]  # type: ignore[index]
+    spec_tags = main["locals"][0]["tags_from_spec"]  # type: ignore[index]
     assert spec_tags == {**team.tags, "ecsgen:team": team.name}
     for job in team.jobs:
         ident = job.name.replace("-", "_")
@@ -103,6 +118,9 @@ def test_random_specs_render_and_parse_back_exactly(team: Team) -> None:
             env = {e["name"]: e["value"] for e in container["environment"]}
             for key, value in job.env.items():
                 assert env[key] == value
+            secrets = {e["name"]: e["valueFrom"] for e in container["secrets"]}
+            assert secrets == dict(job.secrets)
+            assert not set(secrets) & set(env)
             assert container["command"] == ["torchrun", *job.command[1:]]
         for derived in job_names(team.name, job.name).all(isinstance(job.compute, Ec2)):
             assert len(derived.value) <= derived.limit
