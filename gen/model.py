@@ -244,6 +244,11 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
                     'can(regex("^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$", "${k}${v}"))])',
                     f"Tags may only hold {TAG_RULE}.",
                 ),
+                (
+                    'alltrue([for k in keys(var.tags) : k != "AmazonECSManaged" && '
+                    '!startswith(k, "ecsgen:")])',
+                    "AmazonECSManaged and ecsgen:* tags are set by the module.",
+                ),
             ],
             nullable=False,
         ),

@@ -1,14 +1,18 @@
 """The real toolchain as the oracle: every committed module passes `terraform fmt -check` and
-`terraform validate` with the real hashicorp/aws provider (from the local mirror)."""
+`terraform validate` with the real hashicorp/aws provider (from the local mirror), and
+`terraform test` (mocked provider, offline) exercises the module's own logic."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import OUTPUT, ROOT, Terraform
+from gen.load import load_specs
+from gen.validate import Ec2Compute, JobConfig, TeamConfig, validate
+from tests.conftest import EXAMPLES, OUTPUT, ROOT, Terraform
 
 MODULES = sorted(
     [p for p in OUTPUT.iterdir() if p.is_dir()]
@@ -33,3 +37,183 @@ def test_validate(terraform: Terraform, module: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"valid": true' in result.stdout
     assert '"warning_count": 0' in result.stdout, f"warnings in {module}:\n{result.stdout}"
+
+
+MOCKS = """mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[]}"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = {
+      value = "ami-0123456789abcdef0"
+    }
+  }
+  mock_resource "aws_launch_template" {
+    defaults = {
+      id = "lt-0123456789abcdef0"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock"
+    }
+  }
+  mock_resource "aws_iam_instance_profile" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:instance-profile/mock"
+    }
+  }
+  mock_resource "aws_autoscaling_group" {
+    defaults = {
+      arn = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:mock"
+    }
+  }
+  mock_resource "aws_service_discovery_service" {
+    defaults = {
+      arn = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-mock"
+    }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/mock:1"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock"
+    }
+  }
+  mock_resource "aws_ecs_capacity_provider" {
+    defaults = {
+      arn = "arn:aws:ecs:us-east-1:123456789012:capacity-provider/mock"
+    }
+  }
+}
+"""
+
+
+def _rules(team: TeamConfig) -> str:
+    """A `terraform test` file (mocked provider, offline) for the module's own logic."""
+    efa = [j for j in team.jobs if isinstance(j.compute, Ec2Compute) and j.compute.efa]
+    variables = [
+        '  vpc_id     = "vpc-0123456789abcdef0"',
+        '  subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+    ]
+    variables += [f'  {_ident(j)}_subnet_ids = ["subnet-0123456789abcdef0"]' for j in efa]
+    runs = [MOCKS, "variables {", *variables, "}"]
+    counts = " && ".join(
+        f"aws_ecs_service.{_ident(j)}_leader.desired_count == 1 && "
+        f"aws_ecs_service.{_ident(j)}_workers.desired_count == {j.max_nodes - 1}"
+        for j in team.jobs
+    )
+    runs.append(_run("defaults", "", f"{counts}"))
+    stopped = " && ".join(
+        f"aws_ecs_service.{_ident(j)}_leader.desired_count == 0 && "
+        f"aws_ecs_service.{_ident(j)}_workers.desired_count == 0"
+        for j in team.jobs
+    )
+    runs.append(
+        _run("stopped", "\n".join(f"    {_ident(j)}_nodes = 0" for j in team.jobs), stopped)
+    )
+    runs.append(_fails("bad_tag_characters", '    tags = { "team" = "cv #1 <x>" }', "var.tags"))
+    runs.append(_fails("reserved_tag", '    tags = { AmazonECSManaged = "false" }', "var.tags"))
+    for job in team.jobs:
+        ident = _ident(job)
+        runs.append(
+            _fails(f"{ident}_fractional_nodes", f"    {ident}_nodes = 2.5", f"var.{ident}_nodes")
+        )
+        runs.append(
+            _fails(f"{ident}_too_many_nodes", f"    {ident}_nodes = 1001", f"var.{ident}_nodes")
+        )
+        if job.elastic and job.min_nodes > 1:
+            runs.append(
+                _fails(
+                    f"{ident}_below_elastic_minimum",
+                    f"    {ident}_nodes = {job.min_nodes - 1}",
+                    f"var.{ident}_nodes",
+                )
+            )
+    for job in efa:
+        ident = _ident(job)
+        runs.append(
+            _fails(
+                f"{ident}_efa_two_subnets",
+                f'    {ident}_subnet_ids = ["subnet-0a", "subnet-0b"]',
+                f"var.{ident}_subnet_ids",
+            )
+        )
+    other = "eu-north-1" if team.region != "eu-north-1" else "us-east-1"
+    runs.append(f"""run "wrong_region" {{
+  command = apply
+
+  override_resource {{
+    target = aws_ecs_cluster.this
+    values = {{
+      arn = "arn:aws:ecs:{other}:123456789012:cluster/{team.name}"
+    }}
+  }}
+
+  expect_failures = [aws_ecs_cluster.this]
+}}
+""")
+    return "\n".join(runs)
+
+
+def _ident(job: JobConfig) -> str:
+    return job.name.replace("-", "_")
+
+
+def _run(name: str, variables: str, condition: str) -> str:
+    block = f"  variables {{\n{variables}\n  }}\n\n" if variables else ""
+    return (
+        f'run "{name}" {{\n  command = plan\n\n{block}  assert {{\n'
+        f"    condition     = {condition}\n"
+        f'    error_message = "{name}: unexpected desired counts"\n  }}\n}}\n'
+    )
+
+
+def _fails(name: str, variables: str, target: str) -> str:
+    return (
+        f'run "{name}" {{\n  command = plan\n\n  variables {{\n{variables}\n  }}\n\n'
+        f"  expect_failures = [{target}]\n}}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def example_configs() -> dict[str, TeamConfig]:
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        return {t.name: t for t in validate(load_specs([EXAMPLES.relative_to(ROOT)]))}
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.parametrize("team", sorted(p.name for p in OUTPUT.iterdir() if p.is_dir()))
+def test_module_rules_with_terraform_test(
+    terraform: Terraform, team: str, tmp_path: Path, example_configs: dict[str, TeamConfig]
+) -> None:
+    """Desired counts follow `<job>_nodes` (0 stops a job), the variables refuse what AWS or
+    the job would refuse, and a provider in another region is stopped by the postcondition."""
+    work = tmp_path / team
+    shutil.copytree(OUTPUT / team, work)
+    (work / "tests").mkdir()
+    (work / "tests" / "rules.tftest.hcl").write_text(
+        _rules(example_configs[team]), encoding="utf-8"
+    )
+    terraform.ok("init", "-backend=false", "-input=false", cwd=work, timeout=120)
+    result = terraform.run("test", "-no-color", cwd=work, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " 0 failed" in result.stdout and "Success!" in result.stdout
