@@ -72,6 +72,11 @@ variable "tags" {
     condition     = alltrue([for k, v in var.tags : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$", "${k}${v}"))])
     error_message = "Tags may only hold letters, digits, spaces and _ . : / = + - @ (what IAM and ECS accept)."
   }
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : k != "AmazonECSManaged" && !startswith(k, "ecsgen:")])
+    error_message = "AmazonECSManaged and ecsgen:* tags are set by the module."
+  }
 }
 
 ################################################################################
