@@ -333,7 +333,7 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
         ("aws_service_discovery_private_dns_namespace", "this"),
         attrs=(
             ("name", names.namespace),
-            ("description", f"Rendezvous names of team {team.name}'s training jobs"),
+            ("description", f"Rendezvous names of the training jobs of team {team.name}"),
             ("vpc", ref("var", "vpc_id")),
         ),
         tags=TAGS,
@@ -724,7 +724,7 @@ def _network(job: JobConfig, names: JobNames) -> list[Block]:
                 ("ip_protocol", "-1"),
                 (
                     "description",
-                    "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)",
+                    "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)",
                 ),
             ),
         )

@@ -8,12 +8,14 @@ Run `pytest --update-goldens` to rewrite both after an intended change, then rev
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from gen.pipeline import render_in_memory
+from gen.verify import parse
 from tests.conftest import EXAMPLES, OUTPUT, ROOT
 
 CASES = ROOT / "tests" / "cases"
@@ -70,3 +72,23 @@ def test_render_is_deterministic(chdir_root: Path) -> None:
         for text in files.values():
             assert "\r" not in text and text.endswith("\n")
             assert "20" + "26-" not in text.splitlines()[0]  # no timestamp in the header
+
+
+# EC2 accepts only these characters in security group and rule descriptions
+# (CreateSecurityGroup / AuthorizeSecurityGroupIngress API reference).
+EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*")
+
+
+def test_security_group_descriptions_use_characters_ec2_accepts() -> None:
+    checked = 0
+    for path in sorted(OUTPUT.glob("*/*.tf")):
+        doc = parse(path.read_text(encoding="utf-8"), str(path))
+        for entry in doc.get("resource", []):  # type: ignore[union-attr]
+            for rtype, named in entry.items():
+                if not rtype.startswith(("aws_security_group", "aws_vpc_security_group_")):
+                    continue
+                for body in named.values():
+                    description = body["description"]
+                    assert EC2_DESCRIPTION.fullmatch(description), (path, description)
+                    checked += 1
+    assert checked >= 4 * 6  # a group and three rules per job

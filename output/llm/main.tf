@@ -73,7 +73,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "llm.training.internal"
-  description = "Rendezvous names of team llm's training jobs"
+  description = "Rendezvous names of the training jobs of team llm"
   vpc         = var.vpc_id
 
   tags = local.tags

@@ -156,14 +156,14 @@ resource "aws_vpc_security_group_ingress_rule" "dlrm_nodes" {
   security_group_id            = aws_security_group.dlrm.id
   referenced_security_group_id = aws_security_group.dlrm.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "dlrm_nodes" {
   security_group_id            = aws_security_group.dlrm.id
   referenced_security_group_id = aws_security_group.dlrm.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "dlrm_https" {

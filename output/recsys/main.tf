@@ -72,7 +72,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "recsys.training.internal"
-  description = "Rendezvous names of team recsys's training jobs"
+  description = "Rendezvous names of the training jobs of team recsys"
   vpc         = var.vpc_id
 
   tags = local.tags

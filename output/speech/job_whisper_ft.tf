@@ -166,14 +166,14 @@ resource "aws_vpc_security_group_ingress_rule" "whisper_ft_nodes" {
   security_group_id            = aws_security_group.whisper_ft.id
   referenced_security_group_id = aws_security_group.whisper_ft.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "whisper_ft_nodes" {
   security_group_id            = aws_security_group.whisper_ft.id
   referenced_security_group_id = aws_security_group.whisper_ft.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "whisper_ft_https" {

@@ -72,7 +72,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "speech.training.internal"
-  description = "Rendezvous names of team speech's training jobs"
+  description = "Rendezvous names of the training jobs of team speech"
   vpc         = var.vpc_id
 
   tags = local.tags

@@ -72,7 +72,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "vision.training.internal"
-  description = "Rendezvous names of team vision's training jobs"
+  description = "Rendezvous names of the training jobs of team vision"
   vpc         = var.vpc_id
 
   tags = local.tags

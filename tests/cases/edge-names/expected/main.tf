@@ -73,7 +73,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "edge.training.internal"
-  description = "Rendezvous names of team edge's training jobs"
+  description = "Rendezvous names of the training jobs of team edge"
   vpc         = var.vpc_id
 
   tags = local.tags

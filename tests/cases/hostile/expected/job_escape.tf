@@ -98,14 +98,14 @@ resource "aws_vpc_security_group_ingress_rule" "escape_nodes" {
   security_group_id            = aws_security_group.escape.id
   referenced_security_group_id = aws_security_group.escape.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "escape_nodes" {
   security_group_id            = aws_security_group.escape.id
   referenced_security_group_id = aws_security_group.escape.id
   ip_protocol                  = "-1"
-  description                  = "All traffic between the job's nodes (rendezvous, NCCL, gloo, EFA)"
+  description                  = "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)"
 }
 
 resource "aws_vpc_security_group_egress_rule" "escape_https" {

@@ -72,7 +72,7 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "hostile.training.internal"
-  description = "Rendezvous names of team hostile's training jobs"
+  description = "Rendezvous names of the training jobs of team hostile"
   vpc         = var.vpc_id
 
   tags = local.tags
