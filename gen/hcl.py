@@ -182,7 +182,7 @@ class Block:
 def render_block(block: Block, indent: int = 0) -> str:
     """Render `block` (and its nested blocks) as HCL source, before alignment."""
     pad = "  " * indent
-    head = " ".join([block.type, *(quote(label) for label in block.labels)])
+    head = " ".join([block.type, *(quote(identifier(label)) for label in block.labels)])
     groups: list[list[str]] = []
     for pairs in (block.meta, block.attrs):
         if pairs:

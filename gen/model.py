@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from gen.validate import (
 __all__ = ["JobView", "Module", "build"]
 
 GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
-INSTANCE_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+INSTANCE_ROLE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 CONTAINER = "trainer"
 RDZV_JOIN_TIMEOUT = 1800  # GPU capacity starts from zero: instances boot and pull large images
 WORKER_READ_TIMEOUT = 300  # workers retry the leader's store this long (its DNS may lag)
@@ -67,7 +67,6 @@ class JobView:
     outputs: tuple[Block, ...]
     leader_env: tuple[tuple[str, HclValue], ...]
     worker_env: tuple[tuple[str, HclValue], ...]
-    container_command: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,6 @@ class Module:
     variables: tuple[Section, ...]
     outputs: tuple[Section, ...]
     jobs: tuple[JobView, ...]
-    hourly_instances: tuple[tuple[str, str, int], ...] = field(default=())
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -388,10 +386,7 @@ def _instance_blocks(team: TeamConfig) -> tuple[Block, ...]:
             ("role", ref("aws_iam_role", "instance", "name")),
             (
                 "policy_arn",
-                Expr(
-                    f'"arn:${{{PARTITION.text}}}:iam::aws:policy/service-role/'
-                    'AmazonEC2ContainerServiceforEC2Role"'
-                ),
+                interpolate("arn:", PARTITION, f":iam::aws:policy/{INSTANCE_ROLE_POLICY}"),
             ),
         ),
     )
@@ -1279,7 +1274,6 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
         outputs=_job_outputs(job, names),
         leader_env=leader_env,
         worker_env=worker_env,
-        container_command=("torchrun", *job.command),
     )
 
 
@@ -1321,11 +1315,6 @@ def build(team: TeamConfig, anchor: Path | None = None) -> Module:
         )
     ]
     outputs += [Section(f"Job: {j.config.name}", j.outputs) for j in jobs]
-    hourly = tuple(
-        (j.config.name, j.config.compute.instance.name, j.config.max_nodes)
-        for j in ec2_jobs
-        if isinstance(j.config.compute, Ec2Compute)
-    )
     return Module(
         team=team,
         generator=f"ecsgen {__version__}",
@@ -1335,5 +1324,4 @@ def build(team: TeamConfig, anchor: Path | None = None) -> Module:
         variables=tuple(variables),
         outputs=tuple(outputs),
         jobs=jobs,
-        hourly_instances=hourly,
     )

@@ -57,6 +57,7 @@ def environment() -> jinja2.Environment:
             "hcl": hcl.render,
             "block": hcl.render_block,
             "quote": hcl.quote,
+            "identifier": hcl.identifier,
             "md": _md,
             "anchor_input": lambda name: _anchor("input", name),
             "anchor_output": lambda name: _anchor("output", name),
