@@ -157,11 +157,15 @@ def _arn(service: str, resource: str, region: str = "", account: bool = True) ->
 # -- the team ---------------------------------------------------------------------------------
 
 
+TERRAFORM_VERSION = ">= 1.5.7"
+AWS_PROVIDER_VERSION = ">= 5.100, < 7.0"  # validated here with 5.100; 6.x by schema review
+
+
 def _versions() -> Block:
-    provider = {"source": "hashicorp/aws", "version": ">= 5.100, < 7.0"}
+    provider = {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION}
     return Block(
         "terraform",
-        attrs=(("required_version", ">= 1.5.7"),),
+        attrs=(("required_version", TERRAFORM_VERSION),),
         blocks=(Block("required_providers", attrs=(("aws", provider),)),),
     )
 

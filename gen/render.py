@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from gen import hcl
-from gen.model import Module
+from gen.model import AWS_PROVIDER_VERSION, TERRAFORM_VERSION, Module
 from gen.names import RDZV_PORT
 from gen.validate import Ec2Compute
 
@@ -138,7 +138,6 @@ def _docs(module: Module) -> dict[str, object]:
         for section in module.outputs
         for b in section.blocks
     ]
-    required = dict(dict(module.versions.blocks[0].attrs)["aws"])  # type: ignore[arg-type]
     sections = [*module.main, *(s for job in module.jobs for s in job.sections)]
     resources = sorted(
         (
@@ -162,8 +161,8 @@ def _docs(module: Module) -> dict[str, object]:
         "jobs": _job_rows(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
-        "terraform_version": dict(module.versions.attrs)["required_version"],
-        "aws_version": required["version"],
+        "terraform_version": TERRAFORM_VERSION,
+        "aws_version": AWS_PROVIDER_VERSION,
     }
 
 

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from gen.load import load_specs
+from gen.names import job_names
+from gen.validate import JobConfig, TeamConfig, validate
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "specs"
 OUTPUT = ROOT / "output"
@@ -141,8 +145,20 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     return Terraform(binary, config, mirror)
 
 
-def example_teams() -> list[str]:
-    return sorted(p.name for p in OUTPUT.iterdir() if p.is_dir())
+@pytest.fixture(scope="session")
+def example_configs() -> dict[str, TeamConfig]:
+    """The example specs, loaded and validated from the repository root, by team name."""
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        return {t.name: t for t in validate(load_specs([EXAMPLES.relative_to(ROOT)]))}
+    finally:
+        os.chdir(cwd)
+
+
+def ident(job: JobConfig) -> str:
+    """The job's Terraform identifier, as the generator derives it."""
+    return job_names("team", job.name).ident
 
 
 @pytest.fixture

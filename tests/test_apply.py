@@ -31,9 +31,8 @@ from typing import Any
 
 import pytest
 
-from gen.load import load_specs
-from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig, validate
-from tests.conftest import EXAMPLES, OUTPUT, ROOT, Terraform, unavailable
+from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from tests.conftest import OUTPUT, Terraform, ident, unavailable
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -131,7 +130,7 @@ def _root_config(endpoint: str, teams: list[TeamConfig]) -> str:
     parts = []
     for index, team in enumerate(teams, start=10):
         extra = [
-            f"  {job.name.replace('-', '_')}_subnet_ids = [aws_subnet.{team.name}_a.id]"
+            f"  {ident(job)}_subnet_ids = [aws_subnet.{team.name}_a.id]"
             for job in team.jobs
             if isinstance(job.compute, Ec2Compute) and job.compute.efa
         ]
@@ -184,21 +183,16 @@ def _prepare(root: Path, endpoint: str, teams: list[TeamConfig], moto_overrides:
             continue
         for job in team.jobs:
             if isinstance(job.compute, Ec2Compute) and job.compute.efa:
-                ident = job.name.replace("-", "_")
-                (root / "modules" / team.name / f"zz_moto_{ident}_override.tf").write_text(
-                    MOTO_OVERRIDE.format(ident=ident), encoding="utf-8"
+                job_ident = ident(job)
+                (root / "modules" / team.name / f"zz_moto_{job_ident}_override.tf").write_text(
+                    MOTO_OVERRIDE.format(ident=job_ident), encoding="utf-8"
                 )
     (root / "main.tf").write_text(_root_config(endpoint, teams), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def teams() -> list[TeamConfig]:
-    cwd = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        return validate(load_specs([EXAMPLES.relative_to(ROOT)]))
-    finally:
-        os.chdir(cwd)
+def teams(example_configs: dict[str, TeamConfig]) -> list[TeamConfig]:
+    return sorted(example_configs.values(), key=lambda t: t.name)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +235,7 @@ def _policy(document: Any) -> dict[str, Any]:
 
 def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, Any]) -> None:
     ecs, iam = _client("ecs", endpoint), _client("iam", endpoint)
-    ident = job.name.replace("-", "_")
+    job_ident = ident(job)
     leader_name, workers_name = f"{job.name}-leader", f"{job.name}-workers"
     services = {
         s["serviceName"]: s
@@ -307,7 +301,7 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
 
         planned = _planned(
             plan,
-            f"module.{team.name}.aws_ecs_service.{ident}_"
+            f"module.{team.name}.aws_ecs_service.{job_ident}_"
             f"{'leader' if role == 'leader' else 'workers'}",
         )
         assert planned["deployment_minimum_healthy_percent"] == 0
@@ -480,9 +474,9 @@ def test_unmodified_module_plans_the_placement_group(
         for job in team.jobs:
             if not (isinstance(job.compute, Ec2Compute) and job.compute.efa):
                 continue
-            ident = job.name.replace("-", "_")
-            group = _planned(plan, f"module.{team.name}.aws_placement_group.{ident}")
+            job_ident = ident(job)
+            group = _planned(plan, f"module.{team.name}.aws_placement_group.{job_ident}")
             assert group["strategy"] == "cluster"
-            assert f"module.{team.name}.aws_autoscaling_group.{ident}" in {
+            assert f"module.{team.name}.aws_autoscaling_group.{job_ident}" in {
                 c["address"] for c in plan["resource_changes"]
             }

@@ -110,7 +110,7 @@ def test_random_specs_render_and_parse_back_exactly(team: Team) -> None:
     spec_tags = main["locals"][0]["tags_from_spec"]  # type: ignore[index]
     assert spec_tags == {**team.tags, "ecsgen:team": team.name}
     for job in team.jobs:
-        ident = job.name.replace("-", "_")
+        ident = job_names(team.name, job.name).ident
         doc = parse(files[f"job_{ident}.tf"], "job")
         containers = {k: v for b in doc["locals"] for k, v in b.items()}  # type: ignore
         for role in ("leader", "worker"):

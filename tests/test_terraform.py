@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from gen.load import load_specs
-from gen.validate import Ec2Compute, JobConfig, TeamConfig, validate
-from tests.conftest import EXAMPLES, OUTPUT, ROOT, Terraform
+from gen.validate import Ec2Compute, TeamConfig
+from tests.conftest import OUTPUT, ROOT, Terraform, ident
 
 MODULES = sorted(
     [p for p in OUTPUT.iterdir() if p.is_dir()]
@@ -111,47 +109,53 @@ def _rules(team: TeamConfig) -> str:
         '  vpc_id     = "vpc-0123456789abcdef0"',
         '  subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
     ]
-    variables += [f'  {_ident(j)}_subnet_ids = ["subnet-0123456789abcdef0"]' for j in efa]
+    variables += [f'  {ident(j)}_subnet_ids = ["subnet-0123456789abcdef0"]' for j in efa]
     runs = [MOCKS, "variables {", *variables, "}"]
     counts = " && ".join(
-        f"aws_ecs_service.{_ident(j)}_leader.desired_count == 1 && "
-        f"aws_ecs_service.{_ident(j)}_workers.desired_count == {j.max_nodes - 1}"
+        f"aws_ecs_service.{ident(j)}_leader.desired_count == 1 && "
+        f"aws_ecs_service.{ident(j)}_workers.desired_count == {j.max_nodes - 1}"
         for j in team.jobs
     )
     runs.append(_run("defaults", "", f"{counts}"))
     stopped = " && ".join(
-        f"aws_ecs_service.{_ident(j)}_leader.desired_count == 0 && "
-        f"aws_ecs_service.{_ident(j)}_workers.desired_count == 0"
+        f"aws_ecs_service.{ident(j)}_leader.desired_count == 0 && "
+        f"aws_ecs_service.{ident(j)}_workers.desired_count == 0"
         for j in team.jobs
     )
-    runs.append(
-        _run("stopped", "\n".join(f"    {_ident(j)}_nodes = 0" for j in team.jobs), stopped)
-    )
+    runs.append(_run("stopped", "\n".join(f"    {ident(j)}_nodes = 0" for j in team.jobs), stopped))
     runs.append(_fails("bad_tag_characters", '    tags = { "team" = "cv #1 <x>" }', "var.tags"))
     runs.append(_fails("reserved_tag", '    tags = { AmazonECSManaged = "false" }', "var.tags"))
     for job in team.jobs:
-        ident = _ident(job)
+        job_ident = ident(job)
         runs.append(
-            _fails(f"{ident}_fractional_nodes", f"    {ident}_nodes = 2.5", f"var.{ident}_nodes")
+            _fails(
+                f"{job_ident}_fractional_nodes",
+                f"    {job_ident}_nodes = 2.5",
+                f"var.{job_ident}_nodes",
+            )
         )
         runs.append(
-            _fails(f"{ident}_too_many_nodes", f"    {ident}_nodes = 1001", f"var.{ident}_nodes")
+            _fails(
+                f"{job_ident}_too_many_nodes",
+                f"    {job_ident}_nodes = 1001",
+                f"var.{job_ident}_nodes",
+            )
         )
         if job.elastic and job.min_nodes > 1:
             runs.append(
                 _fails(
-                    f"{ident}_below_elastic_minimum",
-                    f"    {ident}_nodes = {job.min_nodes - 1}",
-                    f"var.{ident}_nodes",
+                    f"{job_ident}_below_elastic_minimum",
+                    f"    {job_ident}_nodes = {job.min_nodes - 1}",
+                    f"var.{job_ident}_nodes",
                 )
             )
     for job in efa:
-        ident = _ident(job)
+        job_ident = ident(job)
         runs.append(
             _fails(
-                f"{ident}_efa_two_subnets",
-                f'    {ident}_subnet_ids = ["subnet-0a", "subnet-0b"]',
-                f"var.{ident}_subnet_ids",
+                f"{job_ident}_efa_two_subnets",
+                f'    {job_ident}_subnet_ids = ["subnet-0a", "subnet-0b"]',
+                f"var.{job_ident}_subnet_ids",
             )
         )
     other = "eu-north-1" if team.region != "eu-north-1" else "us-east-1"
@@ -171,10 +175,6 @@ def _rules(team: TeamConfig) -> str:
     return "\n".join(runs)
 
 
-def _ident(job: JobConfig) -> str:
-    return job.name.replace("-", "_")
-
-
 def _run(name: str, variables: str, condition: str) -> str:
     block = f"  variables {{\n{variables}\n  }}\n\n" if variables else ""
     return (
@@ -189,16 +189,6 @@ def _fails(name: str, variables: str, target: str) -> str:
         f'run "{name}" {{\n  command = plan\n\n  variables {{\n{variables}\n  }}\n\n'
         f"  expect_failures = [{target}]\n}}\n"
     )
-
-
-@pytest.fixture(scope="module")
-def example_configs() -> dict[str, TeamConfig]:
-    cwd = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        return {t.name: t for t in validate(load_specs([EXAMPLES.relative_to(ROOT)]))}
-    finally:
-        os.chdir(cwd)
 
 
 @pytest.mark.parametrize("team", sorted(p.name for p in OUTPUT.iterdir() if p.is_dir()))
