@@ -35,11 +35,17 @@ GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recomm
 INSTANCE_ROLE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 CONTAINER = "trainer"
 RDZV_JOIN_TIMEOUT = 1800  # GPU capacity starts from zero: instances boot and pull large images
-WORKER_READ_TIMEOUT = 300  # workers retry the leader's store this long (its DNS may lag)
+# Workers retry the leader's store this long. While a replaced leader's name is unregistered,
+# the VPC resolver caches NXDOMAIN for minutes (not the record's 10 s TTL).
+WORKER_READ_TIMEOUT = 900
 # Set for every job, overridable through `env`.
 DEFAULT_ENV = {"PYTHONUNBUFFERED": "1"}
 GPU_ENV = {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "NCCL_DEBUG": "WARN"}
+# The trainer is restarted inside its task (same IP, same Cloud Map record) when it exits
+# non-zero after running at least this long; an earlier exit stops the task. Exit 0 is not
+# restarted: it ends the job (or, with keep_running, the service starts a new task).
+RESTART_ATTEMPT_PERIOD = 300
 ULIMITS = (("memlock", -1, -1), ("nofile", 1048576, 1048576), ("stack", 67108864, 67108864))
 
 TAGS = Expr("local.tags")
@@ -330,6 +336,7 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
             ),
         ),
     )
+    vpc = Block("data", ("aws_vpc", "this"), attrs=(("id", ref("var", "vpc_id")),))
     namespace = Block(
         "resource",
         ("aws_service_discovery_private_dns_namespace", "this"),
@@ -339,11 +346,35 @@ def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
             ("vpc", ref("var", "vpc_id")),
         ),
         tags=TAGS,
+        lifecycle=Block(
+            "lifecycle",
+            blocks=(
+                Block(
+                    "precondition",
+                    attrs=(
+                        (
+                            "condition",
+                            Expr(
+                                "data.aws_vpc.this.enable_dns_support && "
+                                "data.aws_vpc.this.enable_dns_hostnames"
+                            ),
+                        ),
+                        (
+                            "error_message",
+                            "The VPC needs DNS support and DNS hostnames enabled: the rendezvous "
+                            "names live in a private DNS namespace, and torch publishes each "
+                            "node's host name (socket.getfqdn()) as the process group's master "
+                            "address, which every other node must resolve.",
+                        ),
+                    ),
+                ),
+            ),
+        ),
     )
     sections = [
         Section("Shared", (locals_, *identity, assume)),
         Section("Cluster", (cluster,)),
-        Section("Service discovery (rendezvous)", (namespace,)),
+        Section("Service discovery (rendezvous)", (vpc, namespace)),
     ]
     if ec2_jobs:
         sections.append(Section("GPU capacity: instance role and AMI", _instance_blocks(team)))
@@ -441,6 +472,9 @@ def _environment(
     leader: bool,
 ) -> tuple[tuple[str, HclValue], ...]:
     env: dict[str, HclValue] = dict(DEFAULT_ENV)
+    # ECS on EC2 does not set them and tasks cannot reach instance metadata: without them boto3
+    # raises NoRegionError (SSM, Secrets Manager) or S3 silently uses us-east-1.
+    env.update({"AWS_REGION": team.region, "AWS_DEFAULT_REGION": team.region})
     if isinstance(job.compute, Ec2Compute):
         env.update(GPU_ENV)
         if job.compute.efa:
@@ -501,7 +535,7 @@ def _container(
                 {
                     "hostPath": f"/dev/infiniband/uverbs{i}",
                     "containerPath": f"/dev/infiniband/uverbs{i}",
-                    "permissions": ["READ", "WRITE", "MKNOD"],
+                    "permissions": ["read", "write", "mknod"],  # ECS's enum spelling
                 }
                 for i in range(compute.instance.efa_interfaces)
             ]
@@ -510,6 +544,11 @@ def _container(
             {"name": n, "softLimit": soft, "hardLimit": hard} for n, soft, hard in ULIMITS
         ]
     container["linuxParameters"] = linux
+    container["restartPolicy"] = {
+        "enabled": True,
+        "ignoredExitCodes": [0],
+        "restartAttemptPeriod": RESTART_ATTEMPT_PERIOD,
+    }
     container["stopTimeout"] = job.stop_timeout
     container["logConfiguration"] = {
         "logDriver": "awslogs",
@@ -636,7 +675,9 @@ def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
 
 
 def _execution_statements(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
-    log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":log-stream:*")
+    # The log group ARN with `:*`, the form CloudWatch Logs documents for IAM policies: it covers
+    # CreateLogStream (on the group) and PutLogEvents (on its streams).
+    log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":*")
     statements = [_statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_arn])]
     ecr = _ecr_repository_arn(job)
     if ecr:
@@ -875,7 +916,7 @@ def _capacity(
     user_data_lines = [
         "#!/bin/bash",
         "cat <<'EOF' >> /etc/ecs/ecs.config",
-        f"ECS_CLUSTER={team_names(team.name).cluster}",
+        "ECS_CLUSTER=%s",  # the cluster resource's name, placed by format() below
         "ECS_AWSVPC_BLOCK_IMDS=true",
         f"ECS_CONTAINER_STOP_TIMEOUT={job.stop_timeout}s",
         *(["ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"] if compute.spot else []),
@@ -888,7 +929,10 @@ def _capacity(
         ("description", f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}"),
         ("image_id", Expr("local.ami_id")),
         ("instance_type", compute.instance.name),
-        ("user_data", Expr(f"base64encode(local.{ident}_user_data)")),
+        (
+            "user_data",
+            Expr(f"base64encode(format(local.{ident}_user_data, aws_ecs_cluster.this.name))"),
+        ),
         ("update_default_version", True),
     ]
     sg = ref("aws_security_group", ident, "id")
@@ -1059,7 +1103,11 @@ def _capacity(
                             attrs=(
                                 ("status", "ENABLED"),
                                 ("target_capacity", 100),
-                                ("minimum_scaling_step_size", 1),
+                                # EFA: launch all nodes at once into the placement group
+                                (
+                                    "minimum_scaling_step_size",
+                                    Expr(f"max(var.{ident}_nodes, 1)") if compute.efa else 1,
+                                ),
                                 ("maximum_scaling_step_size", Expr(f"max(var.{ident}_nodes, 1)")),
                                 ("instance_warmup_period", 300),
                             ),
@@ -1068,6 +1116,9 @@ def _capacity(
                 ),
             ),
             tags=job_tags,
+            # Destroyed only after the cluster's capacity provider list no longer names it
+            # (renaming or removing the job): deleting one still associated waits 20 minutes.
+            lifecycle=Block("lifecycle", attrs=(("create_before_destroy", True),)),
         )
     )
     return blocks

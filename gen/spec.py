@@ -111,7 +111,8 @@ class Job(SpecNode):
     nodes: int | str = 1
     processes_per_node: int | None = None
     max_restarts: int = 3
-    stop_timeout: int = 120
+    stop_timeout: int | None = None  # 120 s; 90 s on Spot
+    keep_running: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     datasets: Sequence[S3] = ()
@@ -127,3 +128,4 @@ class Team(SpecNode):
     tags: Mapping[str, str] = field(default_factory=dict)
     network: Network | None = None
     log_retention_days: int = 90
+    notify: Sequence[str] = ()

@@ -70,7 +70,14 @@ LOG_RETENTION_DAYS = (
 # ECS registers less memory than the instance's nominal size; ask for at most this share of it.
 EC2_MEMORY_SHARE = 0.90
 MAX_NODES = 1000  # Cloud Map registers at most 1,000 tasks per ECS service
-MAX_STOP_TIMEOUT = 120  # Fargate's maximum, and the two-minute Spot warning
+MAX_STOP_TIMEOUT = 120  # Fargate's maximum
+# Spot: the two-minute interruption notice starts draining, so SIGTERM comes less than 120 s
+# before the instance goes; leave the stop (a last checkpoint) time to finish before that.
+MAX_SPOT_STOP_TIMEOUT = 90
+NOTIFY_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+SNS_TOPIC_ARN = re.compile(
+    r"arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?"
+)
 TAG_LIMIT = 50
 # ecsgen adds `ecsgen:team` and `ecsgen:job` everywhere, and `Name` and `AmazonECSManaged` on
 # Auto Scaling groups and the instances they launch.
@@ -186,6 +193,7 @@ class JobConfig:
     processes_per_node: int
     max_restarts: int
     stop_timeout: int
+    keep_running: bool  # True: a long-running service; False: the job ends when the leader exits 0
     env: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, str], ...]
     datasets: tuple[S3Location, ...]
@@ -208,6 +216,8 @@ class TeamConfig:
     jobs: tuple[JobConfig, ...]
     source: str  # the spec file, as shown in messages (relative to the working directory)
     path: Path  # the spec file, resolved
+    notify_emails: tuple[str, ...] = ()  # subscribed to the team's notification topic
+    notify_topics: tuple[str, ...] = ()  # existing SNS topics that get every notification too
 
 
 T = TypeVar("T")
@@ -555,8 +565,25 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
     command = _command(check, job, f"{path}.command", given.get("command"))
     nodes = _nodes(check, job, f"{path}.nodes", given.get("nodes", 1))
     restarts = check.integer(job, f"{path}.max_restarts", given.get("max_restarts", 3), 0, 1000)
+    spot = isinstance(compute, Ec2Compute) and compute.spot
     stop = check.integer(
-        job, f"{path}.stop_timeout", given.get("stop_timeout", 120), 2, MAX_STOP_TIMEOUT
+        job,
+        f"{path}.stop_timeout",
+        given.get("stop_timeout", MAX_SPOT_STOP_TIMEOUT if spot else MAX_STOP_TIMEOUT),
+        2,
+        MAX_STOP_TIMEOUT,
+    )
+    if stop is not None and spot and stop > MAX_SPOT_STOP_TIMEOUT:
+        check.fail(
+            job,
+            f"{path}.stop_timeout",
+            f"must be at most {MAX_SPOT_STOP_TIMEOUT} on Spot, got {stop}: the two-minute "
+            "interruption notice starts draining, and the stop (a last checkpoint) must finish "
+            "before the instance goes",
+        )
+        stop = None
+    keep_running = check.typed(
+        job, f"{path}.keep_running", given.get("keep_running", False), bool, "True or False"
     )
     gpus = compute.instance.gpus if isinstance(compute, Ec2Compute) else None
     ppn_given = given.get("processes_per_node")
@@ -604,7 +631,7 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
                     f"{path}.name",
                     f"team {team!r} and job {name!r} make {problem}: rename the team or the job",
                 )
-    parts = (name, image, command, nodes, restarts, stop, ppn, env, secrets, compute)
+    parts = (name, image, command, nodes, restarts, stop, keep_running, ppn, env, secrets, compute)
     if (
         any(p is None for p in parts)
         or None in datasets
@@ -624,6 +651,7 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         processes_per_node=ppn,
         max_restarts=restarts,
         stop_timeout=stop,
+        keep_running=bool(keep_running),
         env=tuple(sorted(env.items())),
         secrets=tuple(sorted(secrets.items())),
         datasets=tuple(d for d in datasets if d is not None),
@@ -800,6 +828,7 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
             f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
         retention = None
+    notify = _notify(check, team, given.get("notify", ()), region)
     job_nodes = (
         check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
     )
@@ -850,7 +879,39 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
         tuple(j for j in jobs if j is not None),
         source,
         path,
+        notify_emails=tuple(sorted(a for a in notify if not a.startswith("arn:"))),
+        notify_topics=tuple(sorted(a for a in notify if a.startswith("arn:"))),
     )
+
+
+def _notify(check: _Checker, team: Team, value: object, region: str | None) -> tuple[str, ...]:
+    """E-mail addresses to subscribe, and existing SNS topics (ARNs) to forward to."""
+    found: list[str] = []
+    for index, item in enumerate(check.items(team, "notify", value, str, "a string")):
+        where = f"notify[{index}]"
+        topic = SNS_TOPIC_ARN.fullmatch(item)
+        if topic:
+            if region is not None and topic["region"] != region:
+                check.fail(
+                    team,
+                    where,
+                    f"{item!r} is in {topic['region']}; the jobs publish from {region}, "
+                    "and SNS takes messages only from its own region: use a topic in "
+                    f"{region}",
+                )
+                continue
+        elif item.startswith("arn:") or not NOTIFY_EMAIL.fullmatch(item):
+            check.fail(
+                team,
+                where,
+                f"{item!r} is neither an e-mail address nor an SNS topic ARN "
+                "(arn:aws:sns:REGION:ACCOUNT:NAME)",
+            )
+            continue
+        found.append(item)
+    if len(set(found)) != len(found):
+        check.fail(team, "notify", "lists an address or topic twice")
+    return tuple(found)
 
 
 def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:

@@ -54,6 +54,8 @@ REQUIRED = {
     "nodes_max",
     "team_long",
     "env_credential_more",
+    "spot_stop_timeout",
+    "notify",
 }
 
 

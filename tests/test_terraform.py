@@ -53,6 +53,12 @@ MOCKS = """mock_provider "aws" {
       account_id = "123456789012"
     }
   }
+  mock_data "aws_vpc" {
+    defaults = {
+      enable_dns_support   = true
+      enable_dns_hostnames = true
+    }
+  }
   mock_data "aws_ssm_parameter" {
     defaults = {
       value = "ami-0123456789abcdef0"
@@ -158,6 +164,20 @@ def _rules(team: TeamConfig) -> str:
                 f"var.{job_ident}_subnet_ids",
             )
         )
+    runs.append("""run "vpc_without_dns_hostnames" {
+  command = plan
+
+  override_data {
+    target = data.aws_vpc.this
+    values = {
+      enable_dns_support   = true
+      enable_dns_hostnames = false
+    }
+  }
+
+  expect_failures = [aws_service_discovery_private_dns_namespace.this]
+}
+""")
     other = "eu-north-1" if team.region != "eu-north-1" else "us-east-1"
     runs.append(f"""run "wrong_region" {{
   command = apply

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "eval_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.eval.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.eval.arn}:*"]
   }
 
   statement {
@@ -204,6 +204,8 @@ locals {
     essential = true
     command   = ["torchrun", "evaluate.py", "--suite", "core"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://llm-ckpt/pretrain-7b/,s3://llm-corpus/eval/" },
       { name = "ECSGEN_JOB", value = "eval" },
       { name = "ECSGEN_ROLE", value = "leader" },
@@ -219,7 +221,12 @@ locals {
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -235,6 +242,8 @@ locals {
     essential = true
     command   = ["torchrun", "evaluate.py", "--suite", "core"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://llm-ckpt/pretrain-7b/,s3://llm-corpus/eval/" },
       { name = "ECSGEN_JOB", value = "eval" },
       { name = "ECSGEN_ROLE", value = "worker" },
@@ -243,14 +252,19 @@ locals {
       { name = "PET_NNODES", value = "2:${var.eval_nodes}" },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "eval-leader.llm.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "llm-eval" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "pretrain_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.pretrain.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.pretrain.arn}:*"]
   }
 
   statement {
@@ -192,7 +192,7 @@ locals {
   pretrain_user_data = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
-    ECS_CLUSTER=llm
+    ECS_CLUSTER=%s
     ECS_AWSVPC_BLOCK_IMDS=true
     ECS_CONTAINER_STOP_TIMEOUT=120s
     EOF
@@ -211,7 +211,7 @@ resource "aws_launch_template" "pretrain" {
   description            = "GPU instances (p4d.24xlarge) of llm/pretrain"
   image_id               = local.ami_id
   instance_type          = "p4d.24xlarge"
-  user_data              = base64encode(local.pretrain_user_data)
+  user_data              = base64encode(format(local.pretrain_user_data, aws_ecs_cluster.this.name))
   update_default_version = true
 
   iam_instance_profile {
@@ -329,13 +329,17 @@ resource "aws_ecs_capacity_provider" "pretrain" {
     managed_scaling {
       status                    = "ENABLED"
       target_capacity           = 100
-      minimum_scaling_step_size = 1
+      minimum_scaling_step_size = max(var.pretrain_nodes, 1)
       maximum_scaling_step_size = max(var.pretrain_nodes, 1)
       instance_warmup_period    = 300
     }
   }
 
   tags = local.pretrain_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 ################################################################################
@@ -371,6 +375,8 @@ locals {
     essential = true
     command   = ["torchrun", "pretrain.py", "--model", "7b", "--fsdp"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://llm-ckpt/pretrain-7b/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://llm-corpus/tokenized/v3/" },
       { name = "ECSGEN_JOB", value = "pretrain" },
@@ -422,24 +428,29 @@ locals {
         {
           hostPath      = "/dev/infiniband/uverbs0"
           containerPath = "/dev/infiniband/uverbs0"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs1"
           containerPath = "/dev/infiniband/uverbs1"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs2"
           containerPath = "/dev/infiniband/uverbs2"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs3"
           containerPath = "/dev/infiniband/uverbs3"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
       ]
+    }
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
     }
     stopTimeout = 120
     logConfiguration = {
@@ -457,6 +468,8 @@ locals {
     essential = true
     command   = ["torchrun", "pretrain.py", "--model", "7b", "--fsdp"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://llm-ckpt/pretrain-7b/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://llm-corpus/tokenized/v3/" },
       { name = "ECSGEN_JOB", value = "pretrain" },
@@ -470,7 +483,7 @@ locals {
       { name = "PET_NNODES", value = tostring(var.pretrain_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "8" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "pretrain-leader.llm.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "llm-pretrain" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -508,24 +521,29 @@ locals {
         {
           hostPath      = "/dev/infiniband/uverbs0"
           containerPath = "/dev/infiniband/uverbs0"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs1"
           containerPath = "/dev/infiniband/uverbs1"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs2"
           containerPath = "/dev/infiniband/uverbs2"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
         {
           hostPath      = "/dev/infiniband/uverbs3"
           containerPath = "/dev/infiniband/uverbs3"
-          permissions   = ["READ", "WRITE", "MKNOD"]
+          permissions   = ["read", "write", "mknod"]
         },
       ]
+    }
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
     }
     stopTimeout = 120
     logConfiguration = {

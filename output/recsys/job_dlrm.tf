@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "dlrm_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.dlrm.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.dlrm.arn}:*"]
   }
 
   statement {
@@ -185,9 +185,9 @@ locals {
   dlrm_user_data = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
-    ECS_CLUSTER=recsys
+    ECS_CLUSTER=%s
     ECS_AWSVPC_BLOCK_IMDS=true
-    ECS_CONTAINER_STOP_TIMEOUT=120s
+    ECS_CONTAINER_STOP_TIMEOUT=90s
     ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
     EOF
   EOT
@@ -198,7 +198,7 @@ resource "aws_launch_template" "dlrm" {
   description            = "GPU instances (g6e.12xlarge) of recsys/dlrm"
   image_id               = local.ami_id
   instance_type          = "g6e.12xlarge"
-  user_data              = base64encode(local.dlrm_user_data)
+  user_data              = base64encode(format(local.dlrm_user_data, aws_ecs_cluster.this.name))
   update_default_version = true
   vpc_security_group_ids = [aws_security_group.dlrm.id]
 
@@ -302,6 +302,10 @@ resource "aws_ecs_capacity_provider" "dlrm" {
   }
 
   tags = local.dlrm_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 ################################################################################
@@ -337,6 +341,8 @@ locals {
     essential = true
     command   = ["torchrun", "train_dlrm.py", "--resume-from-latest"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://recsys-ckpt/dlrm/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://recsys-data/criteo/" },
       { name = "ECSGEN_JOB", value = "dlrm" },
@@ -374,7 +380,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 32768 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 90
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -390,6 +401,8 @@ locals {
     essential = true
     command   = ["torchrun", "train_dlrm.py", "--resume-from-latest"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://recsys-ckpt/dlrm/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://recsys-data/criteo/" },
       { name = "ECSGEN_JOB", value = "dlrm" },
@@ -400,7 +413,7 @@ locals {
       { name = "PET_NNODES", value = "2:${var.dlrm_nodes}" },
       { name = "PET_NPROC_PER_NODE", value = "4" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "dlrm-leader.recsys.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "recsys-dlrm" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -427,7 +440,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 32768 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 90
     logConfiguration = {
       logDriver = "awslogs"
       options = {

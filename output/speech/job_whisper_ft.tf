@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "whisper_ft_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.whisper_ft.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.whisper_ft.arn}:*"]
   }
 
   statement {
@@ -195,7 +195,7 @@ locals {
   whisper_ft_user_data = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
-    ECS_CLUSTER=speech
+    ECS_CLUSTER=%s
     ECS_AWSVPC_BLOCK_IMDS=true
     ECS_CONTAINER_STOP_TIMEOUT=120s
     EOF
@@ -207,7 +207,7 @@ resource "aws_launch_template" "whisper_ft" {
   description            = "GPU instances (g5.2xlarge) of speech/whisper-ft"
   image_id               = local.ami_id
   instance_type          = "g5.2xlarge"
-  user_data              = base64encode(local.whisper_ft_user_data)
+  user_data              = base64encode(format(local.whisper_ft_user_data, aws_ecs_cluster.this.name))
   update_default_version = true
   vpc_security_group_ids = [aws_security_group.whisper_ft.id]
 
@@ -300,6 +300,10 @@ resource "aws_ecs_capacity_provider" "whisper_ft" {
   }
 
   tags = local.whisper_ft_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 ################################################################################
@@ -335,6 +339,8 @@ locals {
     essential = true
     command   = ["torchrun", "-m", "speech.finetune", "--config", "configs/small.yaml"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://speech-ckpt/whisper-ft/" },
       {
         name  = "ECSGEN_DATASET_URIS"
@@ -378,7 +384,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 7372 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -394,6 +405,8 @@ locals {
     essential = true
     command   = ["torchrun", "-m", "speech.finetune", "--config", "configs/small.yaml"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://speech-ckpt/whisper-ft/" },
       {
         name  = "ECSGEN_DATASET_URIS"
@@ -407,7 +420,7 @@ locals {
       { name = "PET_NNODES", value = tostring(var.whisper_ft_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "whisper-ft-leader.speech.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "speech-whisper-ft" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -437,7 +450,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 7372 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {

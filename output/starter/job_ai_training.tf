@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "ai_training_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.ai_training.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.ai_training.arn}:*"]
   }
 
   statement {
@@ -166,6 +166,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_JOB", value = "ai-training" },
       { name = "ECSGEN_ROLE", value = "leader" },
       { name = "ECSGEN_TEAM", value = "starter" },
@@ -180,7 +182,12 @@ locals {
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -196,6 +203,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_JOB", value = "ai-training" },
       { name = "ECSGEN_ROLE", value = "worker" },
       { name = "ECSGEN_TEAM", value = "starter" },
@@ -203,14 +212,19 @@ locals {
       { name = "PET_NNODES", value = tostring(var.ai_training_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "ai-training-leader.starter.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "starter-ai-training" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "resnet_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.resnet.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.resnet.arn}:*"]
   }
 
   statement {
@@ -217,6 +217,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py", "--epochs", "90"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://vision-ckpt/resnet/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://vision-data/imagenet/" },
       { name = "ECSGEN_JOB", value = "resnet" },
@@ -239,7 +241,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -255,6 +262,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py", "--epochs", "90"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
+      { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://vision-ckpt/resnet/" },
       { name = "ECSGEN_DATASET_URIS", value = "s3://vision-data/imagenet/" },
       { name = "ECSGEN_JOB", value = "resnet" },
@@ -264,7 +273,7 @@ locals {
       { name = "PET_NNODES", value = tostring(var.resnet_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "resnet-leader.vision.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "vision-resnet" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -277,7 +286,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -70,11 +70,22 @@ resource "aws_ecs_cluster" "this" {
 # Service discovery (rendezvous)
 ################################################################################
 
+data "aws_vpc" "this" {
+  id = var.vpc_id
+}
+
 resource "aws_service_discovery_private_dns_namespace" "this" {
   name        = "vision.training.internal"
   description = "Rendezvous names of the training jobs of team vision"
   vpc         = var.vpc_id
 
   tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = data.aws_vpc.this.enable_dns_support && data.aws_vpc.this.enable_dns_hostnames
+      error_message = "The VPC needs DNS support and DNS hostnames enabled: the rendezvous names live in a private DNS namespace, and torch publishes each node's host name (socket.getfqdn()) as the process group's master address, which every other node must resolve."
+    }
+  }
 }
 

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "cluster_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.cluster.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.cluster.arn}:*"]
   }
 }
 
@@ -152,6 +152,8 @@ locals {
     essential = true
     command   = ["torchrun", "a.py"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_JOB", value = "cluster" },
       { name = "ECSGEN_ROLE", value = "leader" },
       { name = "ECSGEN_TEAM", value = "edge" },
@@ -166,7 +168,12 @@ locals {
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -182,6 +189,8 @@ locals {
     essential = true
     command   = ["torchrun", "a.py"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_JOB", value = "cluster" },
       { name = "ECSGEN_ROLE", value = "worker" },
       { name = "ECSGEN_TEAM", value = "edge" },
@@ -189,14 +198,19 @@ locals {
       { name = "PET_NNODES", value = tostring(var.cluster_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "cluster-leader.edge.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "edge-cluster" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {

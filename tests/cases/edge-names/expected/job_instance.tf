@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "instance_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.instance.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.instance.arn}:*"]
   }
 }
 
@@ -151,9 +151,9 @@ locals {
   instance_user_data = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
-    ECS_CLUSTER=edge
+    ECS_CLUSTER=%s
     ECS_AWSVPC_BLOCK_IMDS=true
-    ECS_CONTAINER_STOP_TIMEOUT=120s
+    ECS_CONTAINER_STOP_TIMEOUT=90s
     ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
     EOF
   EOT
@@ -164,7 +164,7 @@ resource "aws_launch_template" "instance" {
   description            = "GPU instances (g5.xlarge) of edge/instance"
   image_id               = local.ami_id
   instance_type          = "g5.xlarge"
-  user_data              = base64encode(local.instance_user_data)
+  user_data              = base64encode(format(local.instance_user_data, aws_ecs_cluster.this.name))
   update_default_version = true
   vpc_security_group_ids = [aws_security_group.instance.id]
 
@@ -268,6 +268,10 @@ resource "aws_ecs_capacity_provider" "instance" {
   }
 
   tags = local.instance_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 ################################################################################
@@ -303,6 +307,8 @@ locals {
     essential = true
     command   = ["torchrun", "--no-python", "bin/train", "--fast"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://edge-ckpt/instance/" },
       { name = "ECSGEN_JOB", value = "instance" },
       { name = "ECSGEN_ROLE", value = "leader" },
@@ -339,7 +345,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 3686 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 90
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -355,6 +366,8 @@ locals {
     essential = true
     command   = ["torchrun", "--no-python", "bin/train", "--fast"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://edge-ckpt/instance/" },
       { name = "ECSGEN_JOB", value = "instance" },
       { name = "ECSGEN_ROLE", value = "worker" },
@@ -364,7 +377,7 @@ locals {
       { name = "PET_NNODES", value = "1:${var.instance_nodes}" },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "instance-leader.edge.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "edge-instance" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -391,7 +404,12 @@ locals {
       },
     ]
     linuxParameters = { initProcessEnabled = true, sharedMemorySize = 3686 }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 90
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "escape_execution" {
     sid       = "WriteLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.escape.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.escape.arn}:*"]
   }
 }
 
@@ -152,6 +152,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py", "--prompt", "say \"hi\"\n$${not.interpolated}"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "leader" },
@@ -171,7 +173,12 @@ locals {
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -187,6 +194,8 @@ locals {
     essential = true
     command   = ["torchrun", "train.py", "--prompt", "say \"hi\"\n$${not.interpolated}"]
     environment = [
+      { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
+      { name = "AWS_REGION", value = "eu-west-1" },
       { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "worker" },
@@ -197,7 +206,7 @@ locals {
       { name = "PET_NNODES", value = tostring(var.escape_nodes) },
       { name = "PET_NPROC_PER_NODE", value = "1" },
       { name = "PET_RDZV_BACKEND", value = "c10d" },
-      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=300" },
+      { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "escape-leader.hostile.training.internal:29400" },
       { name = "PET_RDZV_ID", value = "hostile-escape" },
       { name = "PYTHONUNBUFFERED", value = "1" },
@@ -206,7 +215,12 @@ locals {
     ]
     secrets         = []
     linuxParameters = { initProcessEnabled = true }
-    stopTimeout     = 120
+    restartPolicy = {
+      enabled              = true
+      ignoredExitCodes     = [0]
+      restartAttemptPeriod = 300
+    }
+    stopTimeout = 120
     logConfiguration = {
       logDriver = "awslogs"
       options = {
