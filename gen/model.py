@@ -14,6 +14,7 @@ from itertools import groupby
 from pathlib import Path
 
 from gen import __version__
+from gen.completion import JobCompletion, TeamNotifications, job_completion, team_notifications
 from gen.hcl import Block, Expr, HclValue, Heredoc, interpolate
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
@@ -73,6 +74,7 @@ class JobView:
     outputs: tuple[Block, ...]
     leader_env: tuple[tuple[str, HclValue], ...]
     worker_env: tuple[tuple[str, HclValue], ...]
+    completion: JobCompletion  # placed by templates/job_completion.tf.j2
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Module:
     variables: tuple[Section, ...]
     outputs: tuple[Section, ...]
     jobs: tuple[JobView, ...]
+    notifications: TeamNotifications  # placed by templates/team_notifications.tf.j2
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -850,6 +853,8 @@ def _service(job: JobConfig, names: JobNames, role: str, subnets: Expr) -> Block
     compute = job.compute
     nodes = f"var.{names.ident}_nodes"
     desired = Expr(f"min({nodes}, 1)" if leader else f"max({nodes} - 1, 0)")
+    if not job.keep_running:  # a finished or failed run stays at 0 until the run id changes
+        desired = Expr(f"local.{names.ident}_ended ? 0 : {desired.text}")
     attrs: list[tuple[str, HclValue]] = [
         ("name", names.leader_service if leader else names.workers_service),
         ("cluster", ref("aws_ecs_cluster", "this", "id")),
@@ -1161,6 +1166,24 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
             f"{ident}_nodes", "number", nodes_text, job.max_nodes, nodes_checks, nullable=False
         ),
     ]
+    if not job.keep_running:
+        variables.append(
+            _variable(
+                f"{ident}_run",
+                "string",
+                f"Run id of job {job.name}. The job ends by itself when its leader exits 0 (or "
+                "keeps failing) and stays ended for this id; set a new id and apply to run it "
+                "again.",
+                "1",
+                [
+                    (
+                        f'can(regex("^[A-Za-z0-9._-]{{1,64}}$", var.{ident}_run))',
+                        "Use 1-64 letters, digits, '.', '_' or '-'.",
+                    )
+                ],
+                nullable=False,
+            )
+        )
     compute = job.compute
     if isinstance(compute, Ec2Compute):
         variables.append(
@@ -1230,6 +1253,14 @@ def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Block, ...]:
             ref("aws_security_group", ident, "id"),
         ),
     ]
+    if not job.keep_running:
+        outputs.append(
+            _output(
+                f"{ident}_run_record",
+                "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures.",
+                ref("aws_ssm_parameter", f"{ident}_run", "name"),
+            )
+        )
     if isinstance(job.compute, Ec2Compute):
         outputs.append(
             _output(
@@ -1329,6 +1360,7 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
         outputs=_job_outputs(job, names),
         leader_env=leader_env,
         worker_env=worker_env,
+        completion=job_completion(job, team, names),
     )
 
 
@@ -1366,6 +1398,11 @@ def build(team: TeamConfig, anchor: Path | None = None) -> Module:
                     "Private DNS namespace of the rendezvous names.",
                     ref("aws_service_discovery_private_dns_namespace", "this", "name"),
                 ),
+                _output(
+                    "notifications_topic_arn",
+                    "SNS topic that reports how each job ended and failed deployments.",
+                    ref("aws_sns_topic", "notifications", "arn"),
+                ),
             ),
         )
     ]
@@ -1379,4 +1416,5 @@ def build(team: TeamConfig, anchor: Path | None = None) -> Module:
         variables=tuple(variables),
         outputs=tuple(outputs),
         jobs=jobs,
+        notifications=team_notifications(team),
     )

@@ -44,11 +44,13 @@ class TeamNames:
     namespace: str
     instance_role: str
     instance_profile: str
+    topic: str
 
     def all(self, ec2: bool) -> tuple[DerivedName, ...]:
         common = (
             DerivedName("ECS cluster name", self.cluster, 255),
             DerivedName("Cloud Map namespace label", self.namespace.split(".")[0], 63),
+            DerivedName("SNS topic name", self.topic, 256),
         )
         if not ec2:
             return common
@@ -78,6 +80,13 @@ class JobNames:
     autoscaling_group: str
     launch_template: str
     placement_group: str
+    finished_rule: str
+    failed_rule: str
+    deployment_rule: str
+    events_role: str
+    states_role: str
+    state_machine: str
+    run_parameter: str
 
     def all(self, ec2: bool) -> tuple[DerivedName, ...]:
         common = (
@@ -91,6 +100,13 @@ class JobNames:
             DerivedName("task definition family", self.leader_family, 255),
             DerivedName("task definition family", self.worker_family, 255),
             DerivedName("rendezvous host name", self.rendezvous_host, 253),
+            DerivedName("EventBridge rule name", self.finished_rule, 64),
+            DerivedName("EventBridge rule name", self.failed_rule, 64),
+            DerivedName("EventBridge rule name", self.deployment_rule, 64),
+            DerivedName("IAM role name", self.events_role, 64),
+            DerivedName("IAM role name", self.states_role, 64),
+            DerivedName("Step Functions state machine name", self.state_machine, 80),
+            DerivedName("SSM parameter name", self.run_parameter, 1011),
         )
         if not ec2:
             return common
@@ -111,6 +127,7 @@ def team_names(team: str) -> TeamNames:
         namespace=f"{team}.training.internal",
         instance_role=f"{team}-ecs-instance",
         instance_profile=f"{team}-ecs-instance",
+        topic=f"{team}-training-events",
     )
 
 
@@ -135,4 +152,11 @@ def job_names(team: str, job: str) -> JobNames:
         autoscaling_group=prefix,
         launch_template=prefix,
         placement_group=prefix,
+        finished_rule=f"{prefix}-finished",
+        failed_rule=f"{prefix}-failed",
+        deployment_rule=f"{prefix}-deploy",
+        events_role=f"{prefix}-events",
+        states_role=f"{prefix}-states",
+        state_machine=f"{prefix}-completion",
+        run_parameter=f"/ecsgen/{team}/{job}/run",
     )

@@ -110,6 +110,15 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
     return rows
 
 
+def _resource_row(kind: str, rtype: str, name: str) -> dict[str, str]:
+    folder = "resources" if kind == "resource" else "data-sources"
+    return {
+        "address": f"{rtype}.{name}",
+        "kind": "resource" if kind == "resource" else "data source",
+        "url": f"{REGISTRY_DOCS}/{folder}/{rtype.removeprefix('aws_')}",
+    }
+
+
 _PLACEHOLDERS = {"string": '"..."', "list(string)": '["..."]', "number": "0", "bool": "false"}
 
 
@@ -139,19 +148,16 @@ def _docs(module: Module) -> dict[str, object]:
         for b in section.blocks
     ]
     sections = [*module.main, *(s for job in module.jobs for s in job.sections)]
+    listed = [
+        (block.type, block.labels[0], block.labels[1])
+        for section in sections
+        for block in section.blocks
+        if block.type in ("resource", "data")
+    ]
+    listed += module.notifications.resources  # the templated fragments
+    listed += [r for job in module.jobs for r in job.completion.resources]
     resources = sorted(
-        (
-            {
-                "address": f"{block.labels[0]}.{block.labels[1]}",
-                "kind": "resource" if block.type == "resource" else "data source",
-                "url": f"{REGISTRY_DOCS}/"
-                f"{'resources' if block.type == 'resource' else 'data-sources'}/"
-                f"{block.labels[0].removeprefix('aws_')}",
-            }
-            for section in sections
-            for block in section.blocks
-            if block.type in ("resource", "data")
-        ),
+        (_resource_row(kind, rtype, name) for kind, rtype, name in listed),
         key=lambda r: r["address"],
     )
     return {

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import hcl2
 
+from gen.completion import JobCompletion, TeamNotifications
 from gen.errors import OutputError
 from gen.hcl import Block, Expr, Heredoc, decode
 from gen.model import Module, Section
@@ -66,15 +67,201 @@ def _blocks(sections: Sequence[Section]) -> list[Block]:
     return [b for s in sections for b in s.blocks]
 
 
+def _entry(kind: str, labels: Sequence[str], body: dict[str, object]) -> tuple[str, object]:
+    entry: object = body
+    for label in reversed(labels):
+        entry = {label: entry}
+    return kind, entry
+
+
+def _notifications(n: TeamNotifications) -> list[tuple[str, object]]:
+    """What templates/team_notifications.tf.j2 must have written, from the decided values."""
+    entries = [
+        _entry(
+            "resource",
+            ("aws_sns_topic", "notifications"),
+            {"name": n.topic, "kms_master_key_id": "alias/aws/sns", "tags": Expr("local.tags")},
+        )
+    ]
+    if n.emails:
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_sns_topic_subscription", "email"),
+                {
+                    "for_each": Expr(f"toset({list(n.emails)!r})".replace("'", '"')),
+                    "topic_arn": Expr("aws_sns_topic.notifications.arn"),
+                    "protocol": "email",
+                    "endpoint": Expr("each.value"),
+                },
+            )
+        )
+    return entries
+
+
+def _completion(c: JobCompletion) -> list[tuple[str, object]]:
+    """What templates/job_completion.tf.j2 must have written, from the decided values."""
+    tags = Expr(f"local.{c.ident}_tags")
+    entries: list[tuple[str, object]] = []
+    if c.stops:
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_ssm_parameter", f"{c.ident}_run"),
+                {
+                    "name": c.run_parameter,
+                    "description": c.run_description,
+                    "type": "String",
+                    "insecure_value": Expr(f"jsonencode(local.{c.ident}_run_initial)"),
+                    "tags": tags,
+                    "lifecycle": [{"ignore_changes": [Expr("insecure_value")]}],
+                },
+            )
+        )
+        entries.append(
+            _entry(
+                "data",
+                ("aws_ssm_parameter", f"{c.ident}_run"),
+                {"name": Expr(f"aws_ssm_parameter.{c.ident}_run.name")},
+            )
+        )
+        entries.append(
+            (
+                "locals",
+                {
+                    f"{c.ident}_run_initial": c.run_initial,
+                    f"{c.ident}_last_run": Expr(
+                        f"jsondecode(data.aws_ssm_parameter.{c.ident}_run.insecure_value)"
+                    ),
+                    f"{c.ident}_ended": c.ended,
+                },
+            )
+        )
+    values: dict[str, object] = {f"{r.ident}_pattern": r.pattern for r in c.rules}
+    values[f"{c.ident}_completion"] = c.definition
+    entries.append(("locals", values))
+    for rule in c.rules:
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_cloudwatch_event_rule", rule.ident),
+                {
+                    "name": rule.name,
+                    "description": rule.description,
+                    "event_pattern": Expr(f"jsonencode(local.{rule.ident}_pattern)"),
+                    "tags": tags,
+                },
+            )
+        )
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_cloudwatch_event_target", rule.ident),
+                {
+                    "rule": Expr(f"aws_cloudwatch_event_rule.{rule.ident}.name"),
+                    "arn": Expr(f"aws_sfn_state_machine.{c.ident}.arn"),
+                    "role_arn": Expr(f"aws_iam_role.{c.ident}_events.arn"),
+                    "input_transformer": [
+                        {
+                            "input_paths": dict(rule.input_paths),
+                            "input_template": rule.input_template,
+                        }
+                    ],
+                },
+            )
+        )
+    for role in c.roles:
+        conditions: list[object] = [
+            {"test": k.test, "variable": k.variable, "values": list(k.values)} for k in role.trust
+        ]
+        entries.append(
+            _entry(
+                "data",
+                ("aws_iam_policy_document", f"{role.ident}_assume"),
+                {
+                    "statement": [
+                        {
+                            "sid": role.sid,
+                            "effect": "Allow",
+                            "actions": ["sts:AssumeRole"],
+                            "principals": [{"type": "Service", "identifiers": [role.principal]}],
+                            "condition": conditions,
+                        }
+                    ]
+                },
+            )
+        )
+        statements: list[object] = [
+            {
+                "sid": st.sid,
+                "effect": "Allow",
+                "actions": list(st.actions),
+                "resources": list(st.resources),
+            }
+            for st in role.statements
+        ]
+        entries.append(
+            _entry("data", ("aws_iam_policy_document", role.ident), {"statement": statements})
+        )
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_iam_role", role.ident),
+                {
+                    "name": role.name,
+                    "description": role.description,
+                    "assume_role_policy": Expr(
+                        f"data.aws_iam_policy_document.{role.ident}_assume.json"
+                    ),
+                    "tags": tags,
+                },
+            )
+        )
+        entries.append(
+            _entry(
+                "resource",
+                ("aws_iam_role_policy", role.ident),
+                {
+                    "name": role.key,
+                    "role": Expr(f"aws_iam_role.{role.ident}.id"),
+                    "policy": Expr(f"data.aws_iam_policy_document.{role.ident}.json"),
+                },
+            )
+        )
+    entries.append(
+        _entry(
+            "resource",
+            ("aws_sfn_state_machine", c.ident),
+            {
+                "name": c.state_machine,
+                "type": "EXPRESS",
+                "role_arn": Expr(f"aws_iam_role.{c.ident}_states.arn"),
+                "definition": Expr(f"jsonencode(local.{c.ident}_completion)"),
+                "tags": tags,
+            },
+        )
+    )
+    return entries
+
+
+def _extend(doc: dict[str, list[object]], entries: list[tuple[str, object]]) -> None:
+    for kind, entry in entries:
+        doc.setdefault(kind, []).append(entry)
+
+
 def expected_files(module: Module) -> dict[str, dict[str, list[object]]]:
-    """What each `.tf` file must contain, as python-hcl2 would see it after `decode`."""
+    """What each `.tf` file must contain, as python-hcl2 would see it after `decode`: the
+    model's blocks, then what the templated fragments place (notifications in main.tf,
+    completion in each job file)."""
     files = {
         "versions.tf": _document([module.versions]),
         "variables.tf": _document(_blocks(module.variables)),
         "main.tf": _document(_blocks(module.main)),
     }
+    _extend(files["main.tf"], _notifications(module.notifications))
     for job in module.jobs:
         files[job.file] = _document(_blocks(job.sections))
+        _extend(files[job.file], _completion(job.completion))
     files["outputs.tf"] = _document(_blocks(module.outputs))
     return files
 

@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from gen.validate import Ec2Compute, TeamConfig
+from gen.validate import Ec2Compute, JobConfig, TeamConfig
 from tests.conftest import OUTPUT, ROOT, Terraform, ident
 
 MODULES = sorted(
@@ -61,7 +63,8 @@ MOCKS = """mock_provider "aws" {
   }
   mock_data "aws_ssm_parameter" {
     defaults = {
-      value = "ami-0123456789abcdef0"
+      value          = "ami-0123456789abcdef0"
+      insecure_value = "{\\"run\\":\\"1\\",\\"status\\":\\"RUNNING\\",\\"failures\\":0,\\"task\\":\\"\\"}"
     }
   }
   mock_resource "aws_launch_template" {
@@ -99,6 +102,21 @@ MOCKS = """mock_provider "aws" {
       arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock"
     }
   }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = {
+      arn = "arn:aws:states:us-east-1:123456789012:stateMachine:mock"
+    }
+  }
+  mock_resource "aws_ssm_parameter" {
+    defaults = {
+      arn = "arn:aws:ssm:us-east-1:123456789012:parameter/mock"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:us-east-1:123456789012:mock"
+    }
+  }
   mock_resource "aws_ecs_capacity_provider" {
     defaults = {
       arn = "arn:aws:ecs:us-east-1:123456789012:capacity-provider/mock"
@@ -117,18 +135,6 @@ def _rules(team: TeamConfig) -> str:
     ]
     variables += [f'  {ident(j)}_subnet_ids = ["subnet-0123456789abcdef0"]' for j in efa]
     runs = [MOCKS, "variables {", *variables, "}"]
-    counts = " && ".join(
-        f"aws_ecs_service.{ident(j)}_leader.desired_count == 1 && "
-        f"aws_ecs_service.{ident(j)}_workers.desired_count == {j.max_nodes - 1}"
-        for j in team.jobs
-    )
-    runs.append(_run("defaults", "", f"{counts}"))
-    stopped = " && ".join(
-        f"aws_ecs_service.{ident(j)}_leader.desired_count == 0 && "
-        f"aws_ecs_service.{ident(j)}_workers.desired_count == 0"
-        for j in team.jobs
-    )
-    runs.append(_run("stopped", "\n".join(f"    {ident(j)}_nodes = 0" for j in team.jobs), stopped))
     runs.append(_fails("bad_tag_characters", '    tags = { "team" = "cv #1 <x>" }', "var.tags"))
     runs.append(_fails("reserved_tag", '    tags = { AmazonECSManaged = "false" }', "var.tags"))
     for job in team.jobs:
@@ -178,9 +184,17 @@ def _rules(team: TeamConfig) -> str:
   expect_failures = [aws_service_discovery_private_dns_namespace.this]
 }
 """)
+    # Desired counts are known once the run record exists (a data source reads it back), so
+    # these runs apply (mocked), after the plan-only runs above.
+    cluster = _cluster_override(team)
+    runs.append(_apply_run("defaults", "", cluster, _counts(team.jobs, at_zero=False)))
+    nodes_zero = "\n".join(f"    {ident(j)}_nodes = 0" for j in team.jobs)
+    runs.append(_apply_run("stopped", nodes_zero, cluster, _counts(team.jobs, at_zero=True)))
+    runs += _run_record_runs(team)
     other = "eu-north-1" if team.region != "eu-north-1" else "us-east-1"
     runs.append(f"""run "wrong_region" {{
-  command = apply
+  command   = apply
+  state_key = "wrong_region" # its own state: the runs above applied the cluster already
 
   override_resource {{
     target = aws_ecs_cluster.this
@@ -195,13 +209,71 @@ def _rules(team: TeamConfig) -> str:
     return "\n".join(runs)
 
 
-def _run(name: str, variables: str, condition: str) -> str:
+def _record(job: JobConfig, run: str, status: str) -> str:
+    """The job's run record as read back from SSM, as its state machine would have written it."""
+    record = json.dumps({"run": run, "status": status, "failures": 0, "task": "t"})
+    value = json.dumps(record)  # an HCL string literal (no function calls in test files)
+    return (
+        f"  override_data {{\n    target = data.aws_ssm_parameter.{ident(job)}_run\n"
+        f"    values = {{\n      insecure_value = {value}\n    }}\n  }}\n\n"
+    )
+
+
+def _cluster_override(team: TeamConfig) -> str:
+    """A cluster ARN in the team's region, for the region postcondition of apply runs."""
+    return (
+        "  override_resource {\n    target = aws_ecs_cluster.this\n    values = {\n"
+        f'      arn = "arn:aws:ecs:{team.region}:123456789012:cluster/{team.name}"\n'
+        "    }\n  }\n\n"
+    )
+
+
+def _counts(jobs: Sequence[JobConfig], at_zero: bool) -> str:
+    return " && ".join(
+        f"aws_ecs_service.{ident(j)}_leader.desired_count == {0 if at_zero else 1} && "
+        f"aws_ecs_service.{ident(j)}_workers.desired_count == "
+        f"{0 if at_zero else j.max_nodes - 1}"
+        for j in jobs
+    )
+
+
+def _apply_run(name: str, variables: str, overrides: str, condition: str) -> str:
     block = f"  variables {{\n{variables}\n  }}\n\n" if variables else ""
     return (
-        f'run "{name}" {{\n  command = plan\n\n{block}  assert {{\n'
+        f'run "{name}" {{\n  command = apply\n\n{block}{overrides}  assert {{\n'
         f"    condition     = {condition}\n"
         f'    error_message = "{name}: unexpected desired counts"\n  }}\n}}\n'
     )
+
+
+def _run_record_runs(team: TeamConfig) -> list[str]:
+    """A finished or failed run keeps both services at 0 across applies; a new run id starts
+    the job again; a long-running (keep_running) job has no record and keeps running."""
+    ending = [j for j in team.jobs if not j.keep_running]
+    if not ending:
+        return []
+    cluster = _cluster_override(team)
+
+    def run(name: str, status: str, run_id: str, at_zero: bool) -> str:
+        records = "".join(_record(j, "1", status) for j in ending)
+        ids = "\n".join(f'    {ident(j)}_run = "{run_id}"' for j in ending)
+        condition = _counts(ending, at_zero)
+        running = [j for j in team.jobs if j.keep_running]
+        if running:
+            condition += " && " + _counts(running, at_zero=False)
+        return _apply_run(name, ids, cluster + records, condition)
+
+    return [
+        run("run_in_progress_runs", "RUNNING", "1", at_zero=False),
+        run("run_finished_stays_at_zero", "FINISHED", "1", at_zero=True),
+        run("run_failed_stays_at_zero", "FAILED", "1", at_zero=True),
+        run("new_run_id_starts_again", "FINISHED", "2", at_zero=False),
+        _fails(
+            f"{ident(ending[0])}_bad_run_id",
+            f'    {ident(ending[0])}_run = "no spaces"',
+            f"var.{ident(ending[0])}_run",
+        ),
+    ]
 
 
 def _fails(name: str, variables: str, target: str) -> str:

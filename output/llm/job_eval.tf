@@ -320,7 +320,7 @@ resource "aws_ecs_service" "eval_leader" {
   name                               = "eval-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.eval_leader.arn
-  desired_count                      = min(var.eval_nodes, 1)
+  desired_count                      = local.eval_ended ? 0 : min(var.eval_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -353,7 +353,7 @@ resource "aws_ecs_service" "eval_workers" {
   name                               = "eval-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.eval_worker.arn
-  desired_count                      = max(var.eval_nodes - 1, 0)
+  desired_count                      = local.eval_ended ? 0 : max(var.eval_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -378,3 +378,474 @@ resource "aws_ecs_service" "eval_workers" {
   tags = local.eval_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "eval_run" {
+  name           = "/ecsgen/llm/eval/run"
+  description    = "Last run of job llm/eval: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.eval_run_initial)
+
+  tags = local.eval_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "eval_run" {
+  name = aws_ssm_parameter.eval_run.name
+}
+
+locals {
+  eval_run_initial = {
+    run      = var.eval_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  eval_last_run = jsondecode(data.aws_ssm_parameter.eval_run.insecure_value)
+  eval_ended    = local.eval_last_run.run == var.eval_run && local.eval_last_run.status != "RUNNING"
+}
+
+locals {
+  eval_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/llm",
+      ]
+      group      = ["service:eval-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  eval_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/llm",
+      ]
+      group      = ["service:eval-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  eval_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  eval_completion = {
+    Comment = "Ends llm/eval when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.eval_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/llm/eval/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.eval_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.eval_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.eval_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.eval_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.eval_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/llm/eval/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/llm/eval/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "llm"
+          Service      = "eval-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "llm"
+          Service      = "eval-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "eval_finished" {
+  name          = "llm-eval-finished"
+  description   = "The leader of llm/eval exited 0: the job is done"
+  event_pattern = jsonencode(local.eval_finished_pattern)
+
+  tags = local.eval_tags
+}
+
+resource "aws_cloudwatch_event_target" "eval_finished" {
+  rule     = aws_cloudwatch_event_rule.eval_finished.name
+  arn      = aws_sfn_state_machine.eval.arn
+  role_arn = aws_iam_role.eval_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job llm/eval finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job llm/eval finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "eval_failed" {
+  name          = "llm-eval-failed"
+  description   = "The leader of llm/eval stopped with a non-zero exit"
+  event_pattern = jsonencode(local.eval_failed_pattern)
+
+  tags = local.eval_tags
+}
+
+resource "aws_cloudwatch_event_target" "eval_failed" {
+  rule     = aws_cloudwatch_event_rule.eval_failed.name
+  arn      = aws_sfn_state_machine.eval.arn
+  role_arn = aws_iam_role.eval_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job llm/eval: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job llm/eval failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "eval_deployment" {
+  name          = "llm-eval-deploy"
+  description   = "A deployment of llm/eval failed (circuit breaker)"
+  event_pattern = jsonencode(local.eval_deployment_pattern)
+
+  tags = local.eval_tags
+}
+
+resource "aws_cloudwatch_event_target" "eval_deployment" {
+  rule     = aws_cloudwatch_event_rule.eval_deployment.name
+  arn      = aws_sfn_state_machine.eval.arn
+  role_arn = aws_iam_role.eval_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job llm/eval: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of llm/eval failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "eval_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "eval_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.eval.arn]
+  }
+}
+
+resource "aws_iam_role" "eval_events" {
+  name               = "llm-eval-events"
+  description        = "EventBridge starts the completion state machine of llm/eval with this role"
+  assume_role_policy = data.aws_iam_policy_document.eval_events_assume.json
+
+  tags = local.eval_tags
+}
+
+resource "aws_iam_role_policy" "eval_events" {
+  name   = "events"
+  role   = aws_iam_role.eval_events.id
+  policy = data.aws_iam_policy_document.eval_events.json
+}
+
+data "aws_iam_policy_document" "eval_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:llm-eval-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "eval_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.eval_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "eval_states" {
+  name               = "llm-eval-states"
+  description        = "The completion state machine of llm/eval runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.eval_states_assume.json
+
+  tags = local.eval_tags
+}
+
+resource "aws_iam_role_policy" "eval_states" {
+  name   = "states"
+  role   = aws_iam_role.eval_states.id
+  policy = data.aws_iam_policy_document.eval_states.json
+}
+
+resource "aws_sfn_state_machine" "eval" {
+  name       = "llm-eval-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.eval_states.arn
+  definition = jsonencode(local.eval_completion)
+
+  tags = local.eval_tags
+}

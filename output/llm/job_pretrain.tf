@@ -611,7 +611,7 @@ resource "aws_ecs_service" "pretrain_leader" {
   name                               = "pretrain-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.pretrain_leader.arn
-  desired_count                      = min(var.pretrain_nodes, 1)
+  desired_count                      = local.pretrain_ended ? 0 : min(var.pretrain_nodes, 1)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -653,7 +653,7 @@ resource "aws_ecs_service" "pretrain_workers" {
   name                               = "pretrain-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.pretrain_worker.arn
-  desired_count                      = max(var.pretrain_nodes - 1, 0)
+  desired_count                      = local.pretrain_ended ? 0 : max(var.pretrain_nodes - 1, 0)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -687,3 +687,474 @@ resource "aws_ecs_service" "pretrain_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "pretrain_run" {
+  name           = "/ecsgen/llm/pretrain/run"
+  description    = "Last run of job llm/pretrain: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.pretrain_run_initial)
+
+  tags = local.pretrain_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "pretrain_run" {
+  name = aws_ssm_parameter.pretrain_run.name
+}
+
+locals {
+  pretrain_run_initial = {
+    run      = var.pretrain_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  pretrain_last_run = jsondecode(data.aws_ssm_parameter.pretrain_run.insecure_value)
+  pretrain_ended    = local.pretrain_last_run.run == var.pretrain_run && local.pretrain_last_run.status != "RUNNING"
+}
+
+locals {
+  pretrain_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/llm",
+      ]
+      group      = ["service:pretrain-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  pretrain_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/llm",
+      ]
+      group      = ["service:pretrain-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  pretrain_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/pretrain-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/pretrain-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  pretrain_completion = {
+    Comment = "Ends llm/pretrain when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.pretrain_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/llm/pretrain/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.pretrain_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.pretrain_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.pretrain_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.pretrain_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.pretrain_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/llm/pretrain/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/llm/pretrain/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "llm"
+          Service      = "pretrain-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "llm"
+          Service      = "pretrain-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "pretrain_finished" {
+  name          = "llm-pretrain-finished"
+  description   = "The leader of llm/pretrain exited 0: the job is done"
+  event_pattern = jsonencode(local.pretrain_finished_pattern)
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_cloudwatch_event_target" "pretrain_finished" {
+  rule     = aws_cloudwatch_event_rule.pretrain_finished.name
+  arn      = aws_sfn_state_machine.pretrain.arn
+  role_arn = aws_iam_role.pretrain_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job llm/pretrain finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job llm/pretrain finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "pretrain_failed" {
+  name          = "llm-pretrain-failed"
+  description   = "The leader of llm/pretrain stopped with a non-zero exit"
+  event_pattern = jsonencode(local.pretrain_failed_pattern)
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_cloudwatch_event_target" "pretrain_failed" {
+  rule     = aws_cloudwatch_event_rule.pretrain_failed.name
+  arn      = aws_sfn_state_machine.pretrain.arn
+  role_arn = aws_iam_role.pretrain_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job llm/pretrain: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job llm/pretrain failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "pretrain_deployment" {
+  name          = "llm-pretrain-deploy"
+  description   = "A deployment of llm/pretrain failed (circuit breaker)"
+  event_pattern = jsonencode(local.pretrain_deployment_pattern)
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_cloudwatch_event_target" "pretrain_deployment" {
+  rule     = aws_cloudwatch_event_rule.pretrain_deployment.name
+  arn      = aws_sfn_state_machine.pretrain.arn
+  role_arn = aws_iam_role.pretrain_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job llm/pretrain: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of llm/pretrain failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "pretrain_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "pretrain_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.pretrain.arn]
+  }
+}
+
+resource "aws_iam_role" "pretrain_events" {
+  name               = "llm-pretrain-events"
+  description        = "EventBridge starts the completion state machine of llm/pretrain with this role"
+  assume_role_policy = data.aws_iam_policy_document.pretrain_events_assume.json
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_iam_role_policy" "pretrain_events" {
+  name   = "events"
+  role   = aws_iam_role.pretrain_events.id
+  policy = data.aws_iam_policy_document.pretrain_events.json
+}
+
+data "aws_iam_policy_document" "pretrain_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:llm-pretrain-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "pretrain_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/pretrain-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/pretrain-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.pretrain_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "pretrain_states" {
+  name               = "llm-pretrain-states"
+  description        = "The completion state machine of llm/pretrain runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.pretrain_states_assume.json
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_iam_role_policy" "pretrain_states" {
+  name   = "states"
+  role   = aws_iam_role.pretrain_states.id
+  policy = data.aws_iam_policy_document.pretrain_states.json
+}
+
+resource "aws_sfn_state_machine" "pretrain" {
+  name       = "llm-pretrain-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.pretrain_states.arn
+  definition = jsonencode(local.pretrain_completion)
+
+  tags = local.pretrain_tags
+}

@@ -146,3 +146,14 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
   capacity_providers = [aws_ecs_capacity_provider.pretrain.name]
 }
 
+
+################################################################################
+# Notifications: how each job ended, failed deployments
+################################################################################
+
+resource "aws_sns_topic" "notifications" {
+  name              = "llm-training-events"
+  kms_master_key_id = "alias/aws/sns"
+
+  tags = local.tags
+}

@@ -19,6 +19,11 @@ output "namespace_name" {
   value       = aws_service_discovery_private_dns_namespace.this.name
 }
 
+output "notifications_topic_arn" {
+  description = "SNS topic that reports how each job ended and failed deployments."
+  value       = aws_sns_topic.notifications.arn
+}
+
 ################################################################################
 # Job: eval
 ################################################################################
@@ -48,6 +53,11 @@ output "eval_security_group_id" {
   value       = aws_security_group.eval.id
 }
 
+output "eval_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.eval_run.name
+}
+
 ################################################################################
 # Job: pretrain
 ################################################################################
@@ -75,6 +85,11 @@ output "pretrain_task_role_arn" {
 output "pretrain_security_group_id" {
   description = "Security group of the job's nodes."
   value       = aws_security_group.pretrain.id
+}
+
+output "pretrain_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.pretrain_run.name
 }
 
 output "pretrain_autoscaling_group" {

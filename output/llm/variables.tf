@@ -112,6 +112,18 @@ variable "eval_nodes" {
   }
 }
 
+variable "eval_run" {
+  description = "Run id of job eval. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.eval_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 ################################################################################
 # Job: pretrain
 ################################################################################
@@ -132,6 +144,18 @@ variable "pretrain_nodes" {
   validation {
     condition     = floor(var.pretrain_nodes) == var.pretrain_nodes && var.pretrain_nodes >= 0 && var.pretrain_nodes <= 1000
     error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
+  }
+}
+
+variable "pretrain_run" {
+  description = "Run id of job pretrain. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.pretrain_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
   }
 }
 

@@ -511,7 +511,7 @@ resource "aws_ecs_service" "dlrm_leader" {
   name                               = "dlrm-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.dlrm_leader.arn
-  desired_count                      = min(var.dlrm_nodes, 1)
+  desired_count                      = local.dlrm_ended ? 0 : min(var.dlrm_nodes, 1)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -553,7 +553,7 @@ resource "aws_ecs_service" "dlrm_workers" {
   name                               = "dlrm-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.dlrm_worker.arn
-  desired_count                      = max(var.dlrm_nodes - 1, 0)
+  desired_count                      = local.dlrm_ended ? 0 : max(var.dlrm_nodes - 1, 0)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -587,3 +587,474 @@ resource "aws_ecs_service" "dlrm_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "dlrm_run" {
+  name           = "/ecsgen/recsys/dlrm/run"
+  description    = "Last run of job recsys/dlrm: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.dlrm_run_initial)
+
+  tags = local.dlrm_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "dlrm_run" {
+  name = aws_ssm_parameter.dlrm_run.name
+}
+
+locals {
+  dlrm_run_initial = {
+    run      = var.dlrm_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  dlrm_last_run = jsondecode(data.aws_ssm_parameter.dlrm_run.insecure_value)
+  dlrm_ended    = local.dlrm_last_run.run == var.dlrm_run && local.dlrm_last_run.status != "RUNNING"
+}
+
+locals {
+  dlrm_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/recsys",
+      ]
+      group      = ["service:dlrm-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  dlrm_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/recsys",
+      ]
+      group      = ["service:dlrm-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  dlrm_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  dlrm_completion = {
+    Comment = "Ends recsys/dlrm when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.dlrm_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/recsys/dlrm/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.dlrm_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.dlrm_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.dlrm_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.dlrm_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.dlrm_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/recsys/dlrm/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/recsys/dlrm/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "recsys"
+          Service      = "dlrm-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "recsys"
+          Service      = "dlrm-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_finished" {
+  name          = "recsys-dlrm-finished"
+  description   = "The leader of recsys/dlrm exited 0: the job is done"
+  event_pattern = jsonencode(local.dlrm_finished_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_finished" {
+  rule     = aws_cloudwatch_event_rule.dlrm_finished.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job recsys/dlrm finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job recsys/dlrm finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_failed" {
+  name          = "recsys-dlrm-failed"
+  description   = "The leader of recsys/dlrm stopped with a non-zero exit"
+  event_pattern = jsonencode(local.dlrm_failed_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_failed" {
+  rule     = aws_cloudwatch_event_rule.dlrm_failed.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job recsys/dlrm: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job recsys/dlrm failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_deployment" {
+  name          = "recsys-dlrm-deploy"
+  description   = "A deployment of recsys/dlrm failed (circuit breaker)"
+  event_pattern = jsonencode(local.dlrm_deployment_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_deployment" {
+  rule     = aws_cloudwatch_event_rule.dlrm_deployment.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job recsys/dlrm: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of recsys/dlrm failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.dlrm.arn]
+  }
+}
+
+resource "aws_iam_role" "dlrm_events" {
+  name               = "recsys-dlrm-events"
+  description        = "EventBridge starts the completion state machine of recsys/dlrm with this role"
+  assume_role_policy = data.aws_iam_policy_document.dlrm_events_assume.json
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_iam_role_policy" "dlrm_events" {
+  name   = "events"
+  role   = aws_iam_role.dlrm_events.id
+  policy = data.aws_iam_policy_document.dlrm_events.json
+}
+
+data "aws_iam_policy_document" "dlrm_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.dlrm_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "dlrm_states" {
+  name               = "recsys-dlrm-states"
+  description        = "The completion state machine of recsys/dlrm runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.dlrm_states_assume.json
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_iam_role_policy" "dlrm_states" {
+  name   = "states"
+  role   = aws_iam_role.dlrm_states.id
+  policy = data.aws_iam_policy_document.dlrm_states.json
+}
+
+resource "aws_sfn_state_machine" "dlrm" {
+  name       = "recsys-dlrm-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.dlrm_states.arn
+  definition = jsonencode(local.dlrm_completion)
+
+  tags = local.dlrm_tags
+}

@@ -521,7 +521,7 @@ resource "aws_ecs_service" "whisper_ft_leader" {
   name                               = "whisper-ft-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.whisper_ft_leader.arn
-  desired_count                      = min(var.whisper_ft_nodes, 1)
+  desired_count                      = local.whisper_ft_ended ? 0 : min(var.whisper_ft_nodes, 1)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -563,7 +563,7 @@ resource "aws_ecs_service" "whisper_ft_workers" {
   name                               = "whisper-ft-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.whisper_ft_worker.arn
-  desired_count                      = max(var.whisper_ft_nodes - 1, 0)
+  desired_count                      = local.whisper_ft_ended ? 0 : max(var.whisper_ft_nodes - 1, 0)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -597,3 +597,474 @@ resource "aws_ecs_service" "whisper_ft_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "whisper_ft_run" {
+  name           = "/ecsgen/speech/whisper-ft/run"
+  description    = "Last run of job speech/whisper-ft: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.whisper_ft_run_initial)
+
+  tags = local.whisper_ft_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "whisper_ft_run" {
+  name = aws_ssm_parameter.whisper_ft_run.name
+}
+
+locals {
+  whisper_ft_run_initial = {
+    run      = var.whisper_ft_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  whisper_ft_last_run = jsondecode(data.aws_ssm_parameter.whisper_ft_run.insecure_value)
+  whisper_ft_ended    = local.whisper_ft_last_run.run == var.whisper_ft_run && local.whisper_ft_last_run.status != "RUNNING"
+}
+
+locals {
+  whisper_ft_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/speech",
+      ]
+      group      = ["service:whisper-ft-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  whisper_ft_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/speech",
+      ]
+      group      = ["service:whisper-ft-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  whisper_ft_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/speech/whisper-ft-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/speech/whisper-ft-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  whisper_ft_completion = {
+    Comment = "Ends speech/whisper-ft when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.whisper_ft_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/speech/whisper-ft/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.whisper_ft_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.whisper_ft_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.whisper_ft_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.whisper_ft_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.whisper_ft_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/speech/whisper-ft/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/speech/whisper-ft/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "speech"
+          Service      = "whisper-ft-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "speech"
+          Service      = "whisper-ft-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:speech-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "whisper_ft_finished" {
+  name          = "speech-whisper-ft-finished"
+  description   = "The leader of speech/whisper-ft exited 0: the job is done"
+  event_pattern = jsonencode(local.whisper_ft_finished_pattern)
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_cloudwatch_event_target" "whisper_ft_finished" {
+  rule     = aws_cloudwatch_event_rule.whisper_ft_finished.name
+  arn      = aws_sfn_state_machine.whisper_ft.arn
+  role_arn = aws_iam_role.whisper_ft_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job speech/whisper-ft finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job speech/whisper-ft finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "whisper_ft_failed" {
+  name          = "speech-whisper-ft-failed"
+  description   = "The leader of speech/whisper-ft stopped with a non-zero exit"
+  event_pattern = jsonencode(local.whisper_ft_failed_pattern)
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_cloudwatch_event_target" "whisper_ft_failed" {
+  rule     = aws_cloudwatch_event_rule.whisper_ft_failed.name
+  arn      = aws_sfn_state_machine.whisper_ft.arn
+  role_arn = aws_iam_role.whisper_ft_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job speech/whisper-ft: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job speech/whisper-ft failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "whisper_ft_deployment" {
+  name          = "speech-whisper-ft-deploy"
+  description   = "A deployment of speech/whisper-ft failed (circuit breaker)"
+  event_pattern = jsonencode(local.whisper_ft_deployment_pattern)
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_cloudwatch_event_target" "whisper_ft_deployment" {
+  rule     = aws_cloudwatch_event_rule.whisper_ft_deployment.name
+  arn      = aws_sfn_state_machine.whisper_ft.arn
+  role_arn = aws_iam_role.whisper_ft_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job speech/whisper-ft: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of speech/whisper-ft failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "whisper_ft_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "whisper_ft_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.whisper_ft.arn]
+  }
+}
+
+resource "aws_iam_role" "whisper_ft_events" {
+  name               = "speech-whisper-ft-events"
+  description        = "EventBridge starts the completion state machine of speech/whisper-ft with this role"
+  assume_role_policy = data.aws_iam_policy_document.whisper_ft_events_assume.json
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_iam_role_policy" "whisper_ft_events" {
+  name   = "events"
+  role   = aws_iam_role.whisper_ft_events.id
+  policy = data.aws_iam_policy_document.whisper_ft_events.json
+}
+
+data "aws_iam_policy_document" "whisper_ft_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:speech-whisper-ft-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "whisper_ft_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/speech/whisper-ft-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/speech/whisper-ft-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.whisper_ft_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:speech-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "whisper_ft_states" {
+  name               = "speech-whisper-ft-states"
+  description        = "The completion state machine of speech/whisper-ft runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.whisper_ft_states_assume.json
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_iam_role_policy" "whisper_ft_states" {
+  name   = "states"
+  role   = aws_iam_role.whisper_ft_states.id
+  policy = data.aws_iam_policy_document.whisper_ft_states.json
+}
+
+resource "aws_sfn_state_machine" "whisper_ft" {
+  name       = "speech-whisper-ft-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.whisper_ft_states.arn
+  definition = jsonencode(local.whisper_ft_completion)
+
+  tags = local.whisper_ft_tags
+}

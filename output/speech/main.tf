@@ -145,3 +145,14 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
   capacity_providers = [aws_ecs_capacity_provider.whisper_ft.name]
 }
 
+
+################################################################################
+# Notifications: how each job ended, failed deployments
+################################################################################
+
+resource "aws_sns_topic" "notifications" {
+  name              = "speech-training-events"
+  kms_master_key_id = "alias/aws/sns"
+
+  tags = local.tags
+}

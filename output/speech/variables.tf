@@ -112,6 +112,18 @@ variable "whisper_ft_nodes" {
   }
 }
 
+variable "whisper_ft_run" {
+  description = "Run id of job whisper-ft. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.whisper_ft_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 variable "whisper_ft_root_volume_gib" {
   description = "Size of each instance's encrypted root volume (images, scratch)."
   type        = number

@@ -280,7 +280,7 @@ resource "aws_ecs_service" "ai_training_leader" {
   name                               = "ai-training-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.ai_training_leader.arn
-  desired_count                      = min(var.ai_training_nodes, 1)
+  desired_count                      = local.ai_training_ended ? 0 : min(var.ai_training_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -313,7 +313,7 @@ resource "aws_ecs_service" "ai_training_workers" {
   name                               = "ai-training-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.ai_training_worker.arn
-  desired_count                      = max(var.ai_training_nodes - 1, 0)
+  desired_count                      = local.ai_training_ended ? 0 : max(var.ai_training_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -338,3 +338,474 @@ resource "aws_ecs_service" "ai_training_workers" {
   tags = local.ai_training_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "ai_training_run" {
+  name           = "/ecsgen/starter/ai-training/run"
+  description    = "Last run of job starter/ai-training: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.ai_training_run_initial)
+
+  tags = local.ai_training_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "ai_training_run" {
+  name = aws_ssm_parameter.ai_training_run.name
+}
+
+locals {
+  ai_training_run_initial = {
+    run      = var.ai_training_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  ai_training_last_run = jsondecode(data.aws_ssm_parameter.ai_training_run.insecure_value)
+  ai_training_ended    = local.ai_training_last_run.run == var.ai_training_run && local.ai_training_last_run.status != "RUNNING"
+}
+
+locals {
+  ai_training_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/starter",
+      ]
+      group      = ["service:ai-training-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  ai_training_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/starter",
+      ]
+      group      = ["service:ai-training-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  ai_training_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/starter/ai-training-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/starter/ai-training-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  ai_training_completion = {
+    Comment = "Ends starter/ai-training when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.ai_training_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/starter/ai-training/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.ai_training_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.ai_training_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.ai_training_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.ai_training_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.ai_training_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/starter/ai-training/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/starter/ai-training/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "starter"
+          Service      = "ai-training-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "starter"
+          Service      = "ai-training-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:starter-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "ai_training_finished" {
+  name          = "starter-ai-training-finished"
+  description   = "The leader of starter/ai-training exited 0: the job is done"
+  event_pattern = jsonencode(local.ai_training_finished_pattern)
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_cloudwatch_event_target" "ai_training_finished" {
+  rule     = aws_cloudwatch_event_rule.ai_training_finished.name
+  arn      = aws_sfn_state_machine.ai_training.arn
+  role_arn = aws_iam_role.ai_training_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job starter/ai-training finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job starter/ai-training finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "ai_training_failed" {
+  name          = "starter-ai-training-failed"
+  description   = "The leader of starter/ai-training stopped with a non-zero exit"
+  event_pattern = jsonencode(local.ai_training_failed_pattern)
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_cloudwatch_event_target" "ai_training_failed" {
+  rule     = aws_cloudwatch_event_rule.ai_training_failed.name
+  arn      = aws_sfn_state_machine.ai_training.arn
+  role_arn = aws_iam_role.ai_training_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job starter/ai-training: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job starter/ai-training failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "ai_training_deployment" {
+  name          = "starter-ai-training-deploy"
+  description   = "A deployment of starter/ai-training failed (circuit breaker)"
+  event_pattern = jsonencode(local.ai_training_deployment_pattern)
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_cloudwatch_event_target" "ai_training_deployment" {
+  rule     = aws_cloudwatch_event_rule.ai_training_deployment.name
+  arn      = aws_sfn_state_machine.ai_training.arn
+  role_arn = aws_iam_role.ai_training_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job starter/ai-training: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of starter/ai-training failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "ai_training_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "ai_training_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.ai_training.arn]
+  }
+}
+
+resource "aws_iam_role" "ai_training_events" {
+  name               = "starter-ai-training-events"
+  description        = "EventBridge starts the completion state machine of starter/ai-training with this role"
+  assume_role_policy = data.aws_iam_policy_document.ai_training_events_assume.json
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_iam_role_policy" "ai_training_events" {
+  name   = "events"
+  role   = aws_iam_role.ai_training_events.id
+  policy = data.aws_iam_policy_document.ai_training_events.json
+}
+
+data "aws_iam_policy_document" "ai_training_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:starter-ai-training-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "ai_training_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/starter/ai-training-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/starter/ai-training-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.ai_training_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:starter-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "ai_training_states" {
+  name               = "starter-ai-training-states"
+  description        = "The completion state machine of starter/ai-training runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.ai_training_states_assume.json
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_iam_role_policy" "ai_training_states" {
+  name   = "states"
+  role   = aws_iam_role.ai_training_states.id
+  policy = data.aws_iam_policy_document.ai_training_states.json
+}
+
+resource "aws_sfn_state_machine" "ai_training" {
+  name       = "starter-ai-training-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.ai_training_states.arn
+  definition = jsonencode(local.ai_training_completion)
+
+  tags = local.ai_training_tags
+}

@@ -19,6 +19,11 @@ output "namespace_name" {
   value       = aws_service_discovery_private_dns_namespace.this.name
 }
 
+output "notifications_topic_arn" {
+  description = "SNS topic that reports how each job ended and failed deployments."
+  value       = aws_sns_topic.notifications.arn
+}
+
 ################################################################################
 # Job: ai-training
 ################################################################################
@@ -46,5 +51,10 @@ output "ai_training_task_role_arn" {
 output "ai_training_security_group_id" {
   description = "Security group of the job's nodes."
   value       = aws_security_group.ai_training.id
+}
+
+output "ai_training_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.ai_training_run.name
 }
 

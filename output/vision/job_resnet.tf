@@ -347,7 +347,7 @@ resource "aws_ecs_service" "resnet_leader" {
   name                               = "resnet-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.resnet_leader.arn
-  desired_count                      = min(var.resnet_nodes, 1)
+  desired_count                      = local.resnet_ended ? 0 : min(var.resnet_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -380,7 +380,7 @@ resource "aws_ecs_service" "resnet_workers" {
   name                               = "resnet-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.resnet_worker.arn
-  desired_count                      = max(var.resnet_nodes - 1, 0)
+  desired_count                      = local.resnet_ended ? 0 : max(var.resnet_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -405,3 +405,474 @@ resource "aws_ecs_service" "resnet_workers" {
   tags = local.resnet_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "resnet_run" {
+  name           = "/ecsgen/vision/resnet/run"
+  description    = "Last run of job vision/resnet: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.resnet_run_initial)
+
+  tags = local.resnet_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "resnet_run" {
+  name = aws_ssm_parameter.resnet_run.name
+}
+
+locals {
+  resnet_run_initial = {
+    run      = var.resnet_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  resnet_last_run = jsondecode(data.aws_ssm_parameter.resnet_run.insecure_value)
+  resnet_ended    = local.resnet_last_run.run == var.resnet_run && local.resnet_last_run.status != "RUNNING"
+}
+
+locals {
+  resnet_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/vision",
+      ]
+      group      = ["service:resnet-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  resnet_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/vision",
+      ]
+      group      = ["service:resnet-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  resnet_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/vision/resnet-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/vision/resnet-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  resnet_completion = {
+    Comment = "Ends vision/resnet when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.resnet_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/vision/resnet/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.resnet_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.resnet_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.resnet_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.resnet_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.resnet_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/vision/resnet/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/vision/resnet/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "vision"
+          Service      = "resnet-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "vision"
+          Service      = "resnet-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:vision-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "resnet_finished" {
+  name          = "vision-resnet-finished"
+  description   = "The leader of vision/resnet exited 0: the job is done"
+  event_pattern = jsonencode(local.resnet_finished_pattern)
+
+  tags = local.resnet_tags
+}
+
+resource "aws_cloudwatch_event_target" "resnet_finished" {
+  rule     = aws_cloudwatch_event_rule.resnet_finished.name
+  arn      = aws_sfn_state_machine.resnet.arn
+  role_arn = aws_iam_role.resnet_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job vision/resnet finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job vision/resnet finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "resnet_failed" {
+  name          = "vision-resnet-failed"
+  description   = "The leader of vision/resnet stopped with a non-zero exit"
+  event_pattern = jsonencode(local.resnet_failed_pattern)
+
+  tags = local.resnet_tags
+}
+
+resource "aws_cloudwatch_event_target" "resnet_failed" {
+  rule     = aws_cloudwatch_event_rule.resnet_failed.name
+  arn      = aws_sfn_state_machine.resnet.arn
+  role_arn = aws_iam_role.resnet_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job vision/resnet: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job vision/resnet failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "resnet_deployment" {
+  name          = "vision-resnet-deploy"
+  description   = "A deployment of vision/resnet failed (circuit breaker)"
+  event_pattern = jsonencode(local.resnet_deployment_pattern)
+
+  tags = local.resnet_tags
+}
+
+resource "aws_cloudwatch_event_target" "resnet_deployment" {
+  rule     = aws_cloudwatch_event_rule.resnet_deployment.name
+  arn      = aws_sfn_state_machine.resnet.arn
+  role_arn = aws_iam_role.resnet_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job vision/resnet: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of vision/resnet failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "resnet_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "resnet_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.resnet.arn]
+  }
+}
+
+resource "aws_iam_role" "resnet_events" {
+  name               = "vision-resnet-events"
+  description        = "EventBridge starts the completion state machine of vision/resnet with this role"
+  assume_role_policy = data.aws_iam_policy_document.resnet_events_assume.json
+
+  tags = local.resnet_tags
+}
+
+resource "aws_iam_role_policy" "resnet_events" {
+  name   = "events"
+  role   = aws_iam_role.resnet_events.id
+  policy = data.aws_iam_policy_document.resnet_events.json
+}
+
+data "aws_iam_policy_document" "resnet_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:vision-resnet-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "resnet_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/vision/resnet-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/vision/resnet-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.resnet_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:vision-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "resnet_states" {
+  name               = "vision-resnet-states"
+  description        = "The completion state machine of vision/resnet runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.resnet_states_assume.json
+
+  tags = local.resnet_tags
+}
+
+resource "aws_iam_role_policy" "resnet_states" {
+  name   = "states"
+  role   = aws_iam_role.resnet_states.id
+  policy = data.aws_iam_policy_document.resnet_states.json
+}
+
+resource "aws_sfn_state_machine" "resnet" {
+  name       = "vision-resnet-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.resnet_states.arn
+  definition = jsonencode(local.resnet_completion)
+
+  tags = local.resnet_tags
+}

@@ -266,7 +266,7 @@ resource "aws_ecs_service" "cluster_leader" {
   name                               = "cluster-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.cluster_leader.arn
-  desired_count                      = min(var.cluster_nodes, 1)
+  desired_count                      = local.cluster_ended ? 0 : min(var.cluster_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -299,7 +299,7 @@ resource "aws_ecs_service" "cluster_workers" {
   name                               = "cluster-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.cluster_worker.arn
-  desired_count                      = max(var.cluster_nodes - 1, 0)
+  desired_count                      = local.cluster_ended ? 0 : max(var.cluster_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -324,3 +324,474 @@ resource "aws_ecs_service" "cluster_workers" {
   tags = local.cluster_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "cluster_run" {
+  name           = "/ecsgen/edge/cluster/run"
+  description    = "Last run of job edge/cluster: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.cluster_run_initial)
+
+  tags = local.cluster_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "cluster_run" {
+  name = aws_ssm_parameter.cluster_run.name
+}
+
+locals {
+  cluster_run_initial = {
+    run      = var.cluster_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  cluster_last_run = jsondecode(data.aws_ssm_parameter.cluster_run.insecure_value)
+  cluster_ended    = local.cluster_last_run.run == var.cluster_run && local.cluster_last_run.status != "RUNNING"
+}
+
+locals {
+  cluster_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:cluster-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  cluster_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:cluster-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  cluster_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/cluster-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/cluster-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  cluster_completion = {
+    Comment = "Ends edge/cluster when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.cluster_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/cluster/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.cluster_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.cluster_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.cluster_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.cluster_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.cluster_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/cluster/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/cluster/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "cluster-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "cluster-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "cluster_finished" {
+  name          = "edge-cluster-finished"
+  description   = "The leader of edge/cluster exited 0: the job is done"
+  event_pattern = jsonencode(local.cluster_finished_pattern)
+
+  tags = local.cluster_tags
+}
+
+resource "aws_cloudwatch_event_target" "cluster_finished" {
+  rule     = aws_cloudwatch_event_rule.cluster_finished.name
+  arn      = aws_sfn_state_machine.cluster.arn
+  role_arn = aws_iam_role.cluster_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job edge/cluster finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job edge/cluster finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "cluster_failed" {
+  name          = "edge-cluster-failed"
+  description   = "The leader of edge/cluster stopped with a non-zero exit"
+  event_pattern = jsonencode(local.cluster_failed_pattern)
+
+  tags = local.cluster_tags
+}
+
+resource "aws_cloudwatch_event_target" "cluster_failed" {
+  rule     = aws_cloudwatch_event_rule.cluster_failed.name
+  arn      = aws_sfn_state_machine.cluster.arn
+  role_arn = aws_iam_role.cluster_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job edge/cluster: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job edge/cluster failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "cluster_deployment" {
+  name          = "edge-cluster-deploy"
+  description   = "A deployment of edge/cluster failed (circuit breaker)"
+  event_pattern = jsonencode(local.cluster_deployment_pattern)
+
+  tags = local.cluster_tags
+}
+
+resource "aws_cloudwatch_event_target" "cluster_deployment" {
+  rule     = aws_cloudwatch_event_rule.cluster_deployment.name
+  arn      = aws_sfn_state_machine.cluster.arn
+  role_arn = aws_iam_role.cluster_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job edge/cluster: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of edge/cluster failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "cluster_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "cluster_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.cluster.arn]
+  }
+}
+
+resource "aws_iam_role" "cluster_events" {
+  name               = "edge-cluster-events"
+  description        = "EventBridge starts the completion state machine of edge/cluster with this role"
+  assume_role_policy = data.aws_iam_policy_document.cluster_events_assume.json
+
+  tags = local.cluster_tags
+}
+
+resource "aws_iam_role_policy" "cluster_events" {
+  name   = "events"
+  role   = aws_iam_role.cluster_events.id
+  policy = data.aws_iam_policy_document.cluster_events.json
+}
+
+data "aws_iam_policy_document" "cluster_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:eu-west-1:${data.aws_caller_identity.current.account_id}:stateMachine:edge-cluster-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "cluster_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/cluster-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/cluster-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.cluster_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "cluster_states" {
+  name               = "edge-cluster-states"
+  description        = "The completion state machine of edge/cluster runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.cluster_states_assume.json
+
+  tags = local.cluster_tags
+}
+
+resource "aws_iam_role_policy" "cluster_states" {
+  name   = "states"
+  role   = aws_iam_role.cluster_states.id
+  policy = data.aws_iam_policy_document.cluster_states.json
+}
+
+resource "aws_sfn_state_machine" "cluster" {
+  name       = "edge-cluster-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.cluster_states.arn
+  definition = jsonencode(local.cluster_completion)
+
+  tags = local.cluster_tags
+}

@@ -475,7 +475,7 @@ resource "aws_ecs_service" "instance_leader" {
   name                               = "instance-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.instance_leader.arn
-  desired_count                      = min(var.instance_nodes, 1)
+  desired_count                      = local.instance_ended ? 0 : min(var.instance_nodes, 1)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -517,7 +517,7 @@ resource "aws_ecs_service" "instance_workers" {
   name                               = "instance-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.instance_worker.arn
-  desired_count                      = max(var.instance_nodes - 1, 0)
+  desired_count                      = local.instance_ended ? 0 : max(var.instance_nodes - 1, 0)
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   availability_zone_rebalancing      = "DISABLED"
@@ -551,3 +551,474 @@ resource "aws_ecs_service" "instance_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "instance_run" {
+  name           = "/ecsgen/edge/instance/run"
+  description    = "Last run of job edge/instance: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.instance_run_initial)
+
+  tags = local.instance_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "instance_run" {
+  name = aws_ssm_parameter.instance_run.name
+}
+
+locals {
+  instance_run_initial = {
+    run      = var.instance_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  instance_last_run = jsondecode(data.aws_ssm_parameter.instance_run.insecure_value)
+  instance_ended    = local.instance_last_run.run == var.instance_run && local.instance_last_run.status != "RUNNING"
+}
+
+locals {
+  instance_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:instance-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  instance_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:instance-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  instance_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/instance-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/instance-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  instance_completion = {
+    Comment = "Ends edge/instance when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.instance_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/instance/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.instance_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.instance_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.instance_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.instance_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.instance_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/instance/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/instance/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "instance-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "instance-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "instance_finished" {
+  name          = "edge-instance-finished"
+  description   = "The leader of edge/instance exited 0: the job is done"
+  event_pattern = jsonencode(local.instance_finished_pattern)
+
+  tags = local.instance_tags
+}
+
+resource "aws_cloudwatch_event_target" "instance_finished" {
+  rule     = aws_cloudwatch_event_rule.instance_finished.name
+  arn      = aws_sfn_state_machine.instance.arn
+  role_arn = aws_iam_role.instance_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job edge/instance finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job edge/instance finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "instance_failed" {
+  name          = "edge-instance-failed"
+  description   = "The leader of edge/instance stopped with a non-zero exit"
+  event_pattern = jsonencode(local.instance_failed_pattern)
+
+  tags = local.instance_tags
+}
+
+resource "aws_cloudwatch_event_target" "instance_failed" {
+  rule     = aws_cloudwatch_event_rule.instance_failed.name
+  arn      = aws_sfn_state_machine.instance.arn
+  role_arn = aws_iam_role.instance_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job edge/instance: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job edge/instance failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "instance_deployment" {
+  name          = "edge-instance-deploy"
+  description   = "A deployment of edge/instance failed (circuit breaker)"
+  event_pattern = jsonencode(local.instance_deployment_pattern)
+
+  tags = local.instance_tags
+}
+
+resource "aws_cloudwatch_event_target" "instance_deployment" {
+  rule     = aws_cloudwatch_event_rule.instance_deployment.name
+  arn      = aws_sfn_state_machine.instance.arn
+  role_arn = aws_iam_role.instance_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job edge/instance: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of edge/instance failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "instance_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-instance-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-instance-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-instance-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "instance_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.instance.arn]
+  }
+}
+
+resource "aws_iam_role" "instance_events" {
+  name               = "edge-instance-events"
+  description        = "EventBridge starts the completion state machine of edge/instance with this role"
+  assume_role_policy = data.aws_iam_policy_document.instance_events_assume.json
+
+  tags = local.instance_tags
+}
+
+resource "aws_iam_role_policy" "instance_events" {
+  name   = "events"
+  role   = aws_iam_role.instance_events.id
+  policy = data.aws_iam_policy_document.instance_events.json
+}
+
+data "aws_iam_policy_document" "instance_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:eu-west-1:${data.aws_caller_identity.current.account_id}:stateMachine:edge-instance-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "instance_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/instance-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/instance-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.instance_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "instance_states" {
+  name               = "edge-instance-states"
+  description        = "The completion state machine of edge/instance runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.instance_states_assume.json
+
+  tags = local.instance_tags
+}
+
+resource "aws_iam_role_policy" "instance_states" {
+  name   = "states"
+  role   = aws_iam_role.instance_states.id
+  policy = data.aws_iam_policy_document.instance_states.json
+}
+
+resource "aws_sfn_state_machine" "instance" {
+  name       = "edge-instance-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.instance_states.arn
+  definition = jsonencode(local.instance_completion)
+
+  tags = local.instance_tags
+}

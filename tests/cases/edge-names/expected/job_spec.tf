@@ -266,7 +266,7 @@ resource "aws_ecs_service" "spec_leader" {
   name                               = "spec-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.spec_leader.arn
-  desired_count                      = min(var.spec_nodes, 1)
+  desired_count                      = local.spec_ended ? 0 : min(var.spec_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -299,7 +299,7 @@ resource "aws_ecs_service" "spec_workers" {
   name                               = "spec-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.spec_worker.arn
-  desired_count                      = max(var.spec_nodes - 1, 0)
+  desired_count                      = local.spec_ended ? 0 : max(var.spec_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -324,3 +324,474 @@ resource "aws_ecs_service" "spec_workers" {
   tags = local.spec_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "spec_run" {
+  name           = "/ecsgen/edge/spec/run"
+  description    = "Last run of job edge/spec: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.spec_run_initial)
+
+  tags = local.spec_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "spec_run" {
+  name = aws_ssm_parameter.spec_run.name
+}
+
+locals {
+  spec_run_initial = {
+    run      = var.spec_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  spec_last_run = jsondecode(data.aws_ssm_parameter.spec_run.insecure_value)
+  spec_ended    = local.spec_last_run.run == var.spec_run && local.spec_last_run.status != "RUNNING"
+}
+
+locals {
+  spec_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:spec-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  spec_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:spec-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  spec_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/spec-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/spec-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  spec_completion = {
+    Comment = "Ends edge/spec when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.spec_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/spec/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.spec_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.spec_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.spec_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.spec_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.spec_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/spec/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/spec/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "spec-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "spec-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "spec_finished" {
+  name          = "edge-spec-finished"
+  description   = "The leader of edge/spec exited 0: the job is done"
+  event_pattern = jsonencode(local.spec_finished_pattern)
+
+  tags = local.spec_tags
+}
+
+resource "aws_cloudwatch_event_target" "spec_finished" {
+  rule     = aws_cloudwatch_event_rule.spec_finished.name
+  arn      = aws_sfn_state_machine.spec.arn
+  role_arn = aws_iam_role.spec_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job edge/spec finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job edge/spec finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "spec_failed" {
+  name          = "edge-spec-failed"
+  description   = "The leader of edge/spec stopped with a non-zero exit"
+  event_pattern = jsonencode(local.spec_failed_pattern)
+
+  tags = local.spec_tags
+}
+
+resource "aws_cloudwatch_event_target" "spec_failed" {
+  rule     = aws_cloudwatch_event_rule.spec_failed.name
+  arn      = aws_sfn_state_machine.spec.arn
+  role_arn = aws_iam_role.spec_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job edge/spec: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job edge/spec failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "spec_deployment" {
+  name          = "edge-spec-deploy"
+  description   = "A deployment of edge/spec failed (circuit breaker)"
+  event_pattern = jsonencode(local.spec_deployment_pattern)
+
+  tags = local.spec_tags
+}
+
+resource "aws_cloudwatch_event_target" "spec_deployment" {
+  rule     = aws_cloudwatch_event_rule.spec_deployment.name
+  arn      = aws_sfn_state_machine.spec.arn
+  role_arn = aws_iam_role.spec_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job edge/spec: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of edge/spec failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "spec_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-spec-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-spec-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-spec-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "spec_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.spec.arn]
+  }
+}
+
+resource "aws_iam_role" "spec_events" {
+  name               = "edge-spec-events"
+  description        = "EventBridge starts the completion state machine of edge/spec with this role"
+  assume_role_policy = data.aws_iam_policy_document.spec_events_assume.json
+
+  tags = local.spec_tags
+}
+
+resource "aws_iam_role_policy" "spec_events" {
+  name   = "events"
+  role   = aws_iam_role.spec_events.id
+  policy = data.aws_iam_policy_document.spec_events.json
+}
+
+data "aws_iam_policy_document" "spec_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:eu-west-1:${data.aws_caller_identity.current.account_id}:stateMachine:edge-spec-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "spec_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/spec-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/spec-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.spec_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "spec_states" {
+  name               = "edge-spec-states"
+  description        = "The completion state machine of edge/spec runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.spec_states_assume.json
+
+  tags = local.spec_tags
+}
+
+resource "aws_iam_role_policy" "spec_states" {
+  name   = "states"
+  role   = aws_iam_role.spec_states.id
+  policy = data.aws_iam_policy_document.spec_states.json
+}
+
+resource "aws_sfn_state_machine" "spec" {
+  name       = "edge-spec-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.spec_states.arn
+  definition = jsonencode(local.spec_completion)
+
+  tags = local.spec_tags
+}

@@ -266,7 +266,7 @@ resource "aws_ecs_service" "this_leader" {
   name                               = "this-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this_leader.arn
-  desired_count                      = min(var.this_nodes, 1)
+  desired_count                      = local.this_ended ? 0 : min(var.this_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -299,7 +299,7 @@ resource "aws_ecs_service" "this_workers" {
   name                               = "this-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this_worker.arn
-  desired_count                      = max(var.this_nodes - 1, 0)
+  desired_count                      = local.this_ended ? 0 : max(var.this_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -324,3 +324,474 @@ resource "aws_ecs_service" "this_workers" {
   tags = local.this_tags
 }
 
+
+################################################################################
+# Completion: end the run when the leader exits 0, record it, report it
+################################################################################
+
+resource "aws_ssm_parameter" "this_run" {
+  name           = "/ecsgen/edge/this/run"
+  description    = "Last run of job edge/this: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  type           = "String"
+  insecure_value = jsonencode(local.this_run_initial)
+
+  tags = local.this_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+# Read back on every plan: the state machine rewrites the record when a run ends.
+data "aws_ssm_parameter" "this_run" {
+  name = aws_ssm_parameter.this_run.name
+}
+
+locals {
+  this_run_initial = {
+    run      = var.this_run
+    status   = "RUNNING"
+    failures = 0
+    task     = ""
+  }
+  this_last_run = jsondecode(data.aws_ssm_parameter.this_run.insecure_value)
+  this_ended    = local.this_last_run.run == var.this_run && local.this_last_run.status != "RUNNING"
+}
+
+locals {
+  this_finished_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:this-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name     = ["trainer"]
+        exitCode = [0]
+      }
+    }
+  }
+  this_failed_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
+      ]
+      group      = ["service:this-leader"]
+      lastStatus = ["STOPPED"]
+      stopCode   = ["EssentialContainerExited"]
+      containers = {
+        name = ["trainer"]
+        exitCode = [
+          { "anything-but" = 0 },
+        ]
+      }
+    }
+  }
+  this_deployment_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/this-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/this-workers",
+    ]
+    detail = {
+      eventName = ["SERVICE_DEPLOYMENT_FAILED"]
+    }
+  }
+  this_completion = {
+    Comment = "Ends edge/this when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FINISHED"
+            Next         = "Finished"
+          },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "FAILED"
+            Next         = "ReadRecord"
+          },
+        ]
+        Default = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.this_run
+          status   = "FINISHED"
+          failures = 0
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/this/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "CountFailure"
+      }
+      CountFailure = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable         = "$.previous.value.task"
+            StringEqualsPath = "$.task"
+            Next             = "AlreadyCounted"
+          },
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.this_run },
+              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+            ]
+            Next = "OutOfBudget"
+          },
+          {
+            Variable     = "$.previous.value.run"
+            StringEquals = var.this_run
+            Next         = "OneMore"
+          },
+        ]
+        Default = "FirstFailure"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.this_run
+          status       = "FAILED"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OneMore = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.this_run
+          status       = "RUNNING"
+          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
+          "task.$"     = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      FirstFailure = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.this_run
+          status   = "RUNNING"
+          failures = 1
+          "task.$" = "$.task"
+        }
+        ResultPath = "$.record"
+        Next       = "SaveFailures"
+      }
+      SaveFailures = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/this/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/this/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "this-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "this-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "this_finished" {
+  name          = "edge-this-finished"
+  description   = "The leader of edge/this exited 0: the job is done"
+  event_pattern = jsonencode(local.this_finished_pattern)
+
+  tags = local.this_tags
+}
+
+resource "aws_cloudwatch_event_target" "this_finished" {
+  rule     = aws_cloudwatch_event_rule.this_finished.name
+  arn      = aws_sfn_state_machine.this.arn
+  role_arn = aws_iam_role.this_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn" }
+    input_template = "{\"message\": \"Job edge/this finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job edge/this finished\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "this_failed" {
+  name          = "edge-this-failed"
+  description   = "The leader of edge/this stopped with a non-zero exit"
+  event_pattern = jsonencode(local.this_failed_pattern)
+
+  tags = local.this_tags
+}
+
+resource "aws_cloudwatch_event_target" "this_failed" {
+  rule     = aws_cloudwatch_event_rule.this_failed.name
+  arn      = aws_sfn_state_machine.this.arn
+  role_arn = aws_iam_role.this_events.arn
+
+  input_transformer {
+    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
+    input_template = "{\"message\": \"Job edge/this: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job edge/this failed\", \"task\": \"<task>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "this_deployment" {
+  name          = "edge-this-deploy"
+  description   = "A deployment of edge/this failed (circuit breaker)"
+  event_pattern = jsonencode(local.this_deployment_pattern)
+
+  tags = local.this_tags
+}
+
+resource "aws_cloudwatch_event_target" "this_deployment" {
+  rule     = aws_cloudwatch_event_rule.this_deployment.name
+  arn      = aws_sfn_state_machine.this.arn
+  role_arn = aws_iam_role.this_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"message\": \"Job edge/this: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of edge/this failed\", \"task\": \"\"}"
+  }
+}
+
+data "aws_iam_policy_document" "this_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-this-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-this-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-this-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "this_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.this.arn]
+  }
+}
+
+resource "aws_iam_role" "this_events" {
+  name               = "edge-this-events"
+  description        = "EventBridge starts the completion state machine of edge/this with this role"
+  assume_role_policy = data.aws_iam_policy_document.this_events_assume.json
+
+  tags = local.this_tags
+}
+
+resource "aws_iam_role_policy" "this_events" {
+  name   = "events"
+  role   = aws_iam_role.this_events.id
+  policy = data.aws_iam_policy_document.this_events.json
+}
+
+data "aws_iam_policy_document" "this_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:eu-west-1:${data.aws_caller_identity.current.account_id}:stateMachine:edge-this-completion",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "this_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/this-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:service/edge/this-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.this_run.arn]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
+    ]
+  }
+}
+
+resource "aws_iam_role" "this_states" {
+  name               = "edge-this-states"
+  description        = "The completion state machine of edge/this runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.this_states_assume.json
+
+  tags = local.this_tags
+}
+
+resource "aws_iam_role_policy" "this_states" {
+  name   = "states"
+  role   = aws_iam_role.this_states.id
+  policy = data.aws_iam_policy_document.this_states.json
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name       = "edge-this-completion"
+  type       = "EXPRESS"
+  role_arn   = aws_iam_role.this_states.arn
+  definition = jsonencode(local.this_completion)
+
+  tags = local.this_tags
+}

@@ -19,6 +19,11 @@ output "namespace_name" {
   value       = aws_service_discovery_private_dns_namespace.this.name
 }
 
+output "notifications_topic_arn" {
+  description = "SNS topic that reports how each job ended and failed deployments."
+  value       = aws_sns_topic.notifications.arn
+}
+
 ################################################################################
 # Job: cluster
 ################################################################################
@@ -48,6 +53,11 @@ output "cluster_security_group_id" {
   value       = aws_security_group.cluster.id
 }
 
+output "cluster_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.cluster_run.name
+}
+
 ################################################################################
 # Job: instance
 ################################################################################
@@ -75,6 +85,11 @@ output "instance_task_role_arn" {
 output "instance_security_group_id" {
   description = "Security group of the job's nodes."
   value       = aws_security_group.instance.id
+}
+
+output "instance_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.instance_run.name
 }
 
 output "instance_autoscaling_group" {
@@ -111,6 +126,11 @@ output "spec_security_group_id" {
   value       = aws_security_group.spec.id
 }
 
+output "spec_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.spec_run.name
+}
+
 ################################################################################
 # Job: tags
 ################################################################################
@@ -140,6 +160,11 @@ output "tags_security_group_id" {
   value       = aws_security_group.tags.id
 }
 
+output "tags_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.tags_run.name
+}
+
 ################################################################################
 # Job: this
 ################################################################################
@@ -167,5 +192,10 @@ output "this_task_role_arn" {
 output "this_security_group_id" {
   description = "Security group of the job's nodes."
   value       = aws_security_group.this.id
+}
+
+output "this_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.this_run.name
 }
 

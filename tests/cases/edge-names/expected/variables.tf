@@ -112,6 +112,18 @@ variable "cluster_nodes" {
   }
 }
 
+variable "cluster_run" {
+  description = "Run id of job cluster. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.cluster_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 ################################################################################
 # Job: instance
 ################################################################################
@@ -132,6 +144,18 @@ variable "instance_nodes" {
   validation {
     condition     = floor(var.instance_nodes) == var.instance_nodes && (var.instance_nodes == 0 || var.instance_nodes >= 1) && var.instance_nodes <= 1000
     error_message = "Run 0 (stopped) or a whole number of nodes from 1 to 1000."
+  }
+}
+
+variable "instance_run" {
+  description = "Run id of job instance. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.instance_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
   }
 }
 
@@ -170,6 +194,18 @@ variable "spec_nodes" {
   }
 }
 
+variable "spec_run" {
+  description = "Run id of job spec. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.spec_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 ################################################################################
 # Job: tags
 ################################################################################
@@ -193,6 +229,18 @@ variable "tags_nodes" {
   }
 }
 
+variable "tags_run" {
+  description = "Run id of job tags. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.tags_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
 ################################################################################
 # Job: this
 ################################################################################
@@ -213,6 +261,18 @@ variable "this_nodes" {
   validation {
     condition     = floor(var.this_nodes) == var.this_nodes && var.this_nodes >= 0 && var.this_nodes <= 1000
     error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
+  }
+}
+
+variable "this_run" {
+  description = "Run id of job this. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.this_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
   }
 }
 

@@ -89,3 +89,14 @@ resource "aws_service_discovery_private_dns_namespace" "this" {
   }
 }
 
+
+################################################################################
+# Notifications: how each job ended, failed deployments
+################################################################################
+
+resource "aws_sns_topic" "notifications" {
+  name              = "hostile-training-events"
+  kms_master_key_id = "alias/aws/sns"
+
+  tags = local.tags
+}

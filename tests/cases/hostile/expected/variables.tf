@@ -102,3 +102,15 @@ variable "escape_nodes" {
   }
 }
 
+variable "escape_run" {
+  description = "Run id of job escape. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.escape_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
