@@ -12,6 +12,15 @@ moto (5.x) is not AWS. What it lacks, and how this test deals with it, each name
   rendezvous test does that part.
 - A plan after the apply shows moto-made drift (security group rule descriptions, the fields
   above), so no empty second plan is asserted.
+- Step Functions: moto does not implement ValidateStateMachineDefinition (the provider calls it
+  while planning a state machine) nor ListStateMachineVersions (called when reading one); moto
+  answers 500 and the provider retries for many minutes. A stand-in HTTP proxy in front of moto
+  (`sfn_endpoint`) answers those two calls (valid; no versions) and forwards everything else.
+  The definition itself is checked against botocore's model and run on moto's Step Functions
+  in tests/test_completion.py.
+- EventBridge: moto stores rules and targets but does not deliver matching events to a Step
+  Functions target, and its pattern matcher does not flatten arrays of objects: the patterns
+  are matched by tests/test_completion.py's matcher against AWS's sample events instead.
 Every terraform command is bounded by a timeout, and the provider's retries are capped.
 """
 
@@ -23,9 +32,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +54,25 @@ SERVICES = (
     "cloudwatchlogs",
     "ec2",
     "ecs",
+    "events",
     "iam",
     "route53",
     "s3",
     "secretsmanager",
     "servicediscovery",
+    "sns",
     "ssm",
     "sts",
 )
+# What the stand-in answers for moto (see the module docstring).
+SFN_STAND_IN = {
+    "AWSStepFunctions.ValidateStateMachineDefinition": {
+        "result": "OK",
+        "diagnostics": [],
+        "truncated": False,
+    },
+    "AWSStepFunctions.ListStateMachineVersions": {"stateMachineVersions": []},
+}
 
 
 def _free_port() -> int:
@@ -90,6 +113,62 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log.close()
 
 
+def _stand_in(moto: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answer = SFN_STAND_IN.get(self.headers.get("X-Amz-Target", ""))
+            if answer is not None:
+                status, headers, payload = 200, {}, json.dumps(answer).encode()
+            else:
+                forwarded = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length")
+                }
+                request = urllib.request.Request(
+                    moto + self.path, data=body, headers=forwarded, method="POST"
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        status, payload = response.status, response.read()
+                        headers = dict(response.headers.items())
+                except urllib.error.HTTPError as error:
+                    status, payload, headers = error.code, error.read(), dict(error.headers.items())
+            self.send_response(status)
+            for key, value in headers.items():
+                if key.lower() not in (
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                    "date",
+                    "server",
+                ):
+                    self.send_header(key, value)
+            self.send_header(
+                "Content-Type", headers.get("Content-Type", "application/x-amz-json-1.0")
+            )
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="module")
+def sfn_endpoint(moto_endpoint: str) -> Iterator[str]:
+    """Step Functions through the stand-in for the two calls moto lacks."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in(moto_endpoint))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 def _client(service: str, endpoint: str) -> Any:
     import boto3
 
@@ -125,8 +204,9 @@ resource "aws_subnet" "{team}_b" {{
 """
 
 
-def _root_config(endpoint: str, teams: list[TeamConfig]) -> str:
+def _root_config(endpoint: str, teams: list[TeamConfig], sfn: str) -> str:
     endpoints = "\n".join(f'    {name} = "{endpoint}"' for name in SERVICES)
+    endpoints += f'\n    sfn = "{sfn}"'
     parts = []
     for index, team in enumerate(teams, start=10):
         extra = [
@@ -176,7 +256,9 @@ resource "aws_autoscaling_group" "{ident}" {{
 """
 
 
-def _prepare(root: Path, endpoint: str, teams: list[TeamConfig], moto_overrides: bool) -> None:
+def _prepare(
+    root: Path, endpoint: str, teams: list[TeamConfig], moto_overrides: bool, sfn: str
+) -> None:
     for team in teams:
         shutil.copytree(OUTPUT / team.name, root / "modules" / team.name)
         if not moto_overrides:
@@ -187,7 +269,7 @@ def _prepare(root: Path, endpoint: str, teams: list[TeamConfig], moto_overrides:
                 (root / "modules" / team.name / f"zz_moto_{job_ident}_override.tf").write_text(
                     MOTO_OVERRIDE.format(ident=job_ident), encoding="utf-8"
                 )
-    (root / "main.tf").write_text(_root_config(endpoint, teams), encoding="utf-8")
+    (root / "main.tf").write_text(_root_config(endpoint, teams, sfn), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +281,13 @@ def teams(example_configs: dict[str, TeamConfig]) -> list[TeamConfig]:
 def applied(
     terraform: Terraform,
     moto_endpoint: str,
+    sfn_endpoint: str,
     teams: list[TeamConfig],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """Apply all example modules once; yield the saved plan; destroy afterwards."""
     root = tmp_path_factory.mktemp("apply")
-    _prepare(root, moto_endpoint, teams, moto_overrides=True)
+    _prepare(root, moto_endpoint, teams, moto_overrides=True, sfn=sfn_endpoint)
     terraform.ok("init", "-input=false", cwd=root, timeout=120)
     terraform.ok("plan", "-input=false", "-out=tfplan", cwd=root, timeout=300)
     plan = json.loads(terraform.ok("show", "-json", "tfplan", cwd=root, timeout=120))
@@ -460,13 +543,17 @@ def test_apply_creates_what_the_specs_say(
 
 
 def test_unmodified_module_plans_the_placement_group(
-    terraform: Terraform, moto_endpoint: str, teams: list[TeamConfig], tmp_path: Path
+    terraform: Terraform,
+    moto_endpoint: str,
+    sfn_endpoint: str,
+    teams: list[TeamConfig],
+    tmp_path: Path,
 ) -> None:
     efa = [
         t for t in teams if any(isinstance(j.compute, Ec2Compute) and j.compute.efa for j in t.jobs)
     ]
     assert efa, "an example with EFA is expected"
-    _prepare(tmp_path, moto_endpoint, efa, moto_overrides=False)
+    _prepare(tmp_path, moto_endpoint, efa, moto_overrides=False, sfn=sfn_endpoint)
     terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
     terraform.ok("plan", "-input=false", "-out=tfplan", cwd=tmp_path, timeout=300)
     plan = json.loads(terraform.ok("show", "-json", "tfplan", cwd=tmp_path, timeout=120))

@@ -1,5 +1,6 @@
 """Team llm: pre-training on four p4d.24xlarge (8 x A100 each) over EFA, plus an elastic
-CPU evaluation job on Fargate."""
+CPU evaluation service on Fargate that keeps running (keep_running). Outcomes are mailed to the
+on-call address."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
@@ -9,6 +10,7 @@ team = Team(
     name="llm",
     region=REGION,
     tags={**TAGS, "project": "foundation-7b"},
+    notify=["llm-oncall@example.com"],
     jobs=[
         Job(
             name="pretrain",
@@ -29,6 +31,7 @@ team = Team(
             command=["python", "evaluate.py", "--suite", "core"],
             nodes="2:4",
             compute=Fargate(cpu=8192, memory=32768),
+            keep_running=True,  # a standing evaluation service: it never ends by itself
             datasets=[S3("s3://llm-ckpt/pretrain-7b/"), S3("s3://llm-corpus/eval/")],
         ),
     ],

@@ -1,6 +1,7 @@
-"""Team recsys: an elastic job on Spot g6e instances that resumes from checkpoints."""
+"""Team recsys: an elastic job on Spot g6e instances that resumes from checkpoints; its outcomes
+are forwarded to the ML platform's existing SNS topic."""
 
-from _defaults import REGION, REGISTRY, TAGS
+from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
 from gen import S3, Ec2, Job, Team
 
@@ -8,6 +9,7 @@ team = Team(
     name="recsys",
     region=REGION,
     tags=TAGS,
+    notify=[f"arn:aws:sns:{REGION}:{ACCOUNT}:ml-platform-alerts"],  # the platform's own topic
     jobs=[
         Job(
             name="dlrm",

@@ -320,7 +320,7 @@ resource "aws_ecs_service" "eval_leader" {
   name                               = "eval-leader"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.eval_leader.arn
-  desired_count                      = local.eval_ended ? 0 : min(var.eval_nodes, 1)
+  desired_count                      = min(var.eval_nodes, 1)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -353,7 +353,7 @@ resource "aws_ecs_service" "eval_workers" {
   name                               = "eval-workers"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.eval_worker.arn
-  desired_count                      = local.eval_ended ? 0 : max(var.eval_nodes - 1, 0)
+  desired_count                      = max(var.eval_nodes - 1, 0)
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   deployment_minimum_healthy_percent = 0
@@ -380,55 +380,10 @@ resource "aws_ecs_service" "eval_workers" {
 
 
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: report how tasks ended (keep_running)
 ################################################################################
 
-resource "aws_ssm_parameter" "eval_run" {
-  name           = "/ecsgen/llm/eval/run"
-  description    = "Last run of job llm/eval: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
-  type           = "String"
-  insecure_value = jsonencode(local.eval_run_initial)
-
-  tags = local.eval_tags
-
-  lifecycle {
-    ignore_changes = [insecure_value]
-  }
-}
-
-# Read back on every plan: the state machine rewrites the record when a run ends.
-data "aws_ssm_parameter" "eval_run" {
-  name = aws_ssm_parameter.eval_run.name
-}
-
 locals {
-  eval_run_initial = {
-    run      = var.eval_run
-    status   = "RUNNING"
-    failures = 0
-    task     = ""
-  }
-  eval_last_run = jsondecode(data.aws_ssm_parameter.eval_run.insecure_value)
-  eval_ended    = local.eval_last_run.run == var.eval_run && local.eval_last_run.status != "RUNNING"
-}
-
-locals {
-  eval_finished_pattern = {
-    source        = ["aws.ecs"]
-    "detail-type" = ["ECS Task State Change"]
-    detail = {
-      clusterArn = [
-        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/llm",
-      ]
-      group      = ["service:eval-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
-      containers = {
-        name     = ["trainer"]
-        exitCode = [0]
-      }
-    }
-  }
   eval_failed_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Task State Change"]
@@ -459,187 +414,9 @@ locals {
     }
   }
   eval_completion = {
-    Comment = "Ends llm/eval when its leader exits 0 or keeps failing, and reports it"
-    StartAt = "Outcome"
+    Comment = "Reports how tasks of llm/eval ended (keep_running: it is not stopped)"
+    StartAt = "Notify"
     States = {
-      Outcome = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FINISHED"
-            Next         = "Finished"
-          },
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FAILED"
-            Next         = "ReadRecord"
-          },
-        ]
-        Default = "Notify"
-      }
-      Finished = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.eval_run
-          status   = "FINISHED"
-          failures = 0
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      ReadRecord = {
-        Type           = "Task"
-        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
-        Parameters     = { Name = "/ecsgen/llm/eval/run" }
-        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
-        ResultPath     = "$.previous"
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "CountFailure"
-      }
-      CountFailure = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable         = "$.previous.value.task"
-            StringEqualsPath = "$.task"
-            Next             = "AlreadyCounted"
-          },
-          {
-            And = [
-              { Variable = "$.previous.value.run", StringEquals = var.eval_run },
-              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
-            ]
-            Next = "OutOfBudget"
-          },
-          {
-            Variable     = "$.previous.value.run"
-            StringEquals = var.eval_run
-            Next         = "OneMore"
-          },
-        ]
-        Default = "FirstFailure"
-      }
-      AlreadyCounted = { Type = "Succeed" }
-      OutOfBudget = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.eval_run
-          status       = "FAILED"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      OneMore = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.eval_run
-          status       = "RUNNING"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      FirstFailure = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.eval_run
-          status   = "RUNNING"
-          failures = 1
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      SaveFailures = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/llm/eval/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
-      EndRun = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/llm/eval/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopWorkers"
-      }
-      StopWorkers = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "llm"
-          Service      = "eval-workers"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopLeader"
-      }
-      StopLeader = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "llm"
-          Service      = "eval-leader"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
       Notify = {
         Type     = "Task"
         Resource = "arn:aws:states:::aws-sdk:sns:publish"
@@ -663,25 +440,6 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_event_rule" "eval_finished" {
-  name          = "llm-eval-finished"
-  description   = "The leader of llm/eval exited 0: the job is done"
-  event_pattern = jsonencode(local.eval_finished_pattern)
-
-  tags = local.eval_tags
-}
-
-resource "aws_cloudwatch_event_target" "eval_finished" {
-  rule     = aws_cloudwatch_event_rule.eval_finished.name
-  arn      = aws_sfn_state_machine.eval.arn
-  role_arn = aws_iam_role.eval_events.arn
-
-  input_transformer {
-    input_paths    = { task = "$.detail.taskArn" }
-    input_template = "{\"message\": \"Job llm/eval finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job llm/eval finished\", \"task\": \"<task>\"}"
-  }
-}
-
 resource "aws_cloudwatch_event_rule" "eval_failed" {
   name          = "llm-eval-failed"
   description   = "The leader of llm/eval stopped with a non-zero exit"
@@ -697,7 +455,7 @@ resource "aws_cloudwatch_event_target" "eval_failed" {
 
   input_transformer {
     input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
-    input_template = "{\"message\": \"Job llm/eval: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job llm/eval failed\", \"task\": \"<task>\"}"
+    input_template = "{\"message\": \"Job llm/eval: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). ECS starts the same task again (keep_running).\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job llm/eval failed\", \"task\": \"<task>\"}"
   }
 }
 
@@ -741,7 +499,6 @@ data "aws_iam_policy_document" "eval_events_assume" {
       test     = "ArnLike"
       variable = "aws:SourceArn"
       values = [
-        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-failed",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-deploy",
       ]
@@ -800,23 +557,6 @@ data "aws_iam_policy_document" "eval_states_assume" {
 }
 
 data "aws_iam_policy_document" "eval_states" {
-  statement {
-    sid     = "StopServices"
-    effect  = "Allow"
-    actions = ["ecs:UpdateService"]
-    resources = [
-      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-leader",
-      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/llm/eval-workers",
-    ]
-  }
-
-  statement {
-    sid       = "RunRecord"
-    effect    = "Allow"
-    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = [aws_ssm_parameter.eval_run.arn]
-  }
-
   statement {
     sid     = "Notify"
     effect  = "Allow"

@@ -157,3 +157,11 @@ resource "aws_sns_topic" "notifications" {
 
   tags = local.tags
 }
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each = toset(["llm-oncall@example.com"])
+
+  topic_arn = aws_sns_topic.notifications.arn
+  protocol  = "email"
+  endpoint  = each.value
+}

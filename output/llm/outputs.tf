@@ -53,11 +53,6 @@ output "eval_security_group_id" {
   value       = aws_security_group.eval.id
 }
 
-output "eval_run_record" {
-  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
-  value       = aws_ssm_parameter.eval_run.name
-}
-
 ################################################################################
 # Job: pretrain
 ################################################################################

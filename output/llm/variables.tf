@@ -112,18 +112,6 @@ variable "eval_nodes" {
   }
 }
 
-variable "eval_run" {
-  description = "Run id of job eval. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
-  type        = string
-  default     = "1"
-  nullable    = false
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.eval_run))
-    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
-  }
-}
-
 ################################################################################
 # Job: pretrain
 ################################################################################

@@ -866,6 +866,25 @@ locals {
             BackoffRate     = 2
           },
         ]
+        Next = "Forward1"
+      }
+      Forward1 = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts"
+          "Subject.$" = "$.subject"
+          "Message.$" = "States.JsonToString($)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
         End = true
       }
     }
@@ -1032,6 +1051,7 @@ data "aws_iam_policy_document" "dlrm_states" {
     actions = ["sns:Publish"]
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events",
+      "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts",
     ]
   }
 }
