@@ -87,10 +87,6 @@ def resolve(value: Any, region: str, placeholder: str | None = None) -> Any:
     return value
 
 
-def _team(example_configs: dict[str, TeamConfig], name: str) -> TeamConfig:
-    return example_configs[name]
-
-
 def completion(folder: Path, job_ident: str, region: str) -> dict[str, Any]:
     """The resolved state machine definition, event patterns and input transformers of a job."""
     found = _locals(folder)
@@ -307,9 +303,8 @@ def test_event_patterns_match_only_their_events(
     }
     expected_rules = {"failed", "deployment"} | (set() if job_config.keep_running else {"finished"})
     assert set(patterns) == expected_rules
-    for case, (event, wanted) in cases.items():
-        if job_config.keep_running:
-            wanted = wanted - {"finished"}
+    for case, (event, rules) in cases.items():
+        wanted = rules - {"finished"} if job_config.keep_running else rules
         got = {kind for kind, pattern in patterns.items() if matches(pattern, event)}
         assert got == wanted, f"{team}/{job}: {case}: matched {got or 'nothing'}"
 
@@ -352,7 +347,9 @@ def shape_problems(value: Any, shape: Any, path: str) -> list[str]:
     if kind == "list":
         if not isinstance(value, list):
             return [f"{path}: not a list"]
-        return [p for i, v in enumerate(value) for p in shape_problems(v, shape.member, f"{path}[{i}]")]
+        return [
+            p for i, v in enumerate(value) for p in shape_problems(v, shape.member, f"{path}[{i}]")
+        ]
     if kind == "map":
         if not isinstance(value, Mapping):
             return [f"{path}: not a map"]
@@ -545,7 +542,9 @@ class MotoJob:
         return dict(json.loads(value))
 
     def leader_stopped(self, exit_code: int, task: str) -> dict[str, Any]:
-        return task_stopped(self.cluster, f"service:{self.names.leader_service}", exit_code, task=task)
+        return task_stopped(
+            self.cluster, f"service:{self.names.leader_service}", exit_code, task=task
+        )
 
 
 @pytest.fixture
