@@ -45,6 +45,7 @@ import pytest
 
 from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
 from tests.conftest import OUTPUT, Terraform, ident, unavailable
+from tests.test_completion import completion, shape_problems
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -278,15 +279,21 @@ def teams(example_configs: dict[str, TeamConfig]) -> list[TeamConfig]:
 
 
 @pytest.fixture(scope="module")
+def apply_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root configuration (and state) of the examples' apply."""
+    return tmp_path_factory.mktemp("apply")
+
+
+@pytest.fixture(scope="module")
 def applied(
     terraform: Terraform,
     moto_endpoint: str,
     sfn_endpoint: str,
     teams: list[TeamConfig],
-    tmp_path_factory: pytest.TempPathFactory,
+    apply_root: Path,
 ) -> Iterator[dict[str, Any]]:
     """Apply all example modules once; yield the saved plan; destroy afterwards."""
-    root = tmp_path_factory.mktemp("apply")
+    root = apply_root
     _prepare(root, moto_endpoint, teams, moto_overrides=True, sfn=sfn_endpoint)
     terraform.ok("init", "-input=false", cwd=root, timeout=120)
     terraform.ok("plan", "-input=false", "-out=tfplan", cwd=root, timeout=300)
@@ -540,6 +547,157 @@ def test_apply_creates_what_the_specs_say(
             ]
         for job in team.jobs:
             _check_job(team, job, moto_endpoint, applied)
+            _check_completion(team, job, moto_endpoint, applied)
+        _check_topic(team, moto_endpoint)
+
+
+def _check_topic(team: TeamConfig, endpoint: str) -> None:
+    sns = _client("sns", endpoint)
+    arn = f"arn:aws:sns:{REGION}:123456789012:{team.name}-training-events"
+    attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sns"
+    subscribed = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert sorted((s["Protocol"], s["Endpoint"]) for s in subscribed) == [
+        ("email", address) for address in team.notify_emails
+    ]
+
+
+def _statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_completion(
+    team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, Any]
+) -> None:
+    """The rules, targets, state machine, roles and run record, read back from moto and
+    compared with what Terraform planned (and so with tests/test_completion.py's inputs)."""
+    events, sfn = _client("events", endpoint), _client("stepfunctions", endpoint)
+    iam, ssm = _client("iam", endpoint), _client("ssm", endpoint)
+    job_ident, prefix = ident(job), f"{team.name}-{job.name}"
+    module = f"module.{team.name}"
+    machine = _planned(plan, f"{module}.aws_sfn_state_machine.{job_ident}")
+    arn = f"arn:aws:states:{REGION}:123456789012:stateMachine:{prefix}-completion"
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert described["type"] == "EXPRESS"
+    assert described["roleArn"].endswith(f":role/{prefix}-states")
+    definition = json.loads(described["definition"])
+    assert definition == json.loads(machine["definition"])
+    found = completion(OUTPUT / team.name, job_ident, team.region)
+    assert definition == found["definition"], "test_completion checks what Terraform sends"
+
+    kinds = ["failed", "deployment"] if job.keep_running else ["finished", "failed", "deployment"]
+    suffix = {"finished": "finished", "failed": "failed", "deployment": "deploy"}
+    for kind in kinds:
+        rule = events.describe_rule(Name=f"{prefix}-{suffix[kind]}")
+        pattern = json.loads(rule["EventPattern"])
+        assert pattern == found["patterns"][kind]
+        planned = _planned(plan, f"{module}.aws_cloudwatch_event_rule.{job_ident}_{kind}")
+        assert pattern == json.loads(planned["event_pattern"])
+        (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"] == arn
+        assert target["RoleArn"].endswith(f":role/{prefix}-events")
+        transformer = target["InputTransformer"]
+        assert transformer["InputTemplate"] == found["targets"][kind]["input_template"]
+        assert transformer["InputPathsMap"] == found["targets"][kind]["input_paths"]
+    if job.keep_running:  # a long-running service has no completion rule
+        with pytest.raises(events.exceptions.ResourceNotFoundException):
+            events.describe_rule(Name=f"{prefix}-finished")
+
+    trust = _policy(iam.get_role(RoleName=f"{prefix}-events")["Role"]["AssumeRolePolicyDocument"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sorted(_as_list(statement["Condition"]["ArnLike"]["aws:SourceArn"])) == sorted(
+        f"arn:aws:events:{REGION}:123456789012:rule/{prefix}-{suffix[k]}" for k in kinds
+    )
+    started = _statements(
+        _policy(
+            iam.get_role_policy(RoleName=f"{prefix}-events", PolicyName="events")["PolicyDocument"]
+        )
+    )
+    assert started == {
+        "StartCompletion": {
+            "Sid": "StartCompletion",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": arn,
+        }
+    }
+    trust = _policy(iam.get_role(RoleName=f"{prefix}-states")["Role"]["AssumeRolePolicyDocument"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": arn}
+    granted = _statements(
+        _policy(
+            iam.get_role_policy(RoleName=f"{prefix}-states", PolicyName="states")["PolicyDocument"]
+        )
+    )
+    topics = [f"arn:aws:sns:{REGION}:123456789012:{team.name}-training-events", *team.notify_topics]
+    assert sorted(_as_list(granted["Notify"]["Resource"])) == sorted(topics)
+    assert _as_list(granted["Notify"]["Action"]) == ["sns:Publish"]
+    if job.keep_running:
+        assert set(granted) == {"Notify"}
+        return
+    assert set(granted) == {"Notify", "RunRecord", "StopServices"}
+    assert sorted(_as_list(granted["StopServices"]["Resource"])) == [
+        f"arn:aws:ecs:{REGION}:123456789012:service/{team.name}/{job.name}-{role}"
+        for role in ("leader", "workers")
+    ]
+    assert _as_list(granted["StopServices"]["Action"]) == ["ecs:UpdateService"]
+    parameter = ssm.get_parameter(Name=f"/ecsgen/{team.name}/{job.name}/run")["Parameter"]
+    assert _as_list(granted["RunRecord"]["Resource"]) == [parameter["ARN"]]
+    assert json.loads(parameter["Value"]) == {
+        "run": "1",
+        "status": "RUNNING",
+        "failures": 0,
+        "task": "",
+    }
+
+
+def test_container_definitions_terraform_sends_match_the_ecs_model(
+    applied: dict[str, Any],
+) -> None:
+    """Every container definition as Terraform resolved it, against botocore's ECS shape."""
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("ecs").shape_for("ContainerDefinition")
+    definitions = [
+        c["change"]["after"]
+        for c in applied["resource_changes"]
+        if c["type"] == "aws_ecs_task_definition"
+    ]
+    assert definitions
+    for definition in definitions:
+        for container in json.loads(definition["container_definitions"]):
+            problems = shape_problems(container, shape, definition["family"])
+            assert not problems, problems
+
+
+def test_a_finished_run_is_read_back_by_the_module(
+    terraform: Terraform, applied: dict[str, Any], apply_root: Path, moto_endpoint: str
+) -> None:
+    """What the state machine writes keeps the services at 0 on the next plan (moto holds
+    the record; Terraform reads it back through the data source)."""
+    ssm = _client("ssm", moto_endpoint)
+    name = "/ecsgen/starter/ai-training/run"
+    before = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    finished = {"run": "1", "status": "FINISHED", "failures": 0, "task": "t"}
+    ssm.put_parameter(Name=name, Value=json.dumps(finished), Type="String", Overwrite=True)
+    try:
+        terraform.ok("plan", "-input=false", "-out=finished.tfplan", cwd=apply_root, timeout=300)
+        plan = json.loads(
+            terraform.ok("show", "-json", "finished.tfplan", cwd=apply_root, timeout=120)
+        )
+    finally:
+        ssm.put_parameter(Name=name, Value=before, Type="String", Overwrite=True)
+    for service in ("leader", "workers"):
+        after = _planned(plan, f"module.starter.aws_ecs_service.ai_training_{service}")
+        assert after["desired_count"] == 0
+    record = _planned(plan, "module.starter.aws_ssm_parameter.ai_training_run")
+    assert json.loads(record["insecure_value"])["status"] == "FINISHED", "Terraform keeps it"
 
 
 def test_unmodified_module_plans_the_placement_group(
@@ -567,3 +725,76 @@ def test_unmodified_module_plans_the_placement_group(
             assert f"module.{team.name}.aws_autoscaling_group.{job_ident}" in {
                 c["address"] for c in plan["resource_changes"]
             }
+
+
+RENAME_SPEC = """from gen import Ec2, Job, Team
+
+team = Team(
+    name="rename",
+    region="us-east-1",
+    jobs=[
+        Job(
+            name="{job}",
+            image="r.example.com/a:1",
+            command=["python", "a.py"],
+            compute=Ec2(instance_type="g5.xlarge"),
+        ),
+    ],
+)
+"""
+
+
+def _render_team(spec: Path, job: str, folder: Path) -> TeamConfig:
+    from gen.load import load_specs
+    from gen.pipeline import render_in_memory
+    from gen.validate import validate
+
+    spec.write_text(RENAME_SPEC.format(job=job), encoding="utf-8")
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, text in render_in_memory([spec])["rename"].items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (team,) = validate(load_specs([spec]))
+    return team
+
+
+def test_renaming_an_ec2_job_applies_and_destroys(
+    terraform: Terraform, moto_endpoint: str, sfn_endpoint: str, tmp_path: Path
+) -> None:
+    """Apply, re-render with the EC2 job renamed, apply again on the same state, destroy; each
+    bounded in time. The capacity provider of the old name must leave the cluster's list before
+    it is deleted (on AWS, deleting one still listed waits 20 minutes; moto does not wait, so
+    the order is read from Terraform's log)."""
+    spec, module = tmp_path / "rename.py", tmp_path / "modules" / "rename"
+    team = _render_team(spec, "alpha", module)
+    (tmp_path / "main.tf").write_text(
+        _root_config(moto_endpoint, [team], sfn_endpoint),
+        encoding="utf-8",
+    )
+    terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
+    terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+    ecs = _client("ecs", moto_endpoint)
+    (cluster,) = ecs.describe_clusters(clusters=["rename"])["clusters"]
+    assert cluster["capacityProviders"] == ["rename-alpha"]
+
+    _render_team(spec, "beta", module)
+    log = terraform.ok(
+        "apply", "-input=false", "-auto-approve", "-no-color", cwd=tmp_path, timeout=300
+    )
+    lines = log.splitlines()
+
+    def first(text: str) -> int:
+        found = [i for i, line in enumerate(lines) if text in line]
+        assert found, f"{text!r} not in the apply log:\n{log}"
+        return found[0]
+
+    listed = first("module.rename.aws_ecs_cluster_capacity_providers.this: Modifications complete")
+    deleting = first("module.rename.aws_ecs_capacity_provider.alpha: Destroying")
+    assert listed < deleting, "the old capacity provider was deleted while still listed"
+    (cluster,) = ecs.describe_clusters(clusters=["rename"])["clusters"]
+    assert cluster["capacityProviders"] == ["rename-beta"]
+
+    terraform.ok("destroy", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+    (cluster,) = ecs.describe_clusters(clusters=["rename"])["clusters"]
+    assert cluster["status"] == "INACTIVE"
