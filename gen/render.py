@@ -14,7 +14,8 @@ from pathlib import Path
 import jinja2
 
 from gen import hcl
-from gen.model import AWS_PROVIDER_VERSION, TERRAFORM_VERSION, Module
+from gen.completion import FAILURE_BUDGET
+from gen.model import AWS_PROVIDER_VERSION, RESTART_ATTEMPT_PERIOD, TERRAFORM_VERSION, Module
 from gen.names import RDZV_PORT
 from gen.validate import Ec2Compute
 
@@ -105,6 +106,10 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "nodes_variable": f"{job.names.ident}_nodes",
                 "nodes_rule": rule,
                 "cost": cost,
+                "keep_running": config.keep_running,
+                "run_variable": job.completion.run_variable,
+                "run_parameter": job.completion.run_parameter,
+                "state_machine": job.completion.state_machine,
             }
         )
     return rows
@@ -167,6 +172,9 @@ def _docs(module: Module) -> dict[str, object]:
         "jobs": _job_rows(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
+        "topic": module.notifications.topic,
+        "failure_budget": FAILURE_BUDGET,
+        "restart_period": RESTART_ATTEMPT_PERIOD,
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,
     }
