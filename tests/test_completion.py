@@ -616,3 +616,33 @@ def test_identifiers_agree(example_configs: dict[str, TeamConfig]) -> None:
     for team in example_configs.values():
         for job in team.jobs:
             assert job_names(team.name, job.name).ident == ident(job)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("job_pretrain.tf", '"EssentialContainerExited"', '"UserInitiated"'),
+        ("job_pretrain.tf", "DesiredCount = 0", "DesiredCount = 1"),
+        ("job_pretrain.tf", '"llm-pretrain-states"', '"llm-other-states"'),
+        ("main.tf", '"alias/aws/sns"', '"alias/other"'),
+    ],
+)
+def test_parse_back_checks_the_templated_fragments(
+    file: str, old: str, new: str, chdir_root: Path
+) -> None:
+    """gen.verify compares the completion and notification fragments with the decided values."""
+    from gen.errors import OutputError
+    from gen.load import load_specs
+    from gen.model import build
+    from gen.render import render_module
+    from gen.validate import validate
+    from gen.verify import verify_files
+
+    (team,) = [t for t in validate(load_specs([Path("examples/specs")])) if t.name == "llm"]
+    module = build(team)
+    files = render_module(module)
+    verify_files(module, files)
+    assert old in files[file]
+    files[file] = files[file].replace(old, new, 1)
+    with pytest.raises(OutputError, match="parsed back differently"):
+        verify_files(module, files)
