@@ -109,7 +109,6 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "keep_running": config.keep_running,
                 "run_variable": job.completion.run_variable,
                 "run_parameter": job.completion.run_parameter,
-                "state_machine": job.completion.state_machine,
             }
         )
     return rows

@@ -26,6 +26,7 @@ Every terraform command is bounded by a timeout, and the provider's retries are 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -429,6 +430,10 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
     }
     assert set(dict(job.secrets).values()) <= granted
+    (logs_statement,) = [s for s in execution["Statement"] if s["Sid"] == "WriteLogs"]
+    assert logs_statement["Resource"] == (
+        f"arn:aws:logs:{REGION}:123456789012:log-group:/ecs/{team.name}/{job.name}:*"
+    ), "the log group ARN with :*, as CloudWatch Logs documents for IAM"
     assert not any("secretsmanager" in r and r not in dict(job.secrets).values() for r in granted)
     if job.datasets or job.checkpoints:
         task = _policy(
@@ -486,6 +491,9 @@ def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute, endpo
         "LaunchTemplateVersions"
     ][0]["LaunchTemplateData"]
     assert data["InstanceType"] == compute.instance.name
+    user_data = base64.b64decode(data["UserData"]).decode()
+    assert f"ECS_CLUSTER={team.name}\n" in user_data, "the cluster resource's name"
+    assert f"ECS_CONTAINER_STOP_TIMEOUT={job.stop_timeout}s\n" in user_data
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     ami = ssm.get_parameter(
@@ -520,6 +528,8 @@ def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute, endpo
     asg_provider = provider["autoScalingGroupProvider"]
     assert asg_provider["managedTerminationProtection"] == "ENABLED"
     assert asg_provider["managedScaling"]["status"] == "ENABLED"
+    step = job.max_nodes if compute.efa else 1  # EFA: every node at once into the placement group
+    assert asg_provider["managedScaling"]["minimumScalingStepSize"] == step
     (cluster,) = ecs.describe_clusters(clusters=[team.name])["clusters"]
     assert name in cluster["capacityProviders"]
 
