@@ -32,6 +32,13 @@ OUT = click.option(
     show_default=True,
     help="Folder that holds one module folder per team.",
 )
+TEMPLATES = click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of template overrides, in front of the bundled templates "
+    "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
+)
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -60,7 +67,8 @@ def main() -> None:
 @main.command()
 @SPECS
 @OUT
-def render(specs: Sequence[Path], out: Path) -> None:
+@TEMPLATES
+def render(specs: Sequence[Path], out: Path, templates: Path | None) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
     Every file is parsed back and compared with what was intended before anything is written.
@@ -68,7 +76,7 @@ def render(specs: Sequence[Path], out: Path) -> None:
     longer produce are removed.
     """
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out))
+    result = _run(lambda: pipeline.render(specs, out, templates))
     elapsed = time.perf_counter() - started
     changed = len(result.touched)
     click.echo(
@@ -81,12 +89,13 @@ def render(specs: Sequence[Path], out: Path) -> None:
 @main.command()
 @SPECS
 @OUT
-def check(specs: Sequence[Path], out: Path) -> None:
+@TEMPLATES
+def check(specs: Sequence[Path], out: Path, templates: Path | None) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
     """
-    _run(lambda: pipeline.check(specs, out))
+    _run(lambda: pipeline.check(specs, out, templates))
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 

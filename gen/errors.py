@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DriftError", "EcsgenError", "OutputError", "Problem", "SpecError", "WriteConflictError"]
+__all__ = [
+    "DriftError",
+    "EcsgenError",
+    "OutputError",
+    "Problem",
+    "SettingError",
+    "SpecError",
+    "TemplateError",
+    "WriteConflictError",
+]
 
 
 class EcsgenError(Exception):
@@ -56,3 +65,16 @@ class DriftError(EcsgenError):
     """Files on disk differ from what the specs render to."""
 
     exit_code = 1
+
+
+class TemplateError(EcsgenError):
+    """A template (an override, usually) does not compile, fails to render, or leaves out or
+    changes a value the model decided; nothing was written."""
+
+    exit_code = 2
+
+
+class SettingError(EcsgenError):
+    """The repository setting (`[tool.ecsgen]` in pyproject.toml) is unreadable or wrong."""
+
+    exit_code = 2

@@ -15,17 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "Block",
     "Expr",
     "HclValue",
     "Heredoc",
     "align",
     "decode",
+    "fmt",
     "identifier",
     "interpolate",
     "quote",
+    "reindent",
     "render",
-    "render_block",
 ]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_-]*")
@@ -163,43 +163,6 @@ def render(value: HclValue, indent: int = 0) -> str:
     return "[\n" + "\n".join(lines) + f"\n{pad}]"
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """An HCL block. Its parts are written in the order HashiCorp's style guide asks for:
-    meta-arguments (`count`, `for_each`), arguments, nested blocks, `tags`, `depends_on`,
-    `lifecycle`, each group separated by a blank line."""
-
-    type: str
-    labels: tuple[str, ...] = ()
-    meta: tuple[tuple[str, HclValue], ...] = ()
-    attrs: tuple[tuple[str, HclValue], ...] = ()
-    blocks: tuple[Block, ...] = ()
-    tags: HclValue = None
-    depends_on: tuple[str, ...] = ()
-    lifecycle: Block | None = None
-
-
-def render_block(block: Block, indent: int = 0) -> str:
-    """Render `block` (and its nested blocks) as HCL source, before alignment."""
-    pad = "  " * indent
-    head = " ".join([block.type, *(quote(identifier(label)) for label in block.labels)])
-    groups: list[list[str]] = []
-    for pairs in (block.meta, block.attrs):
-        if pairs:
-            groups.append([f"{pad}  {k} = {render(v, indent + 1)}" for k, v in pairs])
-    groups.extend([render_block(b, indent + 1)] for b in block.blocks)
-    if block.tags is not None:
-        groups.append([f"{pad}  tags = {render(block.tags, indent + 1)}"])
-    if block.depends_on:
-        groups.append([f"{pad}  depends_on = [{', '.join(block.depends_on)}]"])
-    if block.lifecycle is not None:
-        groups.append([render_block(block.lifecycle, indent + 1)])
-    if not groups:
-        return f"{pad}{head} {{}}"
-    body = "\n\n".join("\n".join(group) for group in groups)
-    return f"{pad}{head} {{\n{body}\n{pad}}}"
-
-
 # --------------------------------------------------------------------------------------------
 # Alignment, as `terraform fmt` (hclwrite/format.go `formatCells`) does it: consecutive lines
 # that assign a complete, single-line expression form a chain whose `=` signs are aligned one
@@ -263,6 +226,9 @@ def align(text: str) -> str:
         opener = _HEREDOC.search(line)
         if match and _net_brackets(match["rhs"]) == 0:
             chain.append((match["lead"], match["rhs"], []))
+        elif match:  # a value that spans lines ends the chain; one space either side of `=`
+            flush()
+            out.append(f"{match['lead']} = {match['rhs']}")
         else:
             flush()
             out.append(line)
@@ -270,6 +236,52 @@ def align(text: str) -> str:
             heredoc = opener.group(1)
     flush()
     return "\n".join(out)
+
+
+_CLOSERS = frozenset(")]}")
+
+
+def reindent(text: str) -> str:
+    """Indent every line two spaces per open bracket, as `terraform fmt` does; a line starting
+    with a closing bracket belongs to the outer level. A heredoc body moves with the line that
+    opens it (its closing marker lines up with that line), so the `hcl` filter and a template
+    author can write values without knowing how deep they sit."""
+    out: list[str] = []
+    depth = 0
+    heredoc: str | None = None
+    body: list[str] = []
+    owner = ""
+    for line in text.split("\n"):
+        if heredoc is not None:
+            body.append(line)
+            if line.strip() == heredoc:
+                marker = len(line) - len(line.lstrip(" "))
+                for held in body:
+                    if not held.strip():
+                        out.append("")
+                        continue
+                    lead = len(held) - len(held.lstrip(" "))
+                    out.append(owner + held[min(lead, marker) :])
+                heredoc = None
+                body = []
+            continue
+        stripped = line.strip()
+        if not stripped:
+            out.append("")
+            continue
+        level = depth - 1 if stripped[0] in _CLOSERS else depth
+        owner = "  " * max(level, 0)
+        out.append(owner + stripped)
+        depth += _net_brackets(stripped)
+        opener = _HEREDOC.search(stripped)
+        if opener:
+            heredoc = opener.group(1)
+    return "\n".join(out)
+
+
+def fmt(text: str) -> str:
+    """Lay out HCL text as `terraform fmt` would: indentation, then `=` alignment."""
+    return align(reindent(text))
 
 
 # --------------------------------------------------------------------------------------------
