@@ -6,6 +6,7 @@ lays out `=` exactly as `terraform fmt` does, so the files pass `terraform fmt -
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from functools import cache
@@ -13,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from gen import hcl
 from gen.errors import TemplateError
@@ -47,7 +50,7 @@ BUNDLED_PREFIX = "bundled"
 _PLACEABLE = (str, int, bool, type(None), hcl.Expr, hcl.Heredoc, Mapping, list, tuple)
 
 
-def _hcl(value: object) -> str:
+def _hcl(value: object) -> Markup:
     """The one filter that places a value: the value as an HCL literal (strings quoted and
     escaped, lists and objects laid out, expressions as decided by the model)."""
     if isinstance(value, jinja2.Undefined):
@@ -57,7 +60,36 @@ def _hcl(value: object) -> str:
             f"`| hcl` places model values (text, numbers, lists, objects), not a "
             f"{type(value).__name__}: name one of its fields"
         )
-    return hcl.render(value)
+    return Markup(hcl.render(value))  # noqa: S704 - HCL, escaped by gen.hcl
+
+
+_BARE = re.compile(r"[A-Za-z0-9_.:/@+ ()-]*")
+
+
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: EvalContext, value: object) -> object:
+    """What `{{ ... }}` may write into HCL: what `| hcl` produced (and macros built from it),
+    numbers, and bare words (labels, names in comments: letters, digits, `_ . : / @ + - ( )` and
+    spaces, which cannot end a string or a comment, nor open a template sequence). Anything else is
+    a template placing a value without `| hcl`: an error naming the template and line.
+    README templates (Markdown) are not HCL: their values are placed as they are."""
+    if not eval_ctx.autoescape:
+        return value
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Markup(value)  # noqa: S704 - a number
+    if isinstance(value, str) and _BARE.fullmatch(value):
+        return Markup(value)  # noqa: S704 - only the characters above
+    raise jinja2.TemplateRuntimeError(
+        f"{value!r} is placed without `| hcl`; every value in HCL goes through that filter"
+    )
+
+
+def _writes_hcl(name: str | None) -> bool:
+    return name is not None and not name.endswith(".md.j2")
 
 
 @cache
@@ -85,7 +117,10 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - the output is HCL, escaped by gen.hcl, not HTML
+        # Nothing is ever HTML-escaped: in the HCL templates autoescape only marks the values
+        # that `_finalize` lets through as placed (see there); README templates are Markdown.
+        autoescape=_writes_hcl,  # noqa: S701
+        finalize=_finalize,
         auto_reload=False,
     )
     env.filters.update(
@@ -196,13 +231,21 @@ def _docs(module: Module) -> dict[str, object]:
     }
 
 
+def _shown(filename: str) -> str:
+    """A template's path as messages show it: relative to the working directory when below it."""
+    try:
+        return Path(filename).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return filename
+
+
 def _where(exc: BaseException) -> str:
     """`template:line` of the innermost template frame of a Jinja error's traceback."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return f"{exc.filename or exc.name}:{exc.lineno}"
+        return f"{_shown(exc.filename or exc.name or 'a template')}:{exc.lineno}"
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(".j2"):
-            return f"{frame.filename}:{frame.lineno}"
+            return f"{_shown(frame.filename)}:{frame.lineno}"
     return "a template"
 
 
@@ -214,7 +257,7 @@ def render_module(module: Module, templates: Path | None = None) -> dict[str, st
     env = environment(templates)
     context: Mapping[str, object] = {
         "module": module,
-        "header": header(module),
+        "header": Markup(header(module)),  # noqa: S704 - a comment line, ours
         "docs": _docs(module),
     }
     try:
