@@ -11,6 +11,7 @@ its AWS limit.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -252,6 +253,7 @@ class Module:
     cluster_outputs: tuple[Decl, ...]
     jobs: tuple[JobView, ...]
     templates: str | None = None  # the override folder, as the header names it
+    overrides: tuple[str, ...] = ()  # the templates in it (`job/iam.tf.j2`), sorted
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -1010,6 +1012,12 @@ def spec_label(path: Path, anchor: Path) -> str:
         return path.name
 
 
+def _folder_label(folder: Path, anchor: Path) -> str:
+    """How headers name the override folder: relative to `anchor`, as the spec is (with `..`
+    when it lies elsewhere, so that the header still says which folder it was)."""
+    return Path(os.path.relpath(folder.resolve(), anchor.resolve())).as_posix()
+
+
 def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
     """The render-ready module for one validated team; `anchor` is where header paths start,
     `templates` the folder of template overrides, if any (named in every file's header)."""
@@ -1070,5 +1078,10 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
             ),
         ),
         jobs=jobs,
-        templates=spec_label(templates.resolve(), anchor or Path.cwd()) if templates else None,
+        templates=_folder_label(templates, anchor or Path.cwd()) if templates else None,
+        overrides=tuple(
+            sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.j2"))
+        )
+        if templates
+        else (),
     )

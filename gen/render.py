@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from gen import hcl
 from gen.errors import TemplateError
-from gen.model import AWS_PROVIDER_VERSION, TERRAFORM_VERSION, Module
+from gen.model import AWS_PROVIDER_VERSION, TERRAFORM_VERSION, Decl, Module
 from gen.names import RDZV_PORT
 from gen.validate import Ec2Compute
 
@@ -92,6 +92,20 @@ def _writes_hcl(name: str | None) -> bool:
     return name is not None and not name.endswith(".md.j2")
 
 
+class _Undefined(jinja2.StrictUndefined):
+    """Strict, and saying which block or object lacks the value and what it has instead."""
+
+    @property
+    def _undefined_message(self) -> str:
+        owner = self._undefined_obj
+        name = self._undefined_name
+        if isinstance(owner, Decl):
+            return f"{owner.address} has no value {name!r} (it has: {', '.join(owner.args)})"
+        if isinstance(owner, Mapping):
+            return f"no value {name!r} here (there are: {', '.join(map(str, owner))})"
+        return str(super()._undefined_message)
+
+
 @cache
 def environment(overrides: Path | None = None) -> jinja2.Environment:
     """The Jinja environment for one template folder, configured and compiled once a process:
@@ -113,7 +127,7 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
         )
     env = jinja2.Environment(
         loader=loader,
-        undefined=jinja2.StrictUndefined,
+        undefined=_Undefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -254,7 +268,7 @@ def render_module(module: Module, templates: Path | None = None) -> dict[str, st
 
     `templates` is a folder of overrides placed in front of the bundled templates. A template
     that fails to compile or to render is a `TemplateError` naming the template and line."""
-    env = environment(templates)
+    env = environment(templates.resolve() if templates else None)
     context: Mapping[str, object] = {
         "module": module,
         "header": Markup(header(module)),  # noqa: S704 - a comment line, ours

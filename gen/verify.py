@@ -129,12 +129,27 @@ def check_decls(doc: Mapping[str, object], decls: Sequence[Decl]) -> list[str]:
     return problems
 
 
+_LINE = re.compile(r"line (\d+)")
+
+
+def _parse_error(exc: Exception, text: str) -> str:
+    """The parser's complaint in one line, and the line of text it points at."""
+    first = str(exc).strip().split("\n")[0]
+    match = _LINE.search(first)
+    lines = text.split("\n")
+    if match and 0 < int(match[1]) <= len(lines):
+        return f"{first}\n  line {match[1]}: {lines[int(match[1]) - 1].strip()}"
+    return first
+
+
 def parse(text: str, name: str) -> dict[str, object]:
     """Parse HCL text and decode its strings; a parse failure is an `OutputError`."""
     try:
         parsed = hcl2.loads(text)
     except Exception as exc:
-        raise OutputError(f"{name}: the rendered HCL does not parse: {exc}") from exc
+        raise OutputError(
+            f"{name}: the rendered HCL does not parse: {_parse_error(exc, text)}"
+        ) from exc
     decoded = decode({k: v for k, v in parsed.items() if not k.startswith("__")})
     assert isinstance(decoded, dict)
     return decoded
@@ -148,24 +163,37 @@ def verify_files(module: Module, files: Mapping[str, str]) -> None:
         try:
             doc = parse(files[name], name)
         except OutputError as exc:
-            raise error(f"{module.team.name}/{exc}{_overridden(module)}") from exc
+            raise error(f"{module.team.name}/{exc}{_overridden(module, name)}") from exc
         problems = check_decls(doc, decls)
         if problems:
             listed = "\n".join(f"  {p}" for p in problems[:20])
             more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
             raise error(
                 f"{module.team.name}/{name}: the rendered file lacks what the model "
-                f"decided{_overridden(module)}:\n{listed}{more}"
+                f"decided{_overridden(module, name)}:\n{listed}{more}"
             )
     for name, text in files.items():
         if not text.startswith(GENERATED_MARKERS):
             raise error(f"{module.team.name}/{name}: missing the generated-file header")
 
 
-def _overridden(module: Module) -> str:
-    return (
-        f" (rendered with template overrides from {module.templates})" if module.templates else ""
-    )
+# Which templates write which file (a job file's fragments live under job/).
+_SOURCES = {
+    "versions.tf": ("versions.tf.j2",),
+    "variables.tf": ("variables.tf.j2",),
+    "main.tf": ("main.tf.j2", "instances.tf.j2"),
+    "outputs.tf": ("outputs.tf.j2",),
+}
+
+
+def _overridden(module: Module, name: str) -> str:
+    """Which override templates wrote file `name`: where a reviewer looks first."""
+    if not module.templates:
+        return ""
+    sources = _SOURCES.get(name, ("job.tf.j2", "job/"))
+    used = [t for t in module.overrides if t.startswith((*sources, "macros.j2"))]
+    listed = ", ".join(used) if used else "none of them writes this file"
+    return f" (template overrides from {module.templates}: {listed})"
 
 
 def verify_module_dir(folder: Path) -> list[str]:
