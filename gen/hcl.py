@@ -65,6 +65,9 @@ def _escape_char(char: str) -> str:
     return char
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]|[$%]\{')
+
+
 def escape(text: str) -> str:
     """Escape `text` for the inside of an HCL quoted string (no surrounding quotes).
 
@@ -72,6 +75,8 @@ def escape(text: str) -> str:
     `%%{`; where no `}` follows, `\u0024{` / `\u0025{` say the same thing to Terraform and
     also parse in python-hcl2, whose grammar only knows closed `$${...}` escapes.
     """
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # most names and descriptions: nothing to do
     body = "".join(_escape_char(c) for c in text)
     out: list[str] = []
     i = 0
@@ -174,29 +179,21 @@ _ASSIGN = re.compile(
     r'^(?P<lead>\s*(?:[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"))\s*=\s?(?P<rhs>.*)$'
 )
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\s*$")
-_OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"#|//")
 
 
 def _net_brackets(text: str) -> int:
-    """Bracket balance of `text` outside quoted strings."""
-    net = 0
-    in_string = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if in_string:
-            if char == "\\":
-                i += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "#" or text.startswith("//", i):
-            break
-        else:
-            net += _OPEN.get(char, 0)
-        i += 1
-    return net
+    """Bracket balance of `text` outside quoted strings and comments."""
+    if '"' in text:
+        text = _STRING.sub("", text).partition('"')[0]  # an unclosed string runs to the end
+    comment = _COMMENT.search(text)
+    if comment:
+        text = text[: comment.start()]
+    opened = text.count("(") + text.count("[") + text.count("{")
+    return opened - text.count(")") - text.count("]") - text.count("}")
 
 
 def align(text: str) -> str:
