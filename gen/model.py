@@ -19,7 +19,7 @@ from itertools import groupby
 from pathlib import Path
 
 from gen import __version__
-from gen.hcl import Expr, Heredoc, interpolate
+from gen.hcl import Expr, Heredoc, identifier, interpolate
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -92,6 +92,11 @@ class Decl:
     label: str = ""
     args: Mapping[str, object] = field(default_factory=dict)
     at: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for label in (self.rtype, self.label):
+            if label:
+                identifier(label)  # templates place labels as they are: they must be safe
 
     def __getattr__(self, key: str) -> object:
         if key in ("args", "at") or key.startswith("__"):

@@ -307,3 +307,20 @@ def test_dropping_or_changing_any_decided_value_fails_parse_back(chdir_root: Pat
                     assert any(p.startswith(where) for p in problems), (name, where, problems)
                     checked += 1
     assert checked > 200, checked
+
+
+def test_specs_from_repositories_with_different_settings_are_refused(workdir: Path) -> None:
+    shutil.copytree(EXAMPLE_OVERRIDES, workdir / "a" / "tpl")
+    (workdir / "a" / "pyproject.toml").write_text('[tool.ecsgen]\ntemplates = "tpl"\n')
+    (workdir / "b").mkdir()
+    (workdir / "b" / "pyproject.toml").write_text('[project]\nname = "b"\n')
+    for repo in ("a", "b"):
+        shutil.copy(workdir / "specs" / "_defaults.py", workdir / repo / "_defaults.py")
+    shutil.copy(workdir / "specs" / "starter.py", workdir / "a" / "starter.py")
+    shutil.copy(workdir / "specs" / "vision.py", workdir / "b" / "vision.py")
+    code, _, err = invoke("render", "a/starter.py", "b/vision.py")
+    assert code == 2
+    assert "set [tool.ecsgen] templates and others" in err and "b/pyproject.toml" in err
+    assert not (workdir / "output").exists()
+    code, _, err = invoke("render", "a/starter.py", "b/vision.py", "--templates", "a/tpl")
+    assert code == 0, err
