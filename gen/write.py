@@ -199,6 +199,18 @@ def _pending(folder: Path) -> list[str]:
     return found
 
 
+def _journaled(folder: Path) -> set[str]:
+    """Names an interrupted render's journal writes or removes (for `check` before recovery)."""
+    data = _read(folder / JOURNAL_NAME)
+    if not isinstance(data, bytes):
+        return set()
+    try:
+        journal = json.loads(data.decode("utf-8"))
+        return {str(n) for n in journal.get("write", [])} | {str(n) for n in journal["remove"]}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
 def _legacy_temps(folder: Path) -> list[str]:
     names = []
     for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
@@ -237,6 +249,7 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
     if not _folder_state(folder):
         return TeamPlan(folder, everything, (*sorted(files), MANIFEST_NAME), {}, ())
     manifest = _load_manifest(folder)
+    in_flight = _journaled(folder)  # an interrupted render's files: ours, old or new bytes
     conflicts: list[str] = []
     edited: list[str] = []
     write: list[str] = []
@@ -255,7 +268,9 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
             )
             conflicts[-1] += " links)"
             continue
-        if manifest is not None:
+        if name in in_flight:
+            pass
+        elif manifest is not None:
             if name not in manifest:
                 conflicts.append(f"{_p(path)} (not in {MANIFEST_NAME}: ecsgen did not write it)")
                 continue
@@ -280,6 +295,10 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
         data = _read(folder / name)
         if not isinstance(data, bytes):
             continue  # already gone, or replaced by a link: not ours any more
+        if name in in_flight:
+            remove[name] = digest
+            old[name] = data
+            continue
         if _digest(data) == digest:
             remove[name] = digest
             old[name] = data
