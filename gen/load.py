@@ -81,7 +81,7 @@ def _import_root(folder: Path) -> Iterator[None]:
     """Let a spec import its neighbours (shared defaults) for the time of its execution; the
     working directory, `sys.path` and `sys.stdout` are restored afterwards, whatever it did."""
     saved_path = list(sys.path)
-    saved_modules = set(sys.modules)
+    saved_modules = dict(sys.modules)
     saved_cwd = Path.cwd()
     saved_stdout = sys.stdout
     sys.path.insert(0, str(folder))
@@ -91,7 +91,10 @@ def _import_root(folder: Path) -> Iterator[None]:
         sys.stdout = saved_stdout
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
-        for name in set(sys.modules) - saved_modules:
+        for name, module in saved_modules.items():  # a spec must not unload ecsgen
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+        for name in set(sys.modules) - set(saved_modules):
             module = sys.modules[name]
             origin = getattr(module, "__file__", None) or ""
             if origin and Path(origin).resolve().is_relative_to(folder.resolve()):
@@ -137,7 +140,8 @@ def _load_one(path: Path) -> Team | Problem:
                 _spec_line(exc, path),
                 None,
                 "",
-                f"the spec raised {type(exc).__name__}: {safe_text(exc)}",
+                f"the spec raised {type(exc).__name__}"
+                + (f": {safe_text(exc)}" if safe_text(exc) else ""),
             )
     team = module.__dict__.get("team")
     if not isinstance(team, Team):

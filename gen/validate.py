@@ -323,6 +323,14 @@ def _sane(
             ok = _sane(check, value, where, item, key, depth + 1) and ok
         return ok
     if isinstance(value, str):
+        if field == "name" and len(value) > MAX_NAME:
+            check.fail(
+                node,
+                path,
+                f"is {len(value)} characters long; names have at most {MAX_NAME} "
+                f"(and a team name and a job name together at most {MAX_TEAM_AND_JOB})",
+            )
+            return False
         if len(value) > MAX_TEXT:
             check.fail(
                 node, path, f"is {len(value)} characters long; ecsgen accepts at most {MAX_TEXT}"

@@ -32,9 +32,7 @@ HOSTILE = st.text(
 
 def _env_name_ok(name: str) -> bool:
     return not (
-        name in RESERVED_ENV
-        or name.startswith(RESERVED_ENV_PREFIXES)
-        or is_credential_name(name)
+        name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES) or is_credential_name(name)
     )
 
 
