@@ -16,7 +16,9 @@ through a pipe. Rendering, parse-back and writing happen in the parent.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
+import mmap
 import os
 import pickle
 import sys
@@ -51,12 +53,20 @@ def _send(channel: BinaryIO, message: tuple[str, object]) -> None:
     channel.flush()
 
 
-def _child(paths: Sequence[Path], channel: BinaryIO) -> None:
-    """Load and validate every spec; the last message is ("result", ...) or ("crash", ...)."""
+def _child(paths: Sequence[Path], channel: BinaryIO, progress: mmap.mmap) -> None:
+    """Load and validate every spec; the last message is ("result", ...) or ("crash", ...).
+
+    `progress` (memory shared with the parent) holds the index of the spec being loaded, so
+    that the parent can name it if the process dies there."""
+    index = {p: i for i, p in enumerate(paths)}
+
+    def starting(path: Path) -> None:
+        progress[:8] = index[path].to_bytes(8, "little")
+
     try:
         os.dup2(2, 1)  # raw writes to fd 1 (os.write, subprocesses) land on stderr too
         sys.stdout = _Relay(channel)
-        loaded, problems = load_all(paths, lambda p: _send(channel, ("start", display_path(p))))
+        loaded, problems = load_all(paths, starting)
         teams: list[TeamConfig] = []
         try:
             teams = validate(loaded)
@@ -77,16 +87,19 @@ def load_and_validate(specs: Sequence[Path]) -> list[TeamConfig]:
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
+    progress = mmap.mmap(-1, 8)
+    progress[:8] = (2**64 - 1).to_bytes(8, "little")
+    gc.freeze()  # the child's garbage collections skip the parent's objects: no copy-on-write
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
         try:
             with os.fdopen(write_fd, "wb") as channel:
-                _child(paths, channel)
+                _child(paths, channel, progress)
         finally:
             os._exit(0)
+    gc.unfreeze()
     os.close(write_fd)
-    started: str | None = None
     outcome: tuple[str, object] | None = None
     with os.fdopen(read_fd, "rb") as channel:
         while True:
@@ -97,13 +110,13 @@ def load_and_validate(specs: Sequence[Path]) -> list[TeamConfig]:
             except Exception:  # noqa: BLE001 - a spec wrote garbage into the channel
                 outcome = None
                 break
-            if kind == "start":
-                started = str(body)
-            elif kind == "print":
+            if kind == "print":
                 sys.stderr.write(str(body))
             else:
                 outcome = (kind, body)
     _, status = os.waitpid(pid, 0)
+    last = int.from_bytes(progress[:8], "little")
+    started = display_path(paths[last]) if last < len(paths) else None
     if outcome is not None and outcome[0] == "crash":
         raise EcsgenError(f"internal error while loading the specs (please report): {outcome[1]}")
     if outcome is None or outcome[0] != "result":

@@ -91,9 +91,8 @@ def _import_root(folder: Path) -> Iterator[None]:
         sys.stdout = saved_stdout
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
-        for name, module in saved_modules.items():  # a spec must not unload ecsgen
-            if sys.modules.get(name) is not module:
-                sys.modules[name] = module
+        for name in saved_modules.keys() - sys.modules.keys():  # a spec must not unload ecsgen
+            sys.modules[name] = saved_modules[name]
         for name in set(sys.modules) - set(saved_modules):
             module = sys.modules[name]
             origin = getattr(module, "__file__", None) or ""

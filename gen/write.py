@@ -27,6 +27,7 @@ next run ends clean; meanwhile `validate` and `check` report the interrupted sta
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import os
@@ -104,14 +105,16 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_text(files: Mapping[str, str]) -> str:
+def manifest_text(files: Mapping[str, str], digests: Mapping[str, str] | None = None) -> str:
     """The manifest of a team folder holding exactly `files` (deterministic, no timestamp)."""
+    if digests is None:
+        digests = {name: _digest(text.encode("utf-8")) for name, text in files.items()}
     doc = {
         "generator": "ecsgen",
         "version": __version__,
         "note": "The files ecsgen wrote here and their SHA-256; ecsgen replaces or removes a "
         "file only while it is listed here with these bytes. Do not edit.",
-        "files": {name: _digest(files[name].encode("utf-8")) for name in sorted(files)},
+        "files": {name: digests[name] for name in sorted(files)},
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
@@ -125,26 +128,33 @@ _LINK = _Link()
 
 def _read(path: Path) -> bytes | _Link | None:
     """A regular file's bytes without following links; None when missing."""
-    try:
-        info = os.lstat(path)
+    try:  # O_NOFOLLOW refuses a link; O_NONBLOCK keeps a FIFO from blocking the open
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            return _LINK
         raise OutputWriteError(f"cannot read {_p(path)}: {exc.strerror}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        return _LINK
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return _LINK
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size, 1 << 16)):
+            chunks.append(chunk)
+        return b"".join(chunks)
     except OSError as exc:
         raise OutputWriteError(f"cannot read {_p(path)}: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    finally:
+        os.close(fd)
 
 
-def _load_manifest(folder: Path) -> dict[str, str] | None:
+def _load_manifest(folder: Path, data: bytes | _Link | None = None) -> dict[str, str] | None:
     """name -> SHA-256 of the files ecsgen wrote in `folder`; None when there is no manifest."""
     path = folder / MANIFEST_NAME
-    data = _read(path)
+    if data is None:
+        data = _read(path)
     if data is None:
         return None
     problem = "is a link or not a regular file"
@@ -185,22 +195,26 @@ def _folder_state(folder: Path) -> bool:
     return True
 
 
-def _pending(folder: Path) -> list[str]:
-    """What an interrupted render left in `folder`."""
+def _pending(folder: Path, entries: set[str] | None = None) -> list[str]:
+    """What an interrupted render left in `folder` (whose names are `entries`, if known)."""
+    if entries is None:
+        entries = set(os.listdir(folder))
     found = []
-    if os.path.lexists(folder / JOURNAL_NAME):
+    if JOURNAL_NAME in entries:
         found.append(f"{_p(folder)}: a render was interrupted half-way ({JOURNAL_NAME} is there)")
-    if os.path.lexists(folder / STAGING_NAME):
+    if STAGING_NAME in entries:
         found.append(f"{_p(folder)}: an interrupted render left staged files ({STAGING_NAME}/)")
     found.extend(
         f"{_p(folder / name)}: a staged file left by an interrupted ecsgen 0.1 render"
-        for name in _legacy_temps(folder)
+        for name in _legacy_temps(folder, entries)
     )
     return found
 
 
-def _journaled(folder: Path) -> set[str]:
+def _journaled(folder: Path, entries: set[str]) -> set[str]:
     """Names an interrupted render's journal writes or removes (for `check` before recovery)."""
+    if JOURNAL_NAME not in entries:
+        return set()
     data = _read(folder / JOURNAL_NAME)
     if not isinstance(data, bytes):
         return set()
@@ -211,10 +225,12 @@ def _journaled(folder: Path) -> set[str]:
         return set()
 
 
-def _legacy_temps(folder: Path) -> list[str]:
+def _legacy_temps(folder: Path, entries: set[str] | None = None) -> list[str]:
     names = []
-    for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
-        if LEGACY_TEMP.fullmatch(entry):
+    if entries is None:
+        entries = set(os.listdir(folder)) if folder.is_dir() else set()
+    for entry in sorted(entries):
+        if entry.endswith(".ecsgen-tmp") and LEGACY_TEMP.fullmatch(entry):
             data = _read(folder / entry)
             if isinstance(data, bytes) and (not data or has_exact_header(data)):
                 names.append(entry)
@@ -245,11 +261,15 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
     Files edited by hand are listed in `edited`; with `force` they are overwritten (an edited
     file that is no longer generated is left in place and dropped from the manifest)."""
     folder = out / team
-    everything = {**files, MANIFEST_NAME: manifest_text(files)}
+    wanted = {name: text.encode("utf-8") for name, text in files.items()}
+    digests = {name: _digest(data) for name, data in wanted.items()}
+    everything = {**files, MANIFEST_NAME: manifest_text(files, digests)}
     if not _folder_state(folder):
         return TeamPlan(folder, everything, (*sorted(files), MANIFEST_NAME), {}, ())
-    manifest = _load_manifest(folder)
-    in_flight = _journaled(folder)  # an interrupted render's files: ours, old or new bytes
+    entries = set(os.listdir(folder))
+    on_disk = _read(folder / MANIFEST_NAME) if MANIFEST_NAME in entries else None
+    manifest = _load_manifest(folder, on_disk)
+    in_flight = _journaled(folder, entries)  # an interrupted render's files: old or new bytes
     conflicts: list[str] = []
     edited: list[str] = []
     write: list[str] = []
@@ -257,8 +277,8 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
     old: dict[str, bytes] = {}
     for name in sorted(files):
         path = folder / name
-        data = _read(path)
-        want = files[name].encode("utf-8")
+        data = _read(path) if name in entries else None
+        want = wanted[name]
         if data is None:
             write.append(name)
             continue
@@ -274,7 +294,8 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
             if name not in manifest:
                 conflicts.append(f"{_p(path)} (not in {MANIFEST_NAME}: ecsgen did not write it)")
                 continue
-            if _digest(data) != manifest[name]:
+            unchanged = data == want and manifest[name] == digests[name]
+            if not unchanged and _digest(data) != manifest[name]:
                 edited.append(name)
         elif not has_exact_header(data):
             conflicts.append(f"{_p(path)} (no ecsgen header)")
@@ -309,7 +330,7 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
         else:
             edited.append(name)
     if manifest is None:
-        for entry in sorted(os.listdir(folder)):
+        for entry in sorted(entries):
             if entry in files or not entry.endswith((".tf", ".md")):
                 continue
             data = _read(folder / entry)
@@ -318,7 +339,6 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
                     f"{_p(folder / entry)}: has an ecsgen header, but the render does not make "
                     f"it and no {MANIFEST_NAME} records it; left in place (delete it if stale)"
                 )
-    on_disk = _read(folder / MANIFEST_NAME)
     if on_disk != everything[MANIFEST_NAME].encode("utf-8") or write or remove:
         write.append(MANIFEST_NAME)
         if isinstance(on_disk, bytes):
@@ -330,7 +350,7 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
         remove,
         tuple(sorted(edited)),
         tuple(left),
-        tuple(_pending(folder)),
+        tuple(_pending(folder, entries)),
         old,
     )
 

@@ -263,3 +263,23 @@ def test_read_only_output_is_a_clean_error(workdir: Path, where: str) -> None:
     assert result.stderr.startswith("ecsgen: error: cannot ")
     assert "Permission denied" in result.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_validate_refuses_an_unreadable_file(workdir: Path) -> None:
+    assert invoke("render", "specs")[0] == 0
+    secret = workdir / "output" / "vision" / "override.tf"
+    secret.write_text("locals {}\n")
+    secret.chmod(0o000)
+    result = subprocess.run(
+        [sys.executable, "-m", "gen", "validate", "output/vision"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        preexec_fn=_without_root_overrides,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "ecsgen: error: cannot read output/vision/override.tf: Permission denied\n"
+    )
