@@ -15,6 +15,8 @@ import click
 
 from gen import __version__, pipeline
 from gen.errors import DriftError, EcsgenError
+from gen.load import display_path
+from gen.lock import LOCK_WAIT
 
 __all__ = ["main"]
 
@@ -31,6 +33,13 @@ OUT = click.option(
     default=Path("output"),
     show_default=True,
     help="Folder that holds one module folder per team.",
+)
+TEMPLATES = click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of template overrides, in front of the bundled templates "
+    "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
 )
 
 
@@ -60,16 +69,38 @@ def main() -> None:
 @main.command()
 @SPECS
 @OUT
-def render(specs: Sequence[Path], out: Path) -> None:
+@TEMPLATES
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite generated files edited by hand (the edit is lost; without --force the "
+    "render stops and names them).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=LOCK_WAIT,
+    show_default=True,
+    help="Seconds to wait for another render of the same OUT to finish.",
+)
+def render(
+    specs: Sequence[Path], out: Path, templates: Path | None, force: bool, wait: float
+) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
     Every file is parsed back and compared with what was intended before anything is written.
-    Files ecsgen did not generate are never overwritten; generated files that the specs no
-    longer produce are removed.
+    Only files listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are
+    replaced or removed; generated files that the specs no longer produce are removed, each
+    named. One render per OUT at a time (a lock); a killed render is finished or rolled back by
+    the next.
     """
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out))
+    result = _run(lambda: pipeline.render(specs, out, templates, force=force, wait=wait))
     elapsed = time.perf_counter() - started
+    for note in result.notes:
+        click.echo(f"ecsgen: {note}", err=True)
+    for path in result.removed:
+        click.echo(f"ecsgen: removed {display_path(path)} (no longer generated)", err=True)
     changed = len(result.touched)
     click.echo(
         f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
@@ -81,12 +112,13 @@ def render(specs: Sequence[Path], out: Path) -> None:
 @main.command()
 @SPECS
 @OUT
-def check(specs: Sequence[Path], out: Path) -> None:
+@TEMPLATES
+def check(specs: Sequence[Path], out: Path, templates: Path | None) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
     """
-    _run(lambda: pipeline.check(specs, out))
+    _run(lambda: pipeline.check(specs, out, templates))
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 
@@ -95,15 +127,11 @@ def check(specs: Sequence[Path], out: Path) -> None:
     "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 def validate(dirs: Sequence[Path]) -> None:
-    """Check generated modules on disk (parse-back and structure).
+    """Check generated modules on disk (ownership, interrupted renders, parse-back, structure).
 
-    DIRS are module folders, or folders of module folders (such as output/).
+    DIRS are module folders, or folders of module folders (such as output/). Hand-written
+    files beside the generated ones are allowed; a folder with no generated module is not.
     """
-    folders: list[Path] = []
-    for folder in dirs:
-        if any(folder.glob("*.tf")):
-            folders.append(folder)
-        else:
-            folders.extend(p for p in sorted(folder.iterdir()) if p.is_dir())
+    folders = pipeline.module_folders(dirs)
     _run(lambda: pipeline.validate_dirs(folders))
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)

@@ -1,4 +1,4 @@
-"""Run to completion and notifications: every value of a job's completion resources, decided.
+"""Run to completion and notifications: every value of a job's completion blocks, decided.
 
 A job ends by itself when its leader's trainer exits 0: an EventBridge rule on `ECS Task State
 Change` starts an Express state machine that records the run as finished in an SSM parameter and
@@ -8,10 +8,11 @@ stops with a non-zero exit after its in-task restarts counts one failure; at `FA
 run is recorded as failed and stopped the same way. Every outcome, and a failed deployment
 (circuit breaker), is published to the team's SNS topic.
 
-`keep_running` jobs (long-running services) keep today's behaviour: no completion rule, no run
-record; their failures and failed deployments are still reported.
+`keep_running` jobs (long-running services) keep the service behaviour: no completion rule, no
+run record; their failures and failed deployments are still reported.
 
-The templates (`job_completion.tf.j2`, `team_notifications.tf.j2`) place these values.
+Each block is a `gen.model.Decl`, placed by `templates/job/completion.tf.j2` and
+`templates/notifications.tf.j2` and found again by parse-back like every other block.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gen.hcl import Expr, HclValue, interpolate
+from gen.hcl import Expr, interpolate
+from gen.model import PRESENT, Decl, data, local_values, resource, statement
 from gen.names import JobNames, team_names
 from gen.validate import JobConfig, TeamConfig
 
 __all__ = [
     "FAILURE_BUDGET",
     "JobCompletion",
-    "Rule",
-    "Statement",
     "TeamNotifications",
     "job_completion",
     "team_notifications",
@@ -37,7 +37,7 @@ CONTAINER = "trainer"  # the one container of every task (gen.model names it too
 # Leader tasks of one run that may stop with a non-zero exit (after the trainer's in-task
 # restarts) before the run is recorded as failed and both services are set to 0.
 FAILURE_BUDGET = 3
-RETRY: list[HclValue] = [
+RETRY: list[object] = [
     {
         "ErrorEquals": ["States.ALL"],
         "IntervalSeconds": 2,
@@ -47,107 +47,69 @@ RETRY: list[HclValue] = [
 ]
 PARTITION = Expr("data.aws_partition.current.partition")
 ACCOUNT = Expr("data.aws_caller_identity.current.account_id")
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One IAM policy statement (Allow)."""
-
-    sid: str
-    actions: tuple[str, ...]
-    resources: tuple[HclValue, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    test: str
-    variable: str
-    values: tuple[HclValue, ...]
+KINDS = ("finished", "failed", "deployment")
 
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """An IAM role a service assumes, its trust conditions and its inline policy."""
+    """An IAM role a service assumes: its trust document, policy document, role, policy."""
 
     key: str  # "events" or "states"
-    ident: str  # Terraform name of the role, its policy and documents: `<job>_<key>`
-    name: str
-    description: str
-    principal: str
-    sid: str  # of the trust statement
-    trust: tuple[Condition, ...]
-    statements: tuple[Statement, ...]
+    assume: Decl
+    policy: Decl
+    role: Decl
+    role_policy: Decl
 
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """An EventBridge rule and its one target, the job's state machine."""
-
-    ident: str  # Terraform name of the rule and its target
-    name: str
-    description: str
-    pattern: dict[str, HclValue]  # placed as a local, passed through jsonencode
-    input_paths: dict[str, str]
-    input_template: str  # JSON text with <placeholders>; jsonencode would escape < and >
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        return (self.assume, self.policy, self.role, self.role_policy)
 
 
 @dataclass(frozen=True, slots=True)
 class JobCompletion:
-    """The completion and notification resources of one job."""
+    """The completion and notification blocks of one job, in file order."""
 
-    ident: str
     title: str  # the section banner
     stops: bool  # False for keep_running jobs: report only
-    rules: tuple[Rule, ...]
-    state_machine: str
-    definition: dict[str, HclValue]
-    roles: tuple[Role, ...]  # events (EventBridge -> state machine), states (-> ECS, SSM, SNS)
     run_variable: str
-    run_parameter: str
-    run_description: str
-    run_initial: dict[str, HclValue]
-    ended: Expr  # true while the recorded run is this run id and it finished or failed
+    run_parameter: Decl | None
+    run_record: Decl | None
+    run_values: Decl | None
+    patterns: tuple[Decl, ...]  # one `locals` value per rule: its event pattern
+    definition: Decl  # the state machine definition, a `locals` value
+    rules: tuple[Decl, ...]
+    targets: tuple[Decl, ...]
+    roles: tuple[Role, ...]  # events (EventBridge -> state machine), states (-> ECS, SSM, SNS)
+    state_machine: Decl
 
     @property
-    def resources(self) -> tuple[tuple[str, str, str], ...]:
-        """(kind, type, name) of every block the fragment writes, for the README."""
-        found: list[tuple[str, str, str]] = []
-        if self.stops:
-            found.append(("resource", "aws_ssm_parameter", f"{self.ident}_run"))
-            found.append(("data", "aws_ssm_parameter", f"{self.ident}_run"))
-        for rule in self.rules:
-            found.append(("resource", "aws_cloudwatch_event_rule", rule.ident))
-            found.append(("resource", "aws_cloudwatch_event_target", rule.ident))
-        for role in self.roles:
-            found += [
-                ("data", "aws_iam_policy_document", f"{role.ident}_assume"),
-                ("data", "aws_iam_policy_document", role.ident),
-                ("resource", "aws_iam_role", role.ident),
-                ("resource", "aws_iam_role_policy", role.ident),
-            ]
-        found.append(("resource", "aws_sfn_state_machine", self.ident))
-        return tuple(found)
+    def outcomes(self) -> tuple[tuple[Decl, Decl, Decl], ...]:
+        """(pattern, rule, target) per outcome."""
+        return tuple(zip(self.patterns, self.rules, self.targets, strict=True))
+
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        run = tuple(d for d in (self.run_parameter, self.run_record, self.run_values) if d)
+        pairs = tuple(d for _, rule, target in self.outcomes for d in (rule, target))
+        roles = tuple(d for role in self.roles for d in role.decls)
+        return (*run, *self.patterns, self.definition, *pairs, *roles, self.state_machine)
 
 
 @dataclass(frozen=True, slots=True)
 class TeamNotifications:
     """The team's SNS topic and who hears from it."""
 
-    topic: str
-    emails: tuple[str, ...]
-    forward_topics: tuple[str, ...]
+    topic: Decl
+    emails: Decl | None  # the addresses, as a local the subscription iterates over
+    subscription: Decl | None
 
     @property
-    def resources(self) -> tuple[tuple[str, str, str], ...]:
-        """(kind, type, name) of every block the fragment writes, for the README."""
-        found = [("resource", "aws_sns_topic", "notifications")]
-        if self.emails:
-            found.append(("resource", "aws_sns_topic_subscription", "email"))
-        return tuple(found)
+    def decls(self) -> tuple[Decl, ...]:
+        return tuple(d for d in (self.topic, self.emails, self.subscription) if d)
 
 
-def _arn(service: str, resource: str, region: str) -> Expr:
-    return interpolate("arn:", PARTITION, f":{service}:{region}:", ACCOUNT, f":{resource}")
+def _arn(service: str, resource_: str, region: str) -> Expr:
+    return interpolate("arn:", PARTITION, f":{service}:{region}:", ACCOUNT, f":{resource_}")
 
 
 def topic_arn(team: TeamConfig) -> Expr:
@@ -156,23 +118,33 @@ def topic_arn(team: TeamConfig) -> Expr:
 
 
 def team_notifications(team: TeamConfig) -> TeamNotifications:
+    emails = list(team.notify_emails)
     return TeamNotifications(
-        topic=team_names(team.name).topic,
-        emails=team.notify_emails,
-        forward_topics=team.notify_topics,
+        topic=resource("aws_sns_topic", "notifications", name=team_names(team.name).topic),
+        emails=local_values(notify_emails=emails) if emails else None,
+        subscription=resource("aws_sns_topic_subscription", "email") if emails else None,
     )
 
 
 def _template(fields: dict[str, str]) -> str:
     """An input template: JSON text whose `<name>` placeholders sit inside strings, where
-    EventBridge inserts the value's text."""
+    EventBridge inserts the value's text (jsonencode would escape the `<` and `>`)."""
     return json.dumps(fields, sort_keys=True)
 
 
-def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Rule, ...]:
+def _service_arns(team: TeamConfig, names: JobNames) -> list[object]:
+    cluster = team_names(team.name).cluster
+    return [
+        _arn("ecs", f"service/{cluster}/{service}", team.region)
+        for service in (names.leader_service, names.workers_service)
+    ]
+
+
+def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[str, object]]:
+    """Per outcome: the rule's name, description and pattern, and its target's input."""
     cluster_arn = _arn("ecs", f"cluster/{team_names(team.name).cluster}", team.region)
     label = f"{team.name}/{job.name}"
-    leader_stopped: dict[str, HclValue] = {
+    leader_stopped: dict[str, object] = {
         "clusterArn": [cluster_arn],
         "group": [f"service:{names.leader_service}"],
         "lastStatus": ["STOPPED"],
@@ -180,101 +152,88 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Rule, ...
         # deployment or a scale-in (ServiceSchedulerInitiated, UserInitiated), nor Spot.
         "stopCode": ["EssentialContainerExited"],
     }
-    task_change: dict[str, HclValue] = {
+    task_change: dict[str, object] = {
         "source": ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
     }
-    rules: list[Rule] = []
+    rules: dict[str, dict[str, object]] = {}
     if not job.keep_running:
-        rules.append(
-            Rule(
-                ident=f"{names.ident}_finished",
-                name=names.finished_rule,
-                description=f"The leader of {label} exited 0: the job is done",
-                pattern={
-                    **task_change,
-                    "detail": {
-                        **leader_stopped,
-                        "containers": {"name": [CONTAINER], "exitCode": [0]},
-                    },
+        rules["finished"] = {
+            "name": names.finished_rule,
+            "description": f"The leader of {label} exited 0: the job is done",
+            "pattern": {
+                **task_change,
+                "detail": {
+                    **leader_stopped,
+                    "containers": {"name": [CONTAINER], "exitCode": [0]},
                 },
-                input_paths={"task": "$.detail.taskArn"},
-                input_template=_template(
-                    {
-                        "outcome": "FINISHED",
-                        "task": "<task>",
-                        "subject": f"ecsgen: job {label} finished",
-                        "message": f"Job {label} finished: the leader's trainer exited 0 "
-                        "(task <task>). Both services are set to 0 tasks.",
-                    }
-                ),
-            )
-        )
+            },
+            "input_paths": {"task": "$.detail.taskArn"},
+            "input_template": _template(
+                {
+                    "outcome": "FINISHED",
+                    "task": "<task>",
+                    "subject": f"ecsgen: job {label} finished",
+                    "message": f"Job {label} finished: the leader's trainer exited 0 "
+                    "(task <task>). Both services are set to 0 tasks.",
+                }
+            ),
+        }
     ending = (
         "ECS starts the same task again (keep_running)."
         if job.keep_running
         else f"After {FAILURE_BUDGET} such stops in one run the job ends as failed."
     )
-    rules.append(
-        Rule(
-            ident=f"{names.ident}_failed",
-            name=names.failed_rule,
-            description=f"The leader of {label} stopped with a non-zero exit",
-            pattern={
-                **task_change,
-                "detail": {
-                    **leader_stopped,
-                    "containers": {"name": [CONTAINER], "exitCode": [{"anything-but": 0}]},
-                },
+    rules["failed"] = {
+        "name": names.failed_rule,
+        "description": f"The leader of {label} stopped with a non-zero exit",
+        "pattern": {
+            **task_change,
+            "detail": {
+                **leader_stopped,
+                "containers": {"name": [CONTAINER], "exitCode": [{"anything-but": 0}]},
             },
-            input_paths={"task": "$.detail.taskArn", "exitCode": "$.detail.containers[0].exitCode"},
-            input_template=_template(
-                {
-                    "outcome": "FAILED",
-                    "task": "<task>",
-                    "subject": f"ecsgen: job {label} failed",
-                    "message": f"Job {label}: the leader's trainer exited <exitCode> after its "
-                    f"in-task restarts (task <task>). {ending}",
-                }
-            ),
-        )
-    )
-    service_arns: list[HclValue] = [
-        _arn("ecs", f"service/{team_names(team.name).cluster}/{service}", team.region)
-        for service in (names.leader_service, names.workers_service)
-    ]
-    rules.append(
-        Rule(
-            ident=f"{names.ident}_deployment",
-            name=names.deployment_rule,
-            description=f"A deployment of {label} failed (circuit breaker)",
-            pattern={
-                "source": ["aws.ecs"],
-                "detail-type": ["ECS Deployment State Change"],
-                # These events name the service only in `resources` (no clusterArn in detail).
-                "resources": service_arns,
-                "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
-            },
-            input_paths={"service": "$.resources[0]", "deployment": "$.detail.deploymentId"},
-            input_template=_template(
-                {
-                    "outcome": "DEPLOYMENT_FAILED",
-                    "task": "",
-                    "subject": f"ecsgen: deployment of {label} failed",
-                    "message": f"Job {label}: ECS deployment <deployment> of <service> failed; "
-                    "the circuit breaker stopped starting tasks. See the service's events "
-                    "(aws ecs describe-services).",
-                }
-            ),
-        )
-    )
-    return tuple(rules)
+        },
+        "input_paths": {"task": "$.detail.taskArn", "exitCode": "$.detail.containers[0].exitCode"},
+        "input_template": _template(
+            {
+                "outcome": "FAILED",
+                "task": "<task>",
+                "subject": f"ecsgen: job {label} failed",
+                "message": f"Job {label}: the leader's trainer exited <exitCode> after its "
+                f"in-task restarts (task <task>). {ending}",
+            }
+        ),
+    }
+    rules["deployment"] = {
+        "name": names.deployment_rule,
+        "description": f"A deployment of {label} failed (circuit breaker)",
+        "pattern": {
+            "source": ["aws.ecs"],
+            "detail-type": ["ECS Deployment State Change"],
+            # These events name the service only in `resources` (no clusterArn in detail).
+            "resources": _service_arns(team, names),
+            "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+        },
+        "input_paths": {"service": "$.resources[0]", "deployment": "$.detail.deploymentId"},
+        "input_template": _template(
+            {
+                "outcome": "DEPLOYMENT_FAILED",
+                "task": "",
+                "subject": f"ecsgen: deployment of {label} failed",
+                "message": f"Job {label}: ECS deployment <deployment> of <service> failed; "
+                "the circuit breaker stopped starting tasks. See the service's events "
+                "(aws ecs describe-services).",
+            }
+        ),
+    }
+    return rules
 
 
-def _task(resource: str, parameters: dict[str, HclValue], next_: str | None) -> dict[str, HclValue]:
-    state: dict[str, HclValue] = {
+def _task(resource_: str, parameters: dict[str, object], next_: str | None) -> dict[str, object]:
+    state: dict[str, object] = {
         "Type": "Task",
-        "Resource": f"arn:aws:states:::aws-sdk:{resource}",
+        "Resource": f"arn:aws:states:::aws-sdk:{resource_}",
         "Parameters": parameters,
         "ResultPath": None,
         "Retry": RETRY,
@@ -286,10 +245,10 @@ def _task(resource: str, parameters: dict[str, HclValue], next_: str | None) -> 
     return state
 
 
-def _notify_states(team: TeamConfig) -> dict[str, dict[str, HclValue]]:
+def _notify_states(team: TeamConfig) -> dict[str, dict[str, object]]:
     """Publish to the team topic, then forward to each existing topic of the spec."""
-    targets: list[HclValue] = [topic_arn(team), *team.notify_topics]
-    states: dict[str, dict[str, HclValue]] = {}
+    targets: list[object] = [topic_arn(team), *team.notify_topics]
+    states: dict[str, dict[str, object]] = {}
     for index, target in enumerate(targets):
         name = "Notify" if index == 0 else f"Forward{index}"
         following = f"Forward{index + 1}" if index + 1 < len(targets) else None
@@ -305,9 +264,7 @@ def _notify_states(team: TeamConfig) -> dict[str, dict[str, HclValue]]:
     return states
 
 
-def _definition(
-    job: JobConfig, team: TeamConfig, names: JobNames, run: Expr
-) -> dict[str, HclValue]:
+def _definition(job: JobConfig, team: TeamConfig, names: JobNames, run: Expr) -> dict[str, object]:
     label = f"{team.name}/{job.name}"
     notify = _notify_states(team)
     if job.keep_running:
@@ -318,8 +275,8 @@ def _definition(
         }
     cluster = team_names(team.name).cluster
 
-    def record(status: str, failures: HclValue) -> dict[str, HclValue]:
-        fields: dict[str, HclValue] = {"run": run, "status": status}
+    def record(status: str, failures: object) -> dict[str, object]:
+        fields: dict[str, object] = {"run": run, "status": status}
         if isinstance(failures, str):
             fields["failures.$"] = failures
         else:
@@ -328,7 +285,13 @@ def _definition(
         return fields
 
     add_one = "States.MathAdd($.previous.value.failures, 1)"
-    states: dict[str, dict[str, HclValue]] = {
+    save = {
+        "Name": names.run_parameter,
+        "Type": "String",
+        "Overwrite": True,
+        "Value.$": "States.JsonToString($.record)",
+    }
+    states: dict[str, dict[str, object]] = {
         "Outcome": {
             "Type": "Choice",
             "Choices": [
@@ -394,26 +357,8 @@ def _definition(
             "ResultPath": "$.record",
             "Next": "SaveFailures",
         },
-        "SaveFailures": _task(
-            "ssm:putParameter",
-            {
-                "Name": names.run_parameter,
-                "Type": "String",
-                "Overwrite": True,
-                "Value.$": "States.JsonToString($.record)",
-            },
-            "Notify",
-        ),
-        "EndRun": _task(
-            "ssm:putParameter",
-            {
-                "Name": names.run_parameter,
-                "Type": "String",
-                "Overwrite": True,
-                "Value.$": "States.JsonToString($.record)",
-            },
-            "StopWorkers",
-        ),
+        "SaveFailures": _task("ssm:putParameter", dict(save), "Notify"),
+        "EndRun": _task("ssm:putParameter", dict(save), "StopWorkers"),
         "StopWorkers": _task(
             "ecs:updateService",
             {"Cluster": cluster, "Service": names.workers_service, "DesiredCount": 0},
@@ -433,83 +378,154 @@ def _definition(
     }
 
 
-def _trust(source_arns: list[HclValue]) -> tuple[Condition, ...]:
-    """Conditions of a service's trust: this account, and only the named sources."""
-    return (
-        Condition("StringEquals", "aws:SourceAccount", (ACCOUNT,)),
-        Condition("ArnLike", "aws:SourceArn", tuple(source_arns)),
+def _role(
+    key: str,
+    ident: str,
+    name: str,
+    description: str,
+    principal: str,
+    source_arns: list[object],
+    statements: list[dict[str, object]],
+) -> Role:
+    """A role whose trust is limited to this account and to the named sources."""
+    trust = statement(
+        f"{key.capitalize()}Assume",
+        ["sts:AssumeRole"],
+        [],
+        conditions=[
+            ("StringEquals", "aws:SourceAccount", [ACCOUNT]),
+            ("ArnLike", "aws:SourceArn", source_arns),
+        ],
+        principals=[("Service", [principal])],
+    )
+    label = f"{ident}_{key}"
+    return Role(
+        key=key,
+        assume=data(
+            "aws_iam_policy_document",
+            f"{label}_assume",
+            statements=[trust],
+            at={"statements": "statement"},
+        ),
+        policy=data(
+            "aws_iam_policy_document", label, statements=statements, at={"statements": "statement"}
+        ),
+        role=resource("aws_iam_role", label, name=name, description=description),
+        role_policy=resource("aws_iam_role_policy", label, name=key),
     )
 
 
 def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobCompletion:
     ident = names.ident
     run = Expr(f"var.{ident}_run")
+    label = f"{team.name}/{job.name}"
     rules = _rules(job, team, names)
     machine_arn = _arn("states", f"stateMachine:{names.state_machine}", team.region)
-    publish: list[HclValue] = [topic_arn(team), *team.notify_topics]
-    states_statements: list[Statement] = []
+    states_statements: list[dict[str, object]] = []
     if not job.keep_running:
-        services: list[HclValue] = [
-            _arn("ecs", f"service/{team_names(team.name).cluster}/{service}", team.region)
-            for service in (names.leader_service, names.workers_service)
-        ]
         states_statements += [
-            Statement("StopServices", ("ecs:UpdateService",), tuple(services)),
-            Statement(
+            statement("StopServices", ["ecs:UpdateService"], _service_arns(team, names)),
+            statement(
                 "RunRecord",
-                ("ssm:GetParameter", "ssm:PutParameter"),
-                (Expr(f"aws_ssm_parameter.{ident}_run.arn"),),
+                ["ssm:GetParameter", "ssm:PutParameter"],
+                [Expr(f"aws_ssm_parameter.{ident}_run.arn")],
             ),
         ]
-    states_statements.append(Statement("Notify", ("sns:Publish",), tuple(publish)))
-    label = f"{team.name}/{job.name}"
-    events = Role(
-        key="events",
-        ident=f"{ident}_events",
-        name=names.events_role,
-        description=f"EventBridge starts the completion state machine of {label} with this role",
-        principal="events.amazonaws.com",
-        sid="EventsAssume",
-        trust=_trust([_arn("events", f"rule/{rule.name}", team.region) for rule in rules]),
-        statements=(
-            Statement(
+    states_statements.append(
+        statement("Notify", ["sns:Publish"], [topic_arn(team), *team.notify_topics])
+    )
+    events = _role(
+        "events",
+        ident,
+        names.events_role,
+        f"EventBridge starts the completion state machine of {label} with this role",
+        "events.amazonaws.com",
+        [_arn("events", f"rule/{r['name']}", team.region) for r in rules.values()],
+        [
+            statement(
                 "StartCompletion",
-                ("states:StartExecution",),
-                (Expr(f"aws_sfn_state_machine.{ident}.arn"),),
-            ),
-        ),
+                ["states:StartExecution"],
+                [Expr(f"aws_sfn_state_machine.{ident}.arn")],
+            )
+        ],
     )
-    states = Role(
-        key="states",
-        ident=f"{ident}_states",
-        name=names.states_role,
-        description=f"The completion state machine of {label} runs with this role",
-        principal="states.amazonaws.com",
-        sid="StatesAssume",
-        trust=_trust([machine_arn]),
-        statements=tuple(states_statements),
+    states = _role(
+        "states",
+        ident,
+        names.states_role,
+        f"The completion state machine of {label} runs with this role",
+        "states.amazonaws.com",
+        [machine_arn],
+        states_statements,
     )
+    stops = not job.keep_running
     return JobCompletion(
-        ident=ident,
         title=(
-            "Completion: report how tasks ended (keep_running)"
-            if job.keep_running
-            else "Completion: end the run when the leader exits 0, record it, report it"
+            "Completion: end the run when the leader exits 0 and report how it ended"
+            if stops
+            else "Completion: report how tasks ended (keep_running)"
         ),
-        stops=not job.keep_running,
-        rules=rules,
-        state_machine=names.state_machine,
-        definition=_definition(job, team, names, run),
-        roles=(events, states),
+        stops=stops,
         run_variable=f"{ident}_run",
-        run_parameter=names.run_parameter,
-        run_description=(
-            f"Last run of job {label}: run id, RUNNING/FINISHED/FAILED, failures (written by "
-            "its state machine; the module reads it)"
+        run_parameter=(
+            resource(
+                "aws_ssm_parameter",
+                f"{ident}_run",
+                name=names.run_parameter,
+                description=f"Last run of job {label}: run id, RUNNING/FINISHED/FAILED, "
+                "failures (written by its state machine; the module reads it)",
+            )
+            if stops
+            else None
         ),
-        run_initial={"run": run, "status": "RUNNING", "failures": 0, "task": ""},
-        ended=Expr(
-            f"local.{ident}_last_run.run == var.{ident}_run && "
-            f'local.{ident}_last_run.status != "RUNNING"'
+        run_record=data("aws_ssm_parameter", f"{ident}_run") if stops else None,
+        run_values=(
+            local_values(
+                run_initial={"run": run, "status": "RUNNING", "failures": 0, "task": ""},
+                last_run=PRESENT,
+                ended=Expr(
+                    f"local.{ident}_last_run.run == var.{ident}_run && "
+                    f'local.{ident}_last_run.status != "RUNNING"'
+                ),
+                at={
+                    "run_initial": f"{ident}_run_initial",
+                    "last_run": f"{ident}_last_run",
+                    "ended": f"{ident}_ended",
+                },
+            )
+            if stops
+            else None
         ),
+        patterns=tuple(
+            local_values(pattern=r["pattern"], at={"pattern": f"{ident}_{kind}_pattern"})
+            for kind, r in rules.items()
+        ),
+        definition=local_values(
+            definition=_definition(job, team, names, run),
+            at={"definition": f"{ident}_completion"},
+        ),
+        rules=tuple(
+            resource(
+                "aws_cloudwatch_event_rule",
+                f"{ident}_{kind}",
+                name=r["name"],
+                description=r["description"],
+            )
+            for kind, r in rules.items()
+        ),
+        targets=tuple(
+            resource(
+                "aws_cloudwatch_event_target",
+                f"{ident}_{kind}",
+                input_paths=r["input_paths"],
+                input_template=r["input_template"],
+                at={
+                    "input_paths": "input_transformer.0.input_paths",
+                    "input_template": "input_transformer.0.input_template",
+                },
+            )
+            for kind, r in rules.items()
+        ),
+        roles=(events, states),
+        state_machine=resource("aws_sfn_state_machine", ident, name=names.state_machine),
     )

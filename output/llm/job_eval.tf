@@ -378,7 +378,6 @@ resource "aws_ecs_service" "eval_workers" {
   tags = local.eval_tags
 }
 
-
 ################################################################################
 # Completion: report how tasks ended (keep_running)
 ################################################################################
@@ -589,3 +588,4 @@ resource "aws_sfn_state_machine" "eval" {
 
   tags = local.eval_tags
 }
+

@@ -337,6 +337,8 @@ resource "aws_ecs_capacity_provider" "pretrain" {
 
   tags = local.pretrain_tags
 
+  # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
+  # removing the job): deleting one still associated waits 20 minutes.
   lifecycle {
     create_before_destroy = true
   }
@@ -687,9 +689,8 @@ resource "aws_ecs_service" "pretrain_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "pretrain_run" {
@@ -1158,3 +1159,4 @@ resource "aws_sfn_state_machine" "pretrain" {
 
   tags = local.pretrain_tags
 }
+

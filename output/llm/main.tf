@@ -146,9 +146,8 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
   capacity_providers = [aws_ecs_capacity_provider.pretrain.name]
 }
 
-
 ################################################################################
-# Notifications: how each job ended, failed deployments
+# Notifications: how each job ended and failed deployments
 ################################################################################
 
 resource "aws_sns_topic" "notifications" {
@@ -158,10 +157,15 @@ resource "aws_sns_topic" "notifications" {
   tags = local.tags
 }
 
+locals {
+  notify_emails = ["llm-oncall@example.com"]
+}
+
 resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(["llm-oncall@example.com"])
+  for_each = toset(local.notify_emails)
 
   topic_arn = aws_sns_topic.notifications.arn
   protocol  = "email"
   endpoint  = each.value
 }
+

@@ -303,6 +303,8 @@ resource "aws_ecs_capacity_provider" "dlrm" {
 
   tags = local.dlrm_tags
 
+  # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
+  # removing the job): deleting one still associated waits 20 minutes.
   lifecycle {
     create_before_destroy = true
   }
@@ -587,9 +589,8 @@ resource "aws_ecs_service" "dlrm_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "dlrm_run" {
@@ -1078,3 +1079,4 @@ resource "aws_sfn_state_machine" "dlrm" {
 
   tags = local.dlrm_tags
 }
+

@@ -145,9 +145,8 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
   capacity_providers = [aws_ecs_capacity_provider.dlrm.name]
 }
 
-
 ################################################################################
-# Notifications: how each job ended, failed deployments
+# Notifications: how each job ended and failed deployments
 ################################################################################
 
 resource "aws_sns_topic" "notifications" {
@@ -156,3 +155,4 @@ resource "aws_sns_topic" "notifications" {
 
   tags = local.tags
 }
+

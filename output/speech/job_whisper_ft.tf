@@ -301,6 +301,8 @@ resource "aws_ecs_capacity_provider" "whisper_ft" {
 
   tags = local.whisper_ft_tags
 
+  # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
+  # removing the job): deleting one still associated waits 20 minutes.
   lifecycle {
     create_before_destroy = true
   }
@@ -597,9 +599,8 @@ resource "aws_ecs_service" "whisper_ft_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "whisper_ft_run" {
@@ -1068,3 +1069,4 @@ resource "aws_sfn_state_machine" "whisper_ft" {
 
   tags = local.whisper_ft_tags
 }
+

@@ -338,9 +338,8 @@ resource "aws_ecs_service" "ai_training_workers" {
   tags = local.ai_training_tags
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "ai_training_run" {
@@ -809,3 +808,4 @@ resource "aws_sfn_state_machine" "ai_training" {
 
   tags = local.ai_training_tags
 }
+

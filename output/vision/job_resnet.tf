@@ -405,9 +405,8 @@ resource "aws_ecs_service" "resnet_workers" {
   tags = local.resnet_tags
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "resnet_run" {
@@ -876,3 +875,4 @@ resource "aws_sfn_state_machine" "resnet" {
 
   tags = local.resnet_tags
 }
+

@@ -89,9 +89,8 @@ resource "aws_service_discovery_private_dns_namespace" "this" {
   }
 }
 
-
 ################################################################################
-# Notifications: how each job ended, failed deployments
+# Notifications: how each job ended and failed deployments
 ################################################################################
 
 resource "aws_sns_topic" "notifications" {
@@ -100,3 +99,4 @@ resource "aws_sns_topic" "notifications" {
 
   tags = local.tags
 }
+

@@ -269,6 +269,8 @@ resource "aws_ecs_capacity_provider" "instance" {
 
   tags = local.instance_tags
 
+  # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
+  # removing the job): deleting one still associated waits 20 minutes.
   lifecycle {
     create_before_destroy = true
   }
@@ -551,9 +553,8 @@ resource "aws_ecs_service" "instance_workers" {
   depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "instance_run" {
@@ -1022,3 +1023,4 @@ resource "aws_sfn_state_machine" "instance" {
 
   tags = local.instance_tags
 }
+

@@ -324,9 +324,8 @@ resource "aws_ecs_service" "spec_workers" {
   tags = local.spec_tags
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "spec_run" {
@@ -795,3 +794,4 @@ resource "aws_sfn_state_machine" "spec" {
 
   tags = local.spec_tags
 }
+

@@ -324,9 +324,8 @@ resource "aws_ecs_service" "this_workers" {
   tags = local.this_tags
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "this_run" {
@@ -795,3 +794,4 @@ resource "aws_sfn_state_machine" "this" {
 
   tags = local.this_tags
 }
+

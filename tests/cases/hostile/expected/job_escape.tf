@@ -334,9 +334,8 @@ resource "aws_ecs_service" "escape_workers" {
   tags = local.escape_tags
 }
 
-
 ################################################################################
-# Completion: end the run when the leader exits 0, record it, report it
+# Completion: end the run when the leader exits 0 and report how it ended
 ################################################################################
 
 resource "aws_ssm_parameter" "escape_run" {
@@ -805,3 +804,4 @@ resource "aws_sfn_state_machine" "escape" {
 
   tags = local.escape_tags
 }
+
