@@ -624,13 +624,13 @@ def test_identifiers_agree(example_configs: dict[str, TeamConfig]) -> None:
         ("job_pretrain.tf", '"EssentialContainerExited"', '"UserInitiated"'),
         ("job_pretrain.tf", "DesiredCount = 0", "DesiredCount = 1"),
         ("job_pretrain.tf", '"llm-pretrain-states"', '"llm-other-states"'),
-        ("main.tf", '"alias/aws/sns"', '"alias/other"'),
+        ("main.tf", '"llm-training-events"', '"llm-other-events"'),
     ],
 )
 def test_parse_back_checks_the_templated_fragments(
     file: str, old: str, new: str, chdir_root: Path
 ) -> None:
-    """gen.verify compares the completion and notification fragments with the decided values."""
+    """gen.verify finds the completion and notification values where the model put them."""
     from gen.errors import OutputError
     from gen.load import load_specs
     from gen.model import build
@@ -644,5 +644,5 @@ def test_parse_back_checks_the_templated_fragments(
     verify_files(module, files)
     assert old in files[file]
     files[file] = files[file].replace(old, new, 1)
-    with pytest.raises(OutputError, match="parsed back differently"):
+    with pytest.raises(OutputError, match="lacks what the model decided"):
         verify_files(module, files)

@@ -56,7 +56,8 @@ def test_example_override_puts_a_permissions_boundary_on_every_role(workdir: Pat
     for team in ("llm", "starter"):
         folder = workdir / "output" / team
         roles = _roles(folder)
-        expected = {"llm": 5, "starter": 2}[team]  # llm: two jobs and the instance role
+        # per job: execution, task, and the completion roles (events, states); llm: the instance role
+        expected = {"llm": 9, "starter": 4}[team]
         assert len(roles) == expected
         for name, body in roles.items():
             assert body["permissions_boundary"] == BOUNDARY, name
@@ -184,7 +185,7 @@ BROKEN = {
             "vision/job_resnet.tf: the rendered file lacks what the model decided "
             "(template overrides from tpl: job/services.tf.j2):",
             "  aws_ecs_service.resnet_leader.desired_count: parsed 1, intended "
-            "Expr(text='min(var.resnet_nodes, 1)')",
+            "Expr(text='local.resnet_ended ? 0 : min(var.resnet_nodes, 1)')",
         ],
     ),
     "has a Jinja syntax error": (
