@@ -1,20 +1,26 @@
 """The `ecsgen` command line: each command parses its options and calls one library function.
 
-Exit codes: 0 ok, 1 drift or invalid output, 2 usage or spec error.
+Exit codes: 0 ok, 1 drift or invalid output, 2 usage or spec error (or a render that does not
+parse back). The library is imported inside each command, so `--help` and `--version` stay quick
+and each command loads only what it uses.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from gen import __version__, pipeline
-from gen.errors import DriftError, EcsgenError
+from gen import __version__
+from gen.errors import DriftError, EcsgenError, Finding, OutputError, ParseBackError, SpecError
+
+if TYPE_CHECKING:
+    from gen.progress import Progress
 
 __all__ = ["main"]
 
@@ -32,19 +38,68 @@ OUT = click.option(
     show_default=True,
     help="Folder that holds one module folder per team.",
 )
+JOBS = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that share the teams (default: one per CPU; 1 runs everything here).",
+)
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: diffs and messages for people; json: one document on stdout for CI annotations.",
+)
 
 
-def _run(action: Callable[[], T]) -> T:
+def _progress(total: int, label: str) -> Progress:
+    from gen.progress import Progress  # noqa: PLC0415
+
+    return Progress(total, label, sys.stderr)
+
+
+def _errors_json(exc: EcsgenError) -> list[dict[str, object]]:
+    if isinstance(exc, SpecError):
+        return [
+            {"team": p.team, "path": p.file, "line": p.line, "field": p.path, "reason": p.message}
+            for p in exc.problems
+        ]
+    return [{"team": None, "path": None, "reason": str(exc)}]
+
+
+def _findings_json(findings: Sequence[Finding]) -> list[dict[str, str]]:
+    return [
+        {"team": f.team, "path": f.path, "reason": f.reason, "detail": f.detail} for f in findings
+    ]
+
+
+def _emit(document: dict[str, object]) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def _run(action: Callable[[], T], fmt: str = "text") -> T:
     """Run a library call; turn ecsgen's errors into a clean message and exit code."""
     try:
         return action()
     except DriftError as exc:
-        click.echo(str(exc), nl=False)
+        if fmt == "json":
+            _emit({"ok": False, "drift": _findings_json(exc.findings), "errors": []})
+        else:
+            click.echo(str(exc), nl=False)
         click.echo(
             "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
         )
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
+        if fmt == "json":
+            findings = exc.findings if isinstance(exc, OutputError | ParseBackError) else ()
+            key = "invalid" if isinstance(exc, OutputError) else "drift"
+            document: dict[str, object] = {"ok": False, key: _findings_json(findings)}
+            document["errors"] = [] if isinstance(exc, OutputError) else _errors_json(exc)
+            _emit(document)
         click.echo(
             f"ecsgen: error: {exc}" if "\n" not in str(exc) else f"ecsgen: errors:\n{exc}", err=True
         )
@@ -60,33 +115,50 @@ def main() -> None:
 @main.command()
 @SPECS
 @OUT
-def render(specs: Sequence[Path], out: Path) -> None:
+@JOBS
+def render(specs: Sequence[Path], out: Path, jobs: int | None) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
-    Every file is parsed back and compared with what was intended before anything is written.
-    Files ecsgen did not generate are never overwritten; generated files that the specs no
-    longer produce are removed.
+    Every file whose bytes are new is parsed back and compared with what was intended before
+    anything is written; files already on disk byte for byte are left as they are. Files ecsgen
+    did not generate are never overwritten; generated files that the specs no longer produce
+    are removed.
     """
+    from gen import pipeline  # noqa: PLC0415
+
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out))
+    result = _run(lambda: pipeline.render(specs, out, jobs, _progress))
     elapsed = time.perf_counter() - started
-    changed = len(result.touched)
     click.echo(
         f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
-        f"({', '.join(result.teams)}); {changed} file(s) changed in {elapsed:.2f}s",
+        f"({_names(result.teams)}); {len(result.touched)} file(s) changed, "
+        f"{len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
         err=True,
     )
+
+
+def _names(teams: Sequence[str], shown: int = 10) -> str:
+    if len(teams) <= shown:
+        return ", ".join(teams)
+    return ", ".join(teams[:shown]) + f", ... {len(teams) - shown} more"
 
 
 @main.command()
 @SPECS
 @OUT
-def check(specs: Sequence[Path], out: Path) -> None:
+@JOBS
+@FORMAT
+def check(specs: Sequence[Path], out: Path, jobs: int | None, fmt: str) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
+    With --format json, stdout holds {"ok", "drift": [{team, path, reason, detail}], "errors"}.
     """
-    _run(lambda: pipeline.check(specs, out))
+    from gen import pipeline  # noqa: PLC0415
+
+    _run(lambda: pipeline.check(specs, out, jobs, _progress), fmt)
+    if fmt == "json":
+        _emit({"ok": True, "drift": [], "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 
@@ -94,16 +166,23 @@ def check(specs: Sequence[Path], out: Path) -> None:
 @click.argument(
     "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
-def validate(dirs: Sequence[Path]) -> None:
+@JOBS
+@FORMAT
+def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     """Check generated modules on disk (parse-back and structure).
 
     DIRS are module folders, or folders of module folders (such as output/).
+    With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
     """
+    from gen import pipeline  # noqa: PLC0415
+
     folders: list[Path] = []
     for folder in dirs:
         if any(folder.glob("*.tf")):
             folders.append(folder)
         else:
             folders.extend(p for p in sorted(folder.iterdir()) if p.is_dir())
-    _run(lambda: pipeline.validate_dirs(folders))
+    _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt)
+    if fmt == "json":
+        _emit({"ok": True, "modules": len(folders), "invalid": [], "errors": []})
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)

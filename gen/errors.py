@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["DriftError", "EcsgenError", "OutputError", "Problem", "SpecError", "WriteConflictError"]
+__all__ = [
+    "DriftError",
+    "EcsgenError",
+    "Finding",
+    "OutputError",
+    "ParseBackError",
+    "Problem",
+    "SpecError",
+    "WriteConflictError",
+]
 
 
 class EcsgenError(Exception):
@@ -46,13 +56,43 @@ class WriteConflictError(EcsgenError):
     exit_code = 2
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One file that is drifted or invalid, for machine-readable reports (`--format json`)."""
+
+    team: str
+    path: str
+    reason: str
+    detail: str = ""
+
+
 class OutputError(EcsgenError):
     """Rendered output failed its own checks (parse-back, structure); nothing was written."""
 
     exit_code = 1
 
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class ParseBackError(EcsgenError):
+    """A render did not parse back to what the model intended (a generator or template fault).
+
+    Nothing is written. The message names every failing team and file."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
 
 class DriftError(EcsgenError):
-    """Files on disk differ from what the specs render to."""
+    """Files on disk differ from what the specs render to. The message holds the diffs."""
 
     exit_code = 1
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
