@@ -10,7 +10,6 @@ processed in this process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ __all__ = ["default_jobs", "run"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-_CHUNK = 4  # items per task: small enough to balance two workers and move a progress bar
+_CHUNK = 8  # items per task at most: few enough to balance the workers and move a progress bar
 _work: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
@@ -49,15 +48,21 @@ def run(
     `func` runs in forked children: it must return its result (picklable) rather than change
     the parent's state. An exception it raises is raised here."""
     global _work  # noqa: PLW0603 - the fork hands the work to the children through this
+    size = max(1, min(_CHUNK, len(items) // (4 * jobs)))
     workers = min(jobs, len(items))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers > 1:
+        import multiprocessing  # noqa: PLC0415 - only parallel runs pay for its import
+
+        if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+            workers = 1
+    if workers <= 1:
         results = []
         for item in items:
             results.append(func(item))
             if advance is not None:
                 advance(1)
         return results
-    chunks = [(start, min(start + _CHUNK, len(items))) for start in range(0, len(items), _CHUNK)]
+    chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     out: list[Any] = [None] * len(items)
     _work = (func, items)
     try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import jinja2
+
 from gen import __version__, parallel
 from gen.errors import (
     DriftError,
@@ -141,15 +143,25 @@ def _team(team: TeamConfig, *, out: Path, anchor: Path, diffs: bool) -> _Outcome
         except OutputError as exc:
             message = str(exc)
             where = next((n for n in changed if f"{n}:" in message), "")
+            if not message.startswith(f"{team.name}/"):
+                message = f"{team.name}/{message}"
             return replace(outcome, plan=None, parse_error=message, failed_file=where)
     return outcome
 
 
-def _warm() -> None:
-    """Compile every template before the workers fork, so each does not compile them again."""
+def _templates(parallel_run: bool) -> None:
+    """Keep compiled templates between runs, and compile them before the workers fork.
+
+    Compiling the templates is most of a one-team run after the imports; Jinja's bytecode cache
+    (a per-user folder in the temp directory, keyed by template name and source checksum) keeps
+    them. Before a parallel run the parent compiles them all once, so each worker inherits them.
+    """
     env = environment()
-    for name in env.list_templates():
-        env.get_template(name)
+    if env.bytecode_cache is None:
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache()
+    if parallel_run:
+        for name in env.list_templates():
+            env.get_template(name)
 
 
 def _outcomes(
@@ -162,8 +174,7 @@ def _outcomes(
 ) -> list[_Outcome]:
     teams = validate(load_specs(specs))
     jobs = jobs or parallel.default_jobs()
-    if jobs > 1 and len(teams) > 1:
-        _warm()
+    _templates(parallel_run=jobs > 1 and len(teams) > 1)
     work = partial(_team, out=out, anchor=out.resolve().parent, diffs=diffs)
     if progress is None:
         return parallel.run(work, teams, jobs)
