@@ -10,6 +10,7 @@ processed in this process.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -65,6 +66,7 @@ def run(
     chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     out: list[Any] = [None] * len(items)
     _work = (func, items)
+    gc.freeze()  # the children inherit the parent's objects: keep their collector off those pages
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for done in pool.imap_unordered(_chunk, chunks):
@@ -74,4 +76,5 @@ def run(
                     advance(len(done))
     finally:
         _work = None
+        gc.unfreeze()
     return out
