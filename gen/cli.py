@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from gen import __version__
-from gen.errors import DriftError, EcsgenError, Finding, OutputError, ParseBackError, SpecError
+from gen.errors import (
+    DriftError,
+    EcsgenError,
+    Finding,
+    OutputError,
+    ParseBackError,
+    SpecError,
+    TemplateError,
+)
 
 if TYPE_CHECKING:
     from gen.progress import Progress
@@ -44,6 +52,13 @@ JOBS = click.option(
     type=click.IntRange(min=1),
     default=None,
     help="Processes that share the teams (default: one per CPU; 1 runs everything here).",
+)
+TEMPLATES = click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of template overrides, in front of the bundled templates "
+    "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
 )
 FORMAT = click.option(
     "--format",
@@ -95,7 +110,11 @@ def _run(action: Callable[[], T], fmt: str = "text") -> T:
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
         if fmt == "json":
-            findings = exc.findings if isinstance(exc, OutputError | ParseBackError) else ()
+            findings = (
+                exc.findings
+                if isinstance(exc, OutputError | ParseBackError | TemplateError)
+                else ()
+            )
             key = "invalid" if isinstance(exc, OutputError) else "drift"
             document: dict[str, object] = {"ok": False, key: _findings_json(findings)}
             document["errors"] = [] if isinstance(exc, OutputError) else _errors_json(exc)
@@ -115,8 +134,9 @@ def main() -> None:
 @main.command()
 @SPECS
 @OUT
+@TEMPLATES
 @JOBS
-def render(specs: Sequence[Path], out: Path, jobs: int | None) -> None:
+def render(specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
     Every file whose bytes are new is parsed back and compared with what was intended before
@@ -127,7 +147,7 @@ def render(specs: Sequence[Path], out: Path, jobs: int | None) -> None:
     from gen import pipeline  # noqa: PLC0415
 
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out, jobs, _progress))
+    result = _run(lambda: pipeline.render(specs, out, templates, jobs, _progress))
     elapsed = time.perf_counter() - started
     click.echo(
         f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
@@ -146,9 +166,12 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @main.command()
 @SPECS
 @OUT
+@TEMPLATES
 @JOBS
 @FORMAT
-def check(specs: Sequence[Path], out: Path, jobs: int | None, fmt: str) -> None:
+def check(
+    specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None, fmt: str
+) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
@@ -156,7 +179,7 @@ def check(specs: Sequence[Path], out: Path, jobs: int | None, fmt: str) -> None:
     """
     from gen import pipeline  # noqa: PLC0415
 
-    _run(lambda: pipeline.check(specs, out, jobs, _progress), fmt)
+    _run(lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt)
     if fmt == "json":
         _emit({"ok": True, "drift": [], "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)

@@ -12,7 +12,9 @@ __all__ = [
     "OutputError",
     "ParseBackError",
     "Problem",
+    "SettingError",
     "SpecError",
+    "TemplateError",
     "WriteConflictError",
 ]
 
@@ -96,3 +98,20 @@ class DriftError(EcsgenError):
     def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
         super().__init__(message)
         self.findings = tuple(findings)
+
+
+class TemplateError(EcsgenError):
+    """A template (an override, usually) does not compile, fails to render, or leaves out or
+    changes a value the model decided; nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class SettingError(EcsgenError):
+    """The repository setting (`[tool.ecsgen]` in pyproject.toml) is unreadable or wrong."""
+
+    exit_code = 2

@@ -15,17 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "Block",
     "Expr",
     "HclValue",
     "Heredoc",
     "align",
     "decode",
+    "fmt",
     "identifier",
     "interpolate",
     "quote",
+    "reindent",
     "render",
-    "render_block",
 ]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_-]*")
@@ -65,6 +65,9 @@ def _escape_char(char: str) -> str:
     return char
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]|[$%]\{')
+
+
 def escape(text: str) -> str:
     """Escape `text` for the inside of an HCL quoted string (no surrounding quotes).
 
@@ -72,6 +75,8 @@ def escape(text: str) -> str:
     `%%{`; where no `}` follows, `\u0024{` / `\u0025{` say the same thing to Terraform and
     also parse in python-hcl2, whose grammar only knows closed `$${...}` escapes.
     """
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # most names and descriptions: nothing to do
     body = "".join(_escape_char(c) for c in text)
     out: list[str] = []
     i = 0
@@ -163,43 +168,6 @@ def render(value: HclValue, indent: int = 0) -> str:
     return "[\n" + "\n".join(lines) + f"\n{pad}]"
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """An HCL block. Its parts are written in the order HashiCorp's style guide asks for:
-    meta-arguments (`count`, `for_each`), arguments, nested blocks, `tags`, `depends_on`,
-    `lifecycle`, each group separated by a blank line."""
-
-    type: str
-    labels: tuple[str, ...] = ()
-    meta: tuple[tuple[str, HclValue], ...] = ()
-    attrs: tuple[tuple[str, HclValue], ...] = ()
-    blocks: tuple[Block, ...] = ()
-    tags: HclValue = None
-    depends_on: tuple[str, ...] = ()
-    lifecycle: Block | None = None
-
-
-def render_block(block: Block, indent: int = 0) -> str:
-    """Render `block` (and its nested blocks) as HCL source, before alignment."""
-    pad = "  " * indent
-    head = " ".join([block.type, *(quote(identifier(label)) for label in block.labels)])
-    groups: list[list[str]] = []
-    for pairs in (block.meta, block.attrs):
-        if pairs:
-            groups.append([f"{pad}  {k} = {render(v, indent + 1)}" for k, v in pairs])
-    groups.extend([render_block(b, indent + 1)] for b in block.blocks)
-    if block.tags is not None:
-        groups.append([f"{pad}  tags = {render(block.tags, indent + 1)}"])
-    if block.depends_on:
-        groups.append([f"{pad}  depends_on = [{', '.join(block.depends_on)}]"])
-    if block.lifecycle is not None:
-        groups.append([render_block(block.lifecycle, indent + 1)])
-    if not groups:
-        return f"{pad}{head} {{}}"
-    body = "\n\n".join("\n".join(group) for group in groups)
-    return f"{pad}{head} {{\n{body}\n{pad}}}"
-
-
 # --------------------------------------------------------------------------------------------
 # Alignment, as `terraform fmt` (hclwrite/format.go `formatCells`) does it: consecutive lines
 # that assign a complete, single-line expression form a chain whose `=` signs are aligned one
@@ -211,29 +179,21 @@ _ASSIGN = re.compile(
     r'^(?P<lead>\s*(?:[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"))\s*=\s?(?P<rhs>.*)$'
 )
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\s*$")
-_OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"#|//")
 
 
 def _net_brackets(text: str) -> int:
-    """Bracket balance of `text` outside quoted strings."""
-    net = 0
-    in_string = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if in_string:
-            if char == "\\":
-                i += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "#" or text.startswith("//", i):
-            break
-        else:
-            net += _OPEN.get(char, 0)
-        i += 1
-    return net
+    """Bracket balance of `text` outside quoted strings and comments."""
+    if '"' in text:
+        text = _STRING.sub("", text).partition('"')[0]  # an unclosed string runs to the end
+    comment = _COMMENT.search(text)
+    if comment:
+        text = text[: comment.start()]
+    opened = text.count("(") + text.count("[") + text.count("{")
+    return opened - text.count(")") - text.count("]") - text.count("}")
 
 
 def align(text: str) -> str:
@@ -263,6 +223,9 @@ def align(text: str) -> str:
         opener = _HEREDOC.search(line)
         if match and _net_brackets(match["rhs"]) == 0:
             chain.append((match["lead"], match["rhs"], []))
+        elif match:  # a value that spans lines ends the chain; one space either side of `=`
+            flush()
+            out.append(f"{match['lead']} = {match['rhs']}")
         else:
             flush()
             out.append(line)
@@ -270,6 +233,52 @@ def align(text: str) -> str:
             heredoc = opener.group(1)
     flush()
     return "\n".join(out)
+
+
+_CLOSERS = frozenset(")]}")
+
+
+def reindent(text: str) -> str:
+    """Indent every line two spaces per open bracket, as `terraform fmt` does; a line starting
+    with a closing bracket belongs to the outer level. A heredoc body moves with the line that
+    opens it (its closing marker lines up with that line), so the `hcl` filter and a template
+    author can write values without knowing how deep they sit."""
+    out: list[str] = []
+    depth = 0
+    heredoc: str | None = None
+    body: list[str] = []
+    owner = ""
+    for line in text.split("\n"):
+        if heredoc is not None:
+            body.append(line)
+            if line.strip() == heredoc:
+                marker = len(line) - len(line.lstrip(" "))
+                for held in body:
+                    if not held.strip():
+                        out.append("")
+                        continue
+                    lead = len(held) - len(held.lstrip(" "))
+                    out.append(owner + held[min(lead, marker) :])
+                heredoc = None
+                body = []
+            continue
+        stripped = line.strip()
+        if not stripped:
+            out.append("")
+            continue
+        level = depth - 1 if stripped[0] in _CLOSERS else depth
+        owner = "  " * max(level, 0)
+        out.append(owner + stripped)
+        depth += _net_brackets(stripped)
+        opener = _HEREDOC.search(stripped)
+        if opener:
+            heredoc = opener.group(1)
+    return "\n".join(out)
+
+
+def fmt(text: str) -> str:
+    """Lay out HCL text as `terraform fmt` would: indentation, then `=` alignment."""
+    return align(reindent(text))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,20 +1,25 @@
-"""The model: every value of the generated module decided, ready for the templates to place.
+"""The model: every value of the generated module decided, as plain data for the templates.
 
-`build(team)` turns a validated `TeamConfig` into a `Module`: HCL blocks (`gen.hcl.Block`) grouped
-the way the templates lay them out, plus the facts the README and the checks need. Names come
-from `gen.names`, so the validator has already checked each against its AWS limit.
+`build(team)` turns a validated `TeamConfig` into a `Module`. Each block the templates write
+(resource, data source, variable, output, `locals`, `terraform`) is a `Decl`: its address and
+the values Python decided for it (names, counts, environment, policy statements, ...). The
+templates in `templates/` hold the Terraform's shape and place these values through the `hcl`
+filter; `gen.verify` parses the output back and finds every value of every `Decl` where `at`
+says it belongs. Names come from `gen.names`, so the validator has already checked each against
+its AWS limit.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
 from gen import __version__
-from gen.hcl import Block, Expr, HclValue, Heredoc, interpolate
+from gen.hcl import Expr, Heredoc, identifier, interpolate
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -29,8 +34,10 @@ from gen.validate import (
     TeamConfig,
 )
 
-__all__ = ["JobView", "Module", "build"]
+__all__ = ["PRESENT", "Decl", "JobView", "Module", "build"]
 
+TERRAFORM_VERSION = ">= 1.5.7"
+AWS_PROVIDER_VERSION = ">= 5.100, < 7.0"  # validated here with 5.100; 6.x by schema review
 GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
 INSTANCE_ROLE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 CONTAINER = "trainer"
@@ -41,32 +48,194 @@ DEFAULT_ENV = {"PYTHONUNBUFFERED": "1"}
 GPU_ENV = {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "NCCL_DEBUG": "WARN"}
 ULIMITS = (("memlock", -1, -1), ("nofile", 1048576, 1048576), ("stack", 67108864, 67108864))
+ECS_EXEC_ACTIONS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+CHECKPOINT_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
 
-TAGS = Expr("local.tags")
 ACCOUNT = Expr("data.aws_caller_identity.current.account_id")
 PARTITION = Expr("data.aws_partition.current.partition")
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    """A banner and the blocks under it."""
+class _Present:
+    """A value the model requires to exist without deciding it (a `locals` entry whose
+    expression is the template's)."""
 
-    title: str
-    blocks: tuple[Block, ...]
+    def __repr__(self) -> str:
+        return "PRESENT"
+
+
+PRESENT = _Present()
+
+
+@dataclass(frozen=True, slots=True)
+class Decl:
+    """One block the templates write, and the values the model decided for it.
+
+    `kind` is the block type (`resource`, `data`, `variable`, `output`, `locals`, `terraform`),
+    `rtype` and `label` its labels. Templates read a value as an attribute (`role.name`);
+    `at` says where in the parsed block a value must be found when that differs from its key
+    (dotted; digits index nested blocks: `lifecycle.0.postcondition.0.condition`).
+    """
+
+    kind: str
+    rtype: str = ""
+    label: str = ""
+    args: Mapping[str, object] = field(default_factory=dict)
+    at: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for label in (self.rtype, self.label):
+            if label:
+                identifier(label)  # templates place labels as they are: they must be safe
+
+    def __getattr__(self, key: str) -> object:
+        if key in ("args", "at") or key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self.args[key]
+        except KeyError:
+            raise AttributeError(f"{self.address} has no value {key!r}") from None
+
+    @property
+    def address(self) -> str:
+        """The block's Terraform address (`locals` and `terraform` blocks have none)."""
+        if self.kind == "resource":
+            return f"{self.rtype}.{self.label}"
+        if self.kind == "data":
+            return f"data.{self.rtype}.{self.label}"
+        if self.kind == "variable":
+            return f"var.{self.label}"
+        if self.kind == "output":
+            return f"output.{self.label}"
+        return self.kind
+
+
+def resource(rtype: str, label: str, at: Mapping[str, str] | None = None, **args: object) -> Decl:
+    return Decl("resource", rtype, label, args, at or {})
+
+
+def data(rtype: str, label: str, at: Mapping[str, str] | None = None, **args: object) -> Decl:
+    return Decl("data", rtype, label, args, at or {})
+
+
+def local_values(at: Mapping[str, str] | None = None, **args: object) -> Decl:
+    return Decl("locals", args=args, at=at or {})
 
 
 @dataclass(frozen=True, slots=True)
 class JobView:
-    """One job's file (`job_<name>.tf`) and the facts about it."""
+    """One job's file (`job_<name>.tf`): the facts about the job and its blocks by concern."""
 
     config: JobConfig
     names: JobNames
     file: str
-    sections: tuple[Section, ...]
-    variables: tuple[Block, ...]
-    outputs: tuple[Block, ...]
-    leader_env: tuple[tuple[str, HclValue], ...]
-    worker_env: tuple[tuple[str, HclValue], ...]
+    tags: Decl
+    execution_policy: Decl
+    execution_role: Decl
+    execution_role_policy: Decl
+    task_policy: Decl
+    task_role: Decl
+    task_role_policy: Decl
+    log_group: Decl
+    security_group: Decl
+    nodes_rules: tuple[Decl, ...]
+    https_rule: Decl
+    capacity: CapacityView | None
+    discovery: Decl
+    containers: Decl
+    task_definitions: tuple[Decl, ...]
+    services: tuple[Decl, ...]
+    variables: tuple[Decl, ...]
+    outputs: tuple[Decl, ...]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def ident(self) -> str:
+        return self.names.ident
+
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        """Every block of the job's file, in file order."""
+        capacity = self.capacity.decls if self.capacity else ()
+        return (
+            self.tags,
+            self.execution_policy,
+            self.execution_role,
+            self.execution_role_policy,
+            self.task_policy,
+            self.task_role,
+            self.task_role_policy,
+            self.log_group,
+            self.security_group,
+            *self.nodes_rules,
+            self.https_rule,
+            *capacity,
+            self.discovery,
+            self.containers,
+            *self.task_definitions,
+            *self.services,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityView:
+    """An EC2 job's GPU capacity: launch template, Auto Scaling group, capacity provider."""
+
+    instance_type: str
+    user_data: Decl
+    placement_group: Decl | None
+    launch_template: Decl
+    autoscaling_group: Decl
+    capacity_provider: Decl
+
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        group = (self.placement_group,) if self.placement_group else ()
+        return (
+            self.user_data,
+            *group,
+            self.launch_template,
+            self.autoscaling_group,
+            self.capacity_provider,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    """The team's shared EC2 pieces: instance role and profile, GPU AMI, capacity providers."""
+
+    assume_policy: Decl
+    role: Decl
+    role_attachment: Decl
+    profile: Decl
+    gpu_ami: Decl
+    ami: Decl
+    capacity_providers: Decl
+
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        return (
+            self.assume_policy,
+            self.role,
+            self.role_attachment,
+            self.profile,
+            self.gpu_ami,
+            self.ami,
+            self.capacity_providers,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +245,54 @@ class Module:
     team: TeamConfig
     generator: str
     spec: str
-    versions: Block
-    main: tuple[Section, ...]
-    variables: tuple[Section, ...]
-    outputs: tuple[Section, ...]
+    versions: Decl
+    network_variables: tuple[Decl, ...]
+    operations_variables: tuple[Decl, ...]
+    capacity_variables: tuple[Decl, ...]
+    shared: Decl
+    identity: tuple[Decl, ...]
+    ecs_tasks_assume: Decl
+    cluster: Decl
+    namespace: Decl
+    instance: InstanceView | None
+    cluster_outputs: tuple[Decl, ...]
     jobs: tuple[JobView, ...]
+    templates: str | None = None  # the override folder, as the header names it
+    overrides: tuple[str, ...] = ()  # the templates in it (`job/iam.tf.j2`), sorted
 
     @property
     def files(self) -> tuple[str, ...]:
         """The files this module consists of, in the order they are rendered."""
         fixed = ("versions.tf", "variables.tf", "main.tf")
         return (*fixed, *(j.file for j in self.jobs), "outputs.tf", "README.md")
+
+    @property
+    def variables(self) -> tuple[Decl, ...]:
+        team = (*self.network_variables, *self.operations_variables, *self.capacity_variables)
+        return (*team, *(v for j in self.jobs for v in j.variables))
+
+    @property
+    def outputs(self) -> tuple[Decl, ...]:
+        return (*self.cluster_outputs, *(o for j in self.jobs for o in j.outputs))
+
+    def decls(self) -> dict[str, tuple[Decl, ...]]:
+        """Every block of every `.tf` file, by file name: what parse-back must find."""
+        instance = self.instance.decls if self.instance else ()
+        files = {
+            "versions.tf": (self.versions,),
+            "variables.tf": self.variables,
+            "main.tf": (
+                self.shared,
+                *self.identity,
+                self.ecs_tasks_assume,
+                self.cluster,
+                self.namespace,
+                *instance,
+            ),
+        }
+        files.update({job.file: job.decls for job in self.jobs})
+        files["outputs.tf"] = self.outputs
+        return files
 
 
 # -- small builders ---------------------------------------------------------------------------
@@ -96,92 +302,85 @@ def ref(*parts: str) -> Expr:
     return Expr(".".join(parts))
 
 
-def _variable(
+_NO_DEFAULT = object()
+
+
+def variable(
     name: str,
     type_: str,
     description: str,
-    default: HclValue | type = type,
-    validations: Iterable[tuple[str, str]] = (),
+    default: object = _NO_DEFAULT,
+    validations: Sequence[tuple[str, str]] = (),
     nullable: bool | None = None,
-) -> Block:
-    attrs: list[tuple[str, HclValue]] = [("description", description), ("type", Expr(type_))]
-    if default is not type:
-        attrs.append(("default", default))  # type: ignore[arg-type]
+) -> Decl:
+    args: dict[str, object] = {"description": description, "type": Expr(type_)}
+    if default is not _NO_DEFAULT:
+        args["default"] = default
     if nullable is not None:
-        attrs.append(("nullable", nullable))
-    checks = tuple(
-        Block("validation", attrs=(("condition", Expr(cond)), ("error_message", message)))
-        for cond, message in validations
-    )
-    return Block("variable", (name,), attrs=tuple(attrs), blocks=checks)
+        args["nullable"] = nullable
+    args["validation"] = [
+        {"condition": Expr(cond), "error_message": message} for cond, message in validations
+    ]
+    return Decl("variable", label=name, args=args)
 
 
-def _output(name: str, description: str, value: HclValue) -> Block:
-    return Block("output", (name,), attrs=(("description", description), ("value", value)))
+def output(name: str, description: str, value: object) -> Decl:
+    return Decl("output", label=name, args={"description": description, "value": value})
 
 
-def _statement(
+def statement(
     sid: str,
     actions: Sequence[str],
-    resources: Sequence[HclValue],
-    conditions: Sequence[tuple[str, str, Sequence[HclValue]]] = (),
+    resources: Sequence[object],
+    conditions: Sequence[tuple[str, str, Sequence[object]]] = (),
     principals: Sequence[tuple[str, Sequence[str]]] = (),
-) -> Block:
-    nested = [
-        Block("principals", attrs=(("type", kind), ("identifiers", list(ids))))
-        for kind, ids in principals
-    ]
-    nested += [
-        Block("condition", attrs=(("test", test), ("variable", var), ("values", list(values))))
-        for test, var, values in conditions
-    ]
-    attrs: list[tuple[str, HclValue]] = [
-        ("sid", sid),
-        ("effect", "Allow"),
-        ("actions", sorted(actions)),
-    ]
+) -> dict[str, object]:
+    """One IAM policy statement (always `Allow`), keyed as the `statement` block's arguments."""
+    body: dict[str, object] = {"sid": sid, "actions": sorted(actions)}
     if resources:
-        attrs.append(("resources", list(resources)))
-    return Block("statement", attrs=tuple(attrs), blocks=tuple(nested))
+        body["resources"] = list(resources)
+    body["principals"] = [{"type": kind, "identifiers": list(ids)} for kind, ids in principals]
+    body["condition"] = [
+        {"test": test, "variable": var, "values": list(values)} for test, var, values in conditions
+    ]
+    return body
 
 
-def _arn(service: str, resource: str, region: str = "", account: bool = True) -> Expr:
+def _arn(service: str, resource_: str, region: str = "", account: bool = True) -> Expr:
     """An ARN with the partition (and account) taken from the provider's identity."""
     parts: list[str | Expr] = ["arn:", PARTITION, f":{service}:{region}:"]
     if account:
         parts.append(ACCOUNT)
-    parts.append(f":{resource}")
+    parts.append(f":{resource_}")
     return interpolate(*parts)
 
 
 # -- the team ---------------------------------------------------------------------------------
 
 
-TERRAFORM_VERSION = ">= 1.5.7"
-AWS_PROVIDER_VERSION = ">= 5.100, < 7.0"  # validated here with 5.100; 6.x by schema review
-
-
-def _versions() -> Block:
-    provider = {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION}
-    return Block(
+def _versions() -> Decl:
+    return Decl(
         "terraform",
-        attrs=(("required_version", TERRAFORM_VERSION),),
-        blocks=(Block("required_providers", attrs=(("aws", provider),)),),
+        args={
+            "required_version": TERRAFORM_VERSION,
+            "aws": {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION},
+        },
+        at={"aws": "required_providers.0.aws"},
     )
 
 
-def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
-    subnets_default: HclValue | type = list(team.subnet_ids) if team.subnet_ids else type
-    vpc_default: HclValue | type = team.vpc_id if team.vpc_id else type
-    network = [
-        _variable(
+def _network_variables(team: TeamConfig) -> tuple[Decl, ...]:
+    subnets_default = list(team.subnet_ids) if team.subnet_ids else _NO_DEFAULT
+    vpc_default = team.vpc_id if team.vpc_id else _NO_DEFAULT
+    return (
+        variable(
             "vpc_id",
             "string",
             "VPC the training tasks run in. It needs DNS support "
             "and DNS hostnames enabled (Cloud Map private DNS).",
             vpc_default,
         ),
-        _variable(
+        variable(
             "subnet_ids",
             "list(string)",
             "Private subnets for the training tasks (Fargate jobs and EC2 jobs without EFA).",
@@ -189,7 +388,7 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             [("length(var.subnet_ids) > 0", "Give at least one subnet.")],
             nullable=False,
         ),
-        _variable(
+        variable(
             "assign_public_ip",
             "bool",
             "Give Fargate tasks a public IP. Only for "
@@ -197,7 +396,7 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             False,
             nullable=False,
         ),
-        _variable(
+        variable(
             "egress_cidr_blocks",
             "list(string)",
             "Where tasks may open HTTPS "
@@ -206,10 +405,13 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             ["0.0.0.0/0"],
             nullable=False,
         ),
-    ]
+    )
+
+
+def _operations_variables(team: TeamConfig) -> tuple[Decl, ...]:
     retention = ", ".join(map(str, LOG_RETENTION_DAYS))
-    operations = [
-        _variable(
+    return (
+        variable(
             "log_retention_days",
             "number",
             "Days CloudWatch keeps the training logs.",
@@ -222,7 +424,7 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             ],
             nullable=False,
         ),
-        _variable(
+        variable(
             "enable_execute_command",
             "bool",
             "Allow `aws ecs execute-command` into "
@@ -230,7 +432,7 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             False,
             nullable=False,
         ),
-        _variable(
+        variable(
             "tags",
             "map(string)",
             "Tags added to every resource, on top of the spec's tags.",
@@ -254,174 +456,74 @@ def _team_variables(team: TeamConfig, ec2: bool) -> list[Section]:
             ],
             nullable=False,
         ),
-    ]
-    sections = [Section("Network", tuple(network)), Section("Operations", tuple(operations))]
-    if ec2:
-        sections.append(
-            Section(
-                "GPU capacity",
-                (
-                    _variable(
-                        "ami_id",
-                        "string",
-                        "AMI for the GPU instances. null takes the latest "
-                        "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
-                        f"parameter {GPU_AMI_PARAMETER}.",
-                        None,
-                    ),
-                ),
-            )
-        )
-    return sections
+    )
 
 
-def _team_main(team: TeamConfig, ec2_jobs: Sequence[JobView]) -> list[Section]:
+def _capacity_variables() -> tuple[Decl, ...]:
+    return (
+        variable(
+            "ami_id",
+            "string",
+            "AMI for the GPU instances. null takes the latest "
+            "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
+            f"parameter {GPU_AMI_PARAMETER}.",
+            None,
+        ),
+    )
+
+
+def _cluster(team: TeamConfig) -> Decl:
+    return resource(
+        "aws_ecs_cluster",
+        "this",
+        name=team_names(team.name).cluster,
+        region_check=Expr(f'split(":", self.arn)[3] == "{team.region}"'),
+        region_message=f"This module is for {team.region}: configure the aws provider "
+        "for that region (container logs and the roles' trust conditions name it).",
+        at={
+            "region_check": "lifecycle.0.postcondition.0.condition",
+            "region_message": "lifecycle.0.postcondition.0.error_message",
+        },
+    )
+
+
+def _instance(team: TeamConfig, ec2_jobs: Sequence[JobConfig]) -> InstanceView:
     names = team_names(team.name)
-    spec_tags = dict(team.tags)
-    spec_tags["ecsgen:team"] = team.name
-    locals_ = Block(
-        "locals",
-        attrs=(
-            ("tags_from_spec", dict(sorted(spec_tags.items()))),
-            ("tags", Expr("merge(local.tags_from_spec, var.tags)")),
+    idents = [job_names(team.name, j.name).ident for j in ec2_jobs]
+    return InstanceView(
+        assume_policy=data(
+            "aws_iam_policy_document",
+            "ec2_assume",
+            statements=[
+                statement(
+                    "Ec2Assume",
+                    ["sts:AssumeRole"],
+                    [],
+                    principals=[("Service", ["ec2.amazonaws.com"])],
+                )
+            ],
+            at={"statements": "statement"},
+        ),
+        role=resource(
+            "aws_iam_role",
+            "instance",
+            name=names.instance_role,
+            description=f"ECS container instances of team {team.name}",
+        ),
+        role_attachment=resource(
+            "aws_iam_role_policy_attachment",
+            "instance",
+            policy_arn=interpolate("arn:", PARTITION, f":iam::aws:policy/{INSTANCE_ROLE_POLICY}"),
+        ),
+        profile=resource("aws_iam_instance_profile", "instance", name=names.instance_profile),
+        gpu_ami=data("aws_ssm_parameter", "gpu_ami", name=GPU_AMI_PARAMETER),
+        ami=local_values(ami_id=PRESENT),
+        capacity_providers=resource(
+            "aws_ecs_cluster_capacity_providers",
+            "this",
+            capacity_providers=[ref("aws_ecs_capacity_provider", i, "name") for i in idents],
         ),
     )
-    identity = (
-        Block("data", ("aws_caller_identity", "current")),
-        Block("data", ("aws_partition", "current")),
-    )
-    assume = Block(
-        "data",
-        ("aws_iam_policy_document", "ecs_tasks_assume"),
-        blocks=(
-            _statement(
-                "EcsTasksAssume",
-                ["sts:AssumeRole"],
-                [],
-                conditions=[
-                    ("StringEquals", "aws:SourceAccount", [ACCOUNT]),
-                    ("ArnLike", "aws:SourceArn", [_arn("ecs", "*", team.region)]),
-                ],
-                principals=[("Service", ["ecs-tasks.amazonaws.com"])],
-            ),
-        ),
-    )
-    cluster = Block(
-        "resource",
-        ("aws_ecs_cluster", "this"),
-        attrs=(("name", names.cluster),),
-        blocks=(Block("setting", attrs=(("name", "containerInsights"), ("value", "enabled"))),),
-        tags=TAGS,
-        lifecycle=Block(
-            "lifecycle",
-            blocks=(
-                Block(
-                    "postcondition",
-                    attrs=(
-                        ("condition", Expr(f'split(":", self.arn)[3] == "{team.region}"')),
-                        (
-                            "error_message",
-                            f"This module is for {team.region}: configure the aws provider "
-                            "for that region (container logs and the roles' trust conditions "
-                            "name it).",
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    )
-    namespace = Block(
-        "resource",
-        ("aws_service_discovery_private_dns_namespace", "this"),
-        attrs=(
-            ("name", names.namespace),
-            ("description", f"Rendezvous names of the training jobs of team {team.name}"),
-            ("vpc", ref("var", "vpc_id")),
-        ),
-        tags=TAGS,
-    )
-    sections = [
-        Section("Shared", (locals_, *identity, assume)),
-        Section("Cluster", (cluster,)),
-        Section("Service discovery (rendezvous)", (namespace,)),
-    ]
-    if ec2_jobs:
-        sections.append(Section("GPU capacity: instance role and AMI", _instance_blocks(team)))
-        providers = Block(
-            "resource",
-            ("aws_ecs_cluster_capacity_providers", "this"),
-            attrs=(
-                ("cluster_name", ref("aws_ecs_cluster", "this", "name")),
-                (
-                    "capacity_providers",
-                    [ref("aws_ecs_capacity_provider", j.names.ident, "name") for j in ec2_jobs],
-                ),
-            ),
-        )
-        sections.append(Section("GPU capacity: cluster capacity providers", (providers,)))
-    return sections
-
-
-def _instance_blocks(team: TeamConfig) -> tuple[Block, ...]:
-    names = team_names(team.name)
-    assume = Block(
-        "data",
-        ("aws_iam_policy_document", "ec2_assume"),
-        blocks=(
-            _statement(
-                "Ec2Assume", ["sts:AssumeRole"], [], principals=[("Service", ["ec2.amazonaws.com"])]
-            ),
-        ),
-    )
-    role = Block(
-        "resource",
-        ("aws_iam_role", "instance"),
-        attrs=(
-            ("name", names.instance_role),
-            ("description", f"ECS container instances of team {team.name}"),
-            ("assume_role_policy", ref("data", "aws_iam_policy_document", "ec2_assume", "json")),
-        ),
-        tags=TAGS,
-    )
-    attachment = Block(
-        "resource",
-        ("aws_iam_role_policy_attachment", "instance"),
-        attrs=(
-            ("role", ref("aws_iam_role", "instance", "name")),
-            (
-                "policy_arn",
-                interpolate("arn:", PARTITION, f":iam::aws:policy/{INSTANCE_ROLE_POLICY}"),
-            ),
-        ),
-    )
-    profile = Block(
-        "resource",
-        ("aws_iam_instance_profile", "instance"),
-        attrs=(
-            ("name", names.instance_profile),
-            ("role", ref("aws_iam_role", "instance", "name")),
-        ),
-        tags=TAGS,
-    )
-    ami = Block(
-        "data",
-        ("aws_ssm_parameter", "gpu_ami"),
-        meta=(("count", Expr("var.ami_id == null ? 1 : 0")),),
-        attrs=(("name", GPU_AMI_PARAMETER),),
-    )
-    ami_local = Block(
-        "locals",
-        attrs=(
-            (
-                "ami_id",
-                Expr(
-                    "var.ami_id != null ? var.ami_id : "
-                    "nonsensitive(data.aws_ssm_parameter.gpu_ami[0].value)"
-                ),
-            ),
-        ),
-    )
-    return (assume, role, attachment, profile, ami, ami_local)
 
 
 # -- a job ------------------------------------------------------------------------------------
@@ -439,8 +541,8 @@ def _environment(
     team: TeamConfig,
     names: JobNames,
     leader: bool,
-) -> tuple[tuple[str, HclValue], ...]:
-    env: dict[str, HclValue] = dict(DEFAULT_ENV)
+) -> list[dict[str, object]]:
+    env: dict[str, object] = dict(DEFAULT_ENV)
     if isinstance(job.compute, Ec2Compute):
         env.update(GPU_ENV)
         if job.compute.efa:
@@ -470,27 +572,22 @@ def _environment(
         env["ECSGEN_CHECKPOINT_URI"] = job.checkpoints.uri
     if job.datasets:
         env["ECSGEN_DATASET_URIS"] = ",".join(d.uri for d in job.datasets)
-    return tuple(sorted(env.items()))
+    return [{"name": k, "value": v} for k, v in sorted(env.items())]
 
 
-def _container(
-    job: JobConfig,
-    team: TeamConfig,
-    names: JobNames,
-    env: tuple[tuple[str, HclValue], ...],
-    role: str,
-) -> dict[str, HclValue]:
+def _container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> dict[str, object]:
+    """The container definition, keyed as in the ECS API (the template writes it as an HCL
+    object passed through `jsonencode`)."""
     separator = "@" if job.image_is_digest else ":"
     image = interpolate(
         f"{job.image_repository}{separator}", ref("var", f"{names.ident}_image_tag")
     )
-    linux: dict[str, HclValue] = {"initProcessEnabled": True}
-    container: dict[str, HclValue] = {
+    linux: dict[str, object] = {"initProcessEnabled": True}
+    container: dict[str, object] = {
         "name": CONTAINER,
         "image": image,
-        "essential": True,
         "command": ["torchrun", *job.command],
-        "environment": [{"name": k, "value": v} for k, v in env],
+        "environment": _environment(job, team, names, leader=role == "leader"),
         "secrets": [{"name": k, "valueFrom": v} for k, v in job.secrets],
     }
     compute = job.compute
@@ -512,111 +609,9 @@ def _container(
     container["linuxParameters"] = linux
     container["stopTimeout"] = job.stop_timeout
     container["logConfiguration"] = {
-        "logDriver": "awslogs",
-        "options": {
-            "awslogs-group": ref("aws_cloudwatch_log_group", names.ident, "name"),
-            "awslogs-region": team.region,
-            "awslogs-stream-prefix": role,
-        },
+        "options": {"awslogs-region": team.region, "awslogs-stream-prefix": role},
     }
     return container
-
-
-def _iam(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
-    job_tags = ref("local", f"{names.ident}_tags")
-    execution_statements = _execution_statements(job, team, names)
-    task_statements = _task_statements(job)
-    exec_statement = Block(
-        "dynamic",
-        ("statement",),
-        meta=(("for_each", Expr("var.enable_execute_command ? [1] : []")),),
-        blocks=(
-            Block(
-                "content",
-                blocks=(),
-                attrs=_statement(
-                    "EcsExec",
-                    [
-                        "ssmmessages:CreateControlChannel",
-                        "ssmmessages:CreateDataChannel",
-                        "ssmmessages:OpenControlChannel",
-                        "ssmmessages:OpenDataChannel",
-                    ],
-                    ["*"],
-                ).attrs,
-            ),
-        ),
-    )
-    blocks = [
-        Block(
-            "data",
-            ("aws_iam_policy_document", f"{names.ident}_execution"),
-            blocks=tuple(execution_statements),
-        ),
-        Block(
-            "resource",
-            ("aws_iam_role", f"{names.ident}_execution"),
-            attrs=(
-                ("name", names.execution_role),
-                (
-                    "description",
-                    f"ECS pulls the image, writes logs and reads secrets of "
-                    f"{team.name}/{job.name} with this role",
-                ),
-                (
-                    "assume_role_policy",
-                    ref("data", "aws_iam_policy_document", "ecs_tasks_assume", "json"),
-                ),
-            ),
-            tags=job_tags,
-        ),
-        Block(
-            "resource",
-            ("aws_iam_role_policy", f"{names.ident}_execution"),
-            attrs=(
-                ("name", "execution"),
-                ("role", ref("aws_iam_role", f"{names.ident}_execution", "id")),
-                (
-                    "policy",
-                    ref("data", "aws_iam_policy_document", f"{names.ident}_execution", "json"),
-                ),
-            ),
-        ),
-        Block(
-            "data",
-            ("aws_iam_policy_document", f"{names.ident}_task"),
-            blocks=(*task_statements, exec_statement),
-        ),
-        Block(
-            "resource",
-            ("aws_iam_role", f"{names.ident}_task"),
-            attrs=(
-                ("name", names.task_role),
-                ("description", f"The training code of {team.name}/{job.name} runs with this role"),
-                (
-                    "assume_role_policy",
-                    ref("data", "aws_iam_policy_document", "ecs_tasks_assume", "json"),
-                ),
-            ),
-            tags=job_tags,
-        ),
-    ]
-    meta: tuple[tuple[str, HclValue], ...] = ()
-    if not task_statements:  # only ECS Exec could need a policy
-        meta = (("count", Expr("var.enable_execute_command ? 1 : 0")),)
-    blocks.append(
-        Block(
-            "resource",
-            ("aws_iam_role_policy", f"{names.ident}_task"),
-            meta=meta,
-            attrs=(
-                ("name", "task"),
-                ("role", ref("aws_iam_role", f"{names.ident}_task", "id")),
-                ("policy", ref("data", "aws_iam_policy_document", f"{names.ident}_task", "json")),
-            ),
-        )
-    )
-    return blocks
 
 
 ECR_HOST = re.compile(
@@ -635,15 +630,15 @@ def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
     return None
 
 
-def _execution_statements(job: JobConfig, team: TeamConfig, names: JobNames) -> list[Block]:
+def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, object]]:
     log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":log-stream:*")
-    statements = [_statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_arn])]
+    statements = [statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_arn])]
     ecr = _ecr_repository_arn(job)
     if ecr:
         region, account, repository = ecr
-        statements.append(_statement("EcrAuth", ["ecr:GetAuthorizationToken"], ["*"]))
+        statements.append(statement("EcrAuth", ["ecr:GetAuthorizationToken"], ["*"]))
         statements.append(
-            _statement(
+            statement(
                 "PullImage",
                 [
                     "ecr:BatchCheckLayerAvailability",
@@ -661,11 +656,11 @@ def _execution_statements(job: JobConfig, team: TeamConfig, names: JobNames) -> 
     parameters = [arn for _, arn in job.secrets if ":ssm:" in arn]
     if manager:
         statements.append(
-            _statement("ReadSecrets", ["secretsmanager:GetSecretValue"], sorted(set(manager)))
+            statement("ReadSecrets", ["secretsmanager:GetSecretValue"], sorted(set(manager)))
         )
     if parameters:
         statements.append(
-            _statement("ReadParameters", ["ssm:GetParameters"], sorted(set(parameters)))
+            statement("ReadParameters", ["ssm:GetParameters"], sorted(set(parameters)))
         )
     return statements
 
@@ -674,8 +669,8 @@ def _bucket_statements(
     sid: str,
     locations: Sequence[S3Location],
     object_actions: Sequence[str],
-) -> list[Block]:
-    statements: list[Block] = []
+) -> list[dict[str, object]]:
+    statements: list[dict[str, object]] = []
     ordered = sorted(set(locations), key=lambda s: (s.bucket, s.prefix))
     for index, (bucket, group) in enumerate(groupby(ordered, key=lambda s: s.bucket)):
         prefixes = [s.prefix for s in group]
@@ -688,190 +683,110 @@ def _bucket_statements(
         ]
         suffix = str(index) if index else ""
         statements.append(
-            _statement(f"List{sid}{suffix}", ["s3:ListBucket"], [bucket_arn], conditions=conditions)
+            statement(f"List{sid}{suffix}", ["s3:ListBucket"], [bucket_arn], conditions=conditions)
         )
-        statements.append(_statement(f"Objects{sid}{suffix}", object_actions, objects))
+        statements.append(statement(f"Objects{sid}{suffix}", object_actions, objects))
     return statements
 
 
-def _task_statements(job: JobConfig) -> list[Block]:
+def _task_statements(job: JobConfig) -> list[dict[str, object]]:
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
-        statements += _bucket_statements(
-            "Checkpoints",
-            [job.checkpoints],
-            [
-                "s3:AbortMultipartUpload",
-                "s3:DeleteObject",
-                "s3:GetObject",
-                "s3:ListMultipartUploadParts",
-                "s3:PutObject",
-            ],
-        )
+        statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS)
     return statements
 
 
-def _network(job: JobConfig, names: JobNames) -> list[Block]:
-    sg = ref("aws_security_group", names.ident, "id")
-    rules = [
-        Block(
-            "resource",
-            (f"aws_vpc_security_group_{direction}_rule", f"{names.ident}_nodes"),
-            attrs=(
-                ("security_group_id", sg),
-                ("referenced_security_group_id", sg),
-                ("ip_protocol", "-1"),
-                (
-                    "description",
-                    "All traffic between the nodes of the job (rendezvous, NCCL, gloo, EFA)",
-                ),
-            ),
-        )
-        for direction in ("ingress", "egress")
-    ]
-    rules.append(
-        Block(
-            "resource",
-            ("aws_vpc_security_group_egress_rule", f"{names.ident}_https"),
-            meta=(("for_each", Expr("toset(var.egress_cidr_blocks)")),),
-            attrs=(
-                ("security_group_id", sg),
-                ("cidr_ipv4", Expr("each.value")),
-                ("ip_protocol", "tcp"),
-                ("from_port", 443),
-                ("to_port", 443),
-                ("description", "HTTPS to AWS APIs, registries and trackers"),
-            ),
+def _iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
+    ident = names.ident
+    task_statements = _task_statements(job)
+    task_policy_args: dict[str, object] = {"name": "task"}
+    if not task_statements:  # only ECS Exec could need a policy
+        task_policy_args["count"] = Expr("var.enable_execute_command ? 1 : 0")
+    return {
+        "execution_policy": data(
+            "aws_iam_policy_document",
+            f"{ident}_execution",
+            statements=_execution_statements(job, names),
+            at={"statements": "statement"},
         ),
-    )
-    group = Block(
-        "resource",
-        ("aws_security_group", names.ident),
-        attrs=(
-            ("name", names.security_group),
-            ("description", f"Nodes of training job {names.prefix}"),
-            ("vpc_id", ref("var", "vpc_id")),
+        "execution_role": resource(
+            "aws_iam_role",
+            f"{ident}_execution",
+            name=names.execution_role,
+            description=f"ECS pulls the image, writes logs and reads secrets of "
+            f"{team.name}/{job.name} with this role",
         ),
-        tags=ref("local", f"{names.ident}_tags"),
-    )
-    return [group, *rules]
+        "execution_role_policy": resource(
+            "aws_iam_role_policy", f"{ident}_execution", name="execution"
+        ),
+        "task_policy": data(
+            "aws_iam_policy_document",
+            f"{ident}_task",
+            statements=task_statements,
+            exec_statement=statement("EcsExec", ECS_EXEC_ACTIONS, ["*"]),
+            at={"statements": "statement", "exec_statement": "dynamic.0.statement.content.0"},
+        ),
+        "task_role": resource(
+            "aws_iam_role",
+            f"{ident}_task",
+            name=names.task_role,
+            description=f"The training code of {team.name}/{job.name} runs with this role",
+        ),
+        "task_role_policy": Decl(
+            "resource", "aws_iam_role_policy", f"{ident}_task", task_policy_args
+        ),
+    }
 
 
-def _task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> Block:
+def _task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> Decl:
     compute = job.compute
-    attrs: list[tuple[str, HclValue]] = [("family", family)]
-    if isinstance(compute, FargateCompute):
-        attrs += [
-            ("requires_compatibilities", ["FARGATE"]),
-            ("network_mode", "awsvpc"),
-            ("cpu", str(compute.cpu)),
-            ("memory", str(compute.memory)),
-        ]
-    else:
-        attrs += [
-            ("requires_compatibilities", ["EC2"]),
-            ("network_mode", "awsvpc"),
-            ("cpu", str(compute.cpu)),
-            ("memory", str(compute.memory)),
-        ]
-    attrs += [
-        ("execution_role_arn", ref("aws_iam_role", f"{names.ident}_execution", "arn")),
-        ("task_role_arn", ref("aws_iam_role", f"{names.ident}_task", "arn")),
-        ("container_definitions", Expr(f"jsonencode([local.{names.ident}_{role}])")),
-    ]
-    nested = [
-        Block(
-            "runtime_platform",
-            attrs=(("operating_system_family", "LINUX"), ("cpu_architecture", "X86_64")),
-        )
-    ]
+    constraints = []
     if isinstance(compute, Ec2Compute):
-        nested.append(
-            Block(
-                "placement_constraints",
-                attrs=(
-                    ("type", "memberOf"),
-                    ("expression", f"attribute:ecs.instance-type == {compute.instance.name}"),
-                ),
-            )
-        )
-    return Block(
-        "resource",
-        ("aws_ecs_task_definition", f"{names.ident}_{role}"),
-        attrs=tuple(attrs),
-        blocks=tuple(nested),
-        tags=ref("local", f"{names.ident}_tags"),
+        constraints = [{"expression": f"attribute:ecs.instance-type == {compute.instance.name}"}]
+    return resource(
+        "aws_ecs_task_definition",
+        f"{names.ident}_{role}",
+        family=family,
+        requires_compatibilities=["FARGATE" if isinstance(compute, FargateCompute) else "EC2"],
+        cpu=str(compute.cpu),
+        memory=str(compute.memory),
+        container=f"{names.ident}_{role}",
+        placement_constraints=constraints,
+        at={"container": ""},
     )
 
 
-def _service(job: JobConfig, names: JobNames, role: str, subnets: Expr) -> Block:
+def _service(job: JobConfig, names: JobNames, role: str) -> Decl:
     leader = role == "leader"
-    compute = job.compute
     nodes = f"var.{names.ident}_nodes"
-    desired = Expr(f"min({nodes}, 1)" if leader else f"max({nodes} - 1, 0)")
-    attrs: list[tuple[str, HclValue]] = [
-        ("name", names.leader_service if leader else names.workers_service),
-        ("cluster", ref("aws_ecs_cluster", "this", "id")),
-        ("task_definition", ref("aws_ecs_task_definition", f"{names.ident}_{role}", "arn")),
-        ("desired_count", desired),
-    ]
-    if isinstance(compute, FargateCompute):
-        attrs += [("launch_type", "FARGATE"), ("platform_version", "LATEST")]
-    attrs += [
-        ("deployment_minimum_healthy_percent", 0),
-        ("deployment_maximum_percent", 100),
-        ("availability_zone_rebalancing", "DISABLED"),
-        ("enable_execute_command", ref("var", "enable_execute_command")),
-        ("enable_ecs_managed_tags", True),
-        ("propagate_tags", "SERVICE"),
-        ("wait_for_steady_state", False),
-    ]
-    network: list[tuple[str, HclValue]] = [
-        ("subnets", subnets),
-        ("security_groups", [ref("aws_security_group", names.ident, "id")]),
-    ]
-    if isinstance(compute, FargateCompute):
-        network.append(("assign_public_ip", ref("var", "assign_public_ip")))
-    nested = [
-        Block("deployment_circuit_breaker", attrs=(("enable", True), ("rollback", True))),
-        Block("network_configuration", attrs=tuple(network)),
-    ]
-    depends: tuple[str, ...] = ()
-    if isinstance(compute, Ec2Compute):
-        nested += [
-            Block(
-                "capacity_provider_strategy",
-                attrs=(
-                    ("capacity_provider", ref("aws_ecs_capacity_provider", names.ident, "name")),
-                    ("weight", 1),
-                    ("base", 0),
-                ),
-            ),
-            Block("placement_constraints", attrs=(("type", "distinctInstance"),)),
-        ]
-        depends = ("aws_ecs_cluster_capacity_providers.this",)
-    if leader:
-        nested.append(
-            Block(
-                "service_registries",
-                attrs=(("registry_arn", ref("aws_service_discovery_service", names.ident, "arn")),),
-            )
-        )
-    return Block(
+    compute = job.compute
+    args: dict[str, object] = {
+        "name": names.leader_service if leader else names.workers_service,
+        "desired_count": Expr(f"min({nodes}, 1)" if leader else f"max({nodes} - 1, 0)"),
+        "task_definition": ref("aws_ecs_task_definition", f"{names.ident}_{role}", "arn"),
+        "fargate": isinstance(compute, FargateCompute),
+        "subnets": _subnets(job, names),
+        "leader": leader,
+    }
+    return Decl(
         "resource",
-        ("aws_ecs_service", f"{names.ident}_{role}s" if not leader else f"{names.ident}_leader"),
-        attrs=tuple(attrs),
-        blocks=tuple(nested),
-        tags=ref("local", f"{names.ident}_tags"),
-        depends_on=depends,
+        "aws_ecs_service",
+        f"{names.ident}_leader" if leader else f"{names.ident}_workers",
+        args,
+        at={"subnets": "network_configuration.0.subnets", "fargate": "", "leader": ""},
     )
+
+
+def _subnets(job: JobConfig, names: JobNames) -> Expr:
+    compute = job.compute
+    efa = isinstance(compute, Ec2Compute) and compute.efa
+    return ref("var", f"{names.ident}_subnet_ids") if efa else ref("var", "subnet_ids")
 
 
 def _capacity(
-    job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Compute, subnets: Expr
-) -> list[Block]:
+    job: JobConfig, team: TeamConfig, names: JobNames, compute: Ec2Compute
+) -> CapacityView:
     ident = names.ident
-    job_tags = ref("local", f"{names.ident}_tags")
     user_data_lines = [
         "#!/bin/bash",
         "cat <<'EOF' >> /etc/ecs/ecs.config",
@@ -881,199 +796,59 @@ def _capacity(
         *(["ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"] if compute.spot else []),
         "EOF",
     ]
-    user_data = "\n".join(user_data_lines) + "\n"
-    interfaces: list[Block] = []
-    lt_attrs: list[tuple[str, HclValue]] = [
-        ("name", names.launch_template),
-        ("description", f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}"),
-        ("image_id", Expr("local.ami_id")),
-        ("instance_type", compute.instance.name),
-        ("user_data", Expr(f"base64encode(local.{ident}_user_data)")),
-        ("update_default_version", True),
-    ]
-    sg = ref("aws_security_group", ident, "id")
-    if compute.efa:
-        for index in range(compute.instance.efa_interfaces):
-            interfaces.append(
-                Block(
-                    "network_interfaces",
-                    attrs=(
-                        ("device_index", 0 if index == 0 else 1),
-                        ("network_card_index", index),
-                        ("interface_type", "efa"),
-                        ("security_groups", [sg]),
-                        ("delete_on_termination", True),
-                    ),
-                )
-            )
-    else:
-        lt_attrs.append(("vpc_security_group_ids", [sg]))
-    nested: list[Block] = [
-        Block(
-            "iam_instance_profile",
-            attrs=(("arn", ref("aws_iam_instance_profile", "instance", "arn")),),
+    interfaces = (
+        [
+            {"device_index": 0 if index == 0 else 1, "network_card_index": index}
+            for index in range(compute.instance.efa_interfaces)
+        ]
+        if compute.efa
+        else []
+    )
+    return CapacityView(
+        instance_type=compute.instance.name,
+        user_data=local_values(
+            user_data=Heredoc("\n".join(user_data_lines) + "\n"),
+            at={"user_data": f"{ident}_user_data"},
         ),
-        Block(
-            "metadata_options",
-            attrs=(
-                ("http_endpoint", "enabled"),
-                ("http_tokens", "required"),
-                ("http_put_response_hop_limit", 1),
-            ),
+        placement_group=(
+            resource("aws_placement_group", ident, name=names.placement_group)
+            if compute.efa
+            else None
         ),
-        Block(
-            "block_device_mappings",
-            attrs=(("device_name", "/dev/xvda"),),
-            blocks=(
-                Block(
-                    "ebs",
-                    attrs=(
-                        ("volume_size", Expr(f"var.{ident}_root_volume_gib")),
-                        ("volume_type", "gp3"),
-                        ("encrypted", True),
-                        ("delete_on_termination", True),
-                    ),
-                ),
-            ),
+        launch_template=resource(
+            "aws_launch_template",
+            ident,
+            name=names.launch_template,
+            description=f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}",
+            instance_type=compute.instance.name,
+            efa_interfaces=interfaces,
+            at={"efa_interfaces": "network_interfaces"},
         ),
-        *interfaces,
-        Block("monitoring", attrs=(("enabled", True),)),
-        Block("tag_specifications", attrs=(("resource_type", "instance"), ("tags", job_tags))),
-        Block("tag_specifications", attrs=(("resource_type", "volume"), ("tags", job_tags))),
-    ]
-    blocks: list[Block] = [Block("locals", attrs=((f"{ident}_user_data", Heredoc(user_data)),))]
-    if compute.efa:
-        blocks.append(
-            Block(
-                "resource",
-                ("aws_placement_group", ident),
-                attrs=(
-                    ("name", names.placement_group),
-                    ("strategy", "cluster"),
-                ),
-                tags=job_tags,
-            )
-        )
-    blocks.append(
-        Block(
-            "resource",
-            ("aws_launch_template", ident),
-            attrs=tuple(lt_attrs),
-            blocks=tuple(nested),
-            tags=job_tags,
-        )
+        autoscaling_group=resource(
+            "aws_autoscaling_group",
+            ident,
+            name=names.autoscaling_group,
+            max_size=Expr(f"max(var.{ident}_nodes, 1)"),
+            vpc_zone_identifier=_subnets(job, names),
+            spot=compute.spot,
+            efa=compute.efa,
+            name_tag=names.prefix,
+            at={"spot": "", "efa": "", "name_tag": ""},
+        ),
+        capacity_provider=resource(
+            "aws_ecs_capacity_provider",
+            ident,
+            name=names.capacity_provider,
+            max_step=Expr(f"max(var.{ident}_nodes, 1)"),
+            at={
+                "max_step": "auto_scaling_group_provider.0.managed_scaling.0."
+                "maximum_scaling_step_size"
+            },
+        ),
     )
-    template_ref = (
-        ("launch_template_id", ref("aws_launch_template", ident, "id")),
-        ("version", ref("aws_launch_template", ident, "latest_version")),
-    )
-    asg_attrs: list[tuple[str, HclValue]] = [
-        ("name", names.autoscaling_group),
-        ("min_size", 0),
-        ("max_size", Expr(f"max(var.{ident}_nodes, 1)")),
-        ("vpc_zone_identifier", subnets),
-        ("protect_from_scale_in", True),
-    ]
-    if compute.efa:
-        asg_attrs.append(("placement_group", ref("aws_placement_group", ident, "id")))
-    asg_nested: list[Block] = []
-    if compute.spot:
-        asg_attrs.append(("capacity_rebalance", True))
-        asg_nested.append(
-            Block(
-                "mixed_instances_policy",
-                blocks=(
-                    Block(
-                        "instances_distribution",
-                        attrs=(
-                            ("on_demand_base_capacity", 0),
-                            ("on_demand_percentage_above_base_capacity", 0),
-                            ("spot_allocation_strategy", "capacity-optimized"),
-                        ),
-                    ),
-                    Block(
-                        "launch_template",
-                        blocks=(Block("launch_template_specification", attrs=template_ref),),
-                    ),
-                ),
-            )
-        )
-    else:
-        asg_nested.append(
-            Block(
-                "launch_template",
-                attrs=(
-                    ("id", ref("aws_launch_template", ident, "id")),
-                    ("version", ref("aws_launch_template", ident, "latest_version")),
-                ),
-            )
-        )
-    asg_nested.append(
-        Block(
-            "tag",
-            attrs=(("key", "AmazonECSManaged"), ("value", "true"), ("propagate_at_launch", True)),
-        )
-    )
-    asg_nested.append(
-        Block(
-            "dynamic",
-            ("tag",),
-            meta=(("for_each", Expr(f'merge(local.{ident}_tags, {{ Name = "{names.prefix}" }})')),),
-            blocks=(
-                Block(
-                    "content",
-                    attrs=(
-                        ("key", Expr("tag.key")),
-                        ("value", Expr("tag.value")),
-                        ("propagate_at_launch", True),
-                    ),
-                ),
-            ),
-        )
-    )
-    blocks.append(
-        Block(
-            "resource",
-            ("aws_autoscaling_group", ident),
-            attrs=tuple(asg_attrs),
-            blocks=tuple(asg_nested),
-            lifecycle=Block("lifecycle", attrs=(("ignore_changes", [Expr("desired_capacity")]),)),
-        )
-    )
-    blocks.append(
-        Block(
-            "resource",
-            ("aws_ecs_capacity_provider", ident),
-            attrs=(("name", names.capacity_provider),),
-            blocks=(
-                Block(
-                    "auto_scaling_group_provider",
-                    attrs=(
-                        ("auto_scaling_group_arn", ref("aws_autoscaling_group", ident, "arn")),
-                        ("managed_termination_protection", "ENABLED"),
-                        ("managed_draining", "ENABLED"),
-                    ),
-                    blocks=(
-                        Block(
-                            "managed_scaling",
-                            attrs=(
-                                ("status", "ENABLED"),
-                                ("target_capacity", 100),
-                                ("minimum_scaling_step_size", 1),
-                                ("maximum_scaling_step_size", Expr(f"max(var.{ident}_nodes, 1)")),
-                                ("instance_warmup_period", 300),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-            tags=job_tags,
-        )
-    )
-    return blocks
 
 
-def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Block, ...]:
+def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Decl, ...]:
     ident = names.ident
     version_kind = "digest (sha256:...)" if job.image_is_digest else "tag"
     nodes = f"var.{ident}_nodes"
@@ -1099,21 +874,21 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
         ]
         nodes_text = "Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops the job."
     variables = [
-        _variable(
+        variable(
             f"{ident}_image_tag",
             "string",
             f"Image {version_kind} of {job.image_repository} for job {job.name}.",
             job.image_version,
             nullable=False,
         ),
-        _variable(
+        variable(
             f"{ident}_nodes", "number", nodes_text, job.max_nodes, nodes_checks, nullable=False
         ),
     ]
     compute = job.compute
     if isinstance(compute, Ec2Compute):
         variables.append(
-            _variable(
+            variable(
                 f"{ident}_root_volume_gib",
                 "number",
                 "Size of each instance's encrypted root volume (images, scratch).",
@@ -1123,18 +898,15 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
             )
         )
         if compute.efa:
-            default: HclValue | type = type
             chosen = compute.subnet_ids or team.subnet_ids
-            if chosen:
-                default = list(chosen)
             variables.append(
-                _variable(
+                variable(
                     f"{ident}_subnet_ids",
                     "list(string)",
                     "The one subnet (one Availability "
                     "Zone) of the EFA job: EFA traffic cannot cross AZs and the cluster placement "
                     "group lives in one.",
-                    default,
+                    list(chosen) if chosen else _NO_DEFAULT,
                     [
                         (
                             f"length(var.{ident}_subnet_ids) == 1",
@@ -1147,10 +919,10 @@ def _job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[B
     return tuple(variables)
 
 
-def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Block, ...]:
+def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Decl, ...]:
     ident = names.ident
     outputs = [
-        _output(
+        output(
             f"{ident}_services",
             f"ECS services of job {job.name} (leader, workers).",
             {
@@ -1158,22 +930,22 @@ def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Block, ...]:
                 "workers": ref("aws_ecs_service", f"{ident}_workers", "name"),
             },
         ),
-        _output(
+        output(
             f"{ident}_rendezvous_endpoint",
             "Where the workers find the leader's c10d store.",
             f"{names.rendezvous_host}:{RDZV_PORT}",
         ),
-        _output(
+        output(
             f"{ident}_log_group",
             "CloudWatch log group of the job.",
             ref("aws_cloudwatch_log_group", ident, "name"),
         ),
-        _output(
+        output(
             f"{ident}_task_role_arn",
             "IAM role the training code runs with.",
             ref("aws_iam_role", f"{ident}_task", "arn"),
         ),
-        _output(
+        output(
             f"{ident}_security_group_id",
             "Security group of the job's nodes.",
             ref("aws_security_group", ident, "id"),
@@ -1181,7 +953,7 @@ def _job_outputs(job: JobConfig, names: JobNames) -> tuple[Block, ...]:
     ]
     if isinstance(job.compute, Ec2Compute):
         outputs.append(
-            _output(
+            output(
                 f"{ident}_autoscaling_group",
                 "Auto Scaling group of the job's GPU instances.",
                 ref("aws_autoscaling_group", ident, "name"),
@@ -1194,90 +966,45 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
     names = job_names(team.name, job.name)
     ident = names.ident
     compute = job.compute
-    efa = isinstance(compute, Ec2Compute) and compute.efa
-    subnets = ref("var", f"{ident}_subnet_ids") if efa else ref("var", "subnet_ids")
-    leader_env = _environment(job, team, names, leader=True)
-    worker_env = _environment(job, team, names, leader=False)
-    containers = Block(
-        "locals",
-        attrs=(
-            (f"{ident}_leader", _container(job, team, names, leader_env, "leader")),
-            (f"{ident}_worker", _container(job, team, names, worker_env, "worker")),
-        ),
-    )
-    logs = Block(
-        "resource",
-        ("aws_cloudwatch_log_group", ident),
-        attrs=(
-            ("name", names.log_group),
-            ("retention_in_days", ref("var", "log_retention_days")),
-        ),
-        tags=ref("local", f"{names.ident}_tags"),
-    )
-    discovery = Block(
-        "resource",
-        ("aws_service_discovery_service", ident),
-        attrs=(
-            ("name", names.discovery),
-            ("description", f"The leader of job {names.prefix}: workers reach its c10d store here"),
-            ("force_destroy", True),
-        ),
-        blocks=(
-            Block(
-                "dns_config",
-                attrs=(
-                    (
-                        "namespace_id",
-                        ref("aws_service_discovery_private_dns_namespace", "this", "id"),
-                    ),
-                    ("routing_policy", "MULTIVALUE"),
-                ),
-                blocks=(Block("dns_records", attrs=(("ttl", 10), ("type", "A"))),),
-            ),
-        ),
-        tags=ref("local", f"{names.ident}_tags"),
-    )
-    tags = Block(
-        "locals",
-        attrs=((f"{ident}_tags", Expr(f'merge(local.tags, {{ "ecsgen:job" = "{job.name}" }})')),),
-    )
-    sections = [
-        Section("Tags", (tags,)),
-        Section("IAM: execution and task roles", tuple(_iam(job, team, names))),
-        Section("Logs", (logs,)),
-        Section("Network", tuple(_network(job, names))),
-    ]
-    if isinstance(compute, Ec2Compute):
-        sections.append(
-            Section(
-                f"GPU capacity: {compute.instance.name} instances",
-                tuple(_capacity(job, team, names, compute, subnets)),
-            )
-        )
-    sections += [
-        Section("Rendezvous", (discovery,)),
-        Section(
-            "Task definitions",
-            (
-                containers,
-                _task_definition(job, names, "leader", names.leader_family),
-                _task_definition(job, names, "worker", names.worker_family),
-            ),
-        ),
-        Section(
-            "Services",
-            (_service(job, names, "leader", subnets), _service(job, names, "worker", subnets)),
-        ),
-    ]
     return JobView(
         config=job,
         names=names,
         file=f"job_{ident}.tf",
-        sections=tuple(sections),
+        tags=local_values(tags=PRESENT, at={"tags": f"{ident}_tags"}),
+        **_iam(job, team, names),
+        log_group=resource("aws_cloudwatch_log_group", ident, name=names.log_group),
+        security_group=resource(
+            "aws_security_group",
+            ident,
+            name=names.security_group,
+            description=f"Nodes of training job {names.prefix}",
+        ),
+        nodes_rules=(
+            resource("aws_vpc_security_group_ingress_rule", f"{ident}_nodes"),
+            resource("aws_vpc_security_group_egress_rule", f"{ident}_nodes"),
+        ),
+        https_rule=resource("aws_vpc_security_group_egress_rule", f"{ident}_https"),
+        capacity=(
+            _capacity(job, team, names, compute) if isinstance(compute, Ec2Compute) else None
+        ),
+        discovery=resource(
+            "aws_service_discovery_service",
+            ident,
+            name=names.discovery,
+            description=f"The leader of job {names.prefix}: workers reach its c10d store here",
+        ),
+        containers=local_values(
+            leader=_container(job, team, names, "leader"),
+            worker=_container(job, team, names, "worker"),
+            at={"leader": f"{ident}_leader", "worker": f"{ident}_worker"},
+        ),
+        task_definitions=(
+            _task_definition(job, names, "leader", names.leader_family),
+            _task_definition(job, names, "worker", names.worker_family),
+        ),
+        services=(_service(job, names, "leader"), _service(job, names, "worker")),
         variables=_job_variables(job, team, names),
         outputs=_job_outputs(job, names),
-        leader_env=leader_env,
-        worker_env=worker_env,
     )
 
 
@@ -1290,42 +1017,76 @@ def spec_label(path: Path, anchor: Path) -> str:
         return path.name
 
 
-def build(team: TeamConfig, anchor: Path | None = None) -> Module:
-    """The render-ready module for one validated team; `anchor` is where header paths start."""
+def _folder_label(folder: Path, anchor: Path) -> str:
+    """How headers name the override folder: relative to `anchor`, as the spec is (with `..`
+    when it lies elsewhere, so that the header still says which folder it was)."""
+    return Path(os.path.relpath(folder.resolve(), anchor.resolve())).as_posix()
+
+
+def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
+    """The render-ready module for one validated team; `anchor` is where header paths start,
+    `templates` the folder of template overrides, if any (named in every file's header)."""
     jobs = tuple(_job(job, team) for job in sorted(team.jobs, key=lambda j: j.name))
-    ec2_jobs = [j for j in jobs if isinstance(j.config.compute, Ec2Compute)]
-    variables = _team_variables(team, bool(ec2_jobs))
-    variables += [Section(f"Job: {j.config.name}", j.variables) for j in jobs]
-    outputs = [
-        Section(
-            "Cluster",
-            (
-                _output(
-                    "cluster_name",
-                    "Name of the team's ECS cluster.",
-                    ref("aws_ecs_cluster", "this", "name"),
-                ),
-                _output(
-                    "cluster_arn",
-                    "ARN of the team's ECS cluster.",
-                    ref("aws_ecs_cluster", "this", "arn"),
-                ),
-                _output(
-                    "namespace_name",
-                    "Private DNS namespace of the rendezvous names.",
-                    ref("aws_service_discovery_private_dns_namespace", "this", "name"),
-                ),
-            ),
-        )
-    ]
-    outputs += [Section(f"Job: {j.config.name}", j.outputs) for j in jobs]
+    ec2_jobs = [j.config for j in jobs if isinstance(j.config.compute, Ec2Compute)]
+    spec_tags = {**dict(team.tags), "ecsgen:team": team.name}
+    names = team_names(team.name)
     return Module(
         team=team,
         generator=f"ecsgen {__version__}",
         spec=spec_label(team.path, anchor or Path.cwd()),
         versions=_versions(),
-        main=tuple(_team_main(team, ec2_jobs)),
-        variables=tuple(variables),
-        outputs=tuple(outputs),
+        network_variables=_network_variables(team),
+        operations_variables=_operations_variables(team),
+        capacity_variables=_capacity_variables() if ec2_jobs else (),
+        shared=local_values(tags_from_spec=dict(sorted(spec_tags.items())), tags=PRESENT),
+        identity=(data("aws_caller_identity", "current"), data("aws_partition", "current")),
+        ecs_tasks_assume=data(
+            "aws_iam_policy_document",
+            "ecs_tasks_assume",
+            statements=[
+                statement(
+                    "EcsTasksAssume",
+                    ["sts:AssumeRole"],
+                    [],
+                    conditions=[
+                        ("StringEquals", "aws:SourceAccount", [ACCOUNT]),
+                        ("ArnLike", "aws:SourceArn", [_arn("ecs", "*", team.region)]),
+                    ],
+                    principals=[("Service", ["ecs-tasks.amazonaws.com"])],
+                )
+            ],
+            at={"statements": "statement"},
+        ),
+        cluster=_cluster(team),
+        namespace=resource(
+            "aws_service_discovery_private_dns_namespace",
+            "this",
+            name=names.namespace,
+            description=f"Rendezvous names of the training jobs of team {team.name}",
+        ),
+        instance=_instance(team, ec2_jobs) if ec2_jobs else None,
+        cluster_outputs=(
+            output(
+                "cluster_name",
+                "Name of the team's ECS cluster.",
+                ref("aws_ecs_cluster", "this", "name"),
+            ),
+            output(
+                "cluster_arn",
+                "ARN of the team's ECS cluster.",
+                ref("aws_ecs_cluster", "this", "arn"),
+            ),
+            output(
+                "namespace_name",
+                "Private DNS namespace of the rendezvous names.",
+                ref("aws_service_discovery_private_dns_namespace", "this", "name"),
+            ),
+        ),
         jobs=jobs,
+        templates=_folder_label(templates, anchor or Path.cwd()) if templates else None,
+        overrides=tuple(
+            sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.j2"))
+        )
+        if templates
+        else (),
     )

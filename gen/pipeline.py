@@ -25,12 +25,14 @@ from gen.errors import (
     Finding,
     OutputError,
     ParseBackError,
+    TemplateError,
     WriteConflictError,
 )
 from gen.load import load_specs
 from gen.model import build
 from gen.progress import Progress
 from gen.render import environment, render_module
+from gen.settings import templates_setting
 from gen.validate import TeamConfig, validate
 from gen.verify import verify_files, verify_module_dir
 from gen.write import TeamPlan, apply, plan
@@ -67,19 +69,24 @@ class _Outcome:
     conflict: str = ""  # a file in the way that ecsgen did not write
     parse_error: str = ""  # the render did not parse back as intended
     failed_file: str = ""  # ... in this file
+    template_error: bool = False  # ... or a template failed (`TemplateError`)
 
 
 def render_in_memory(
-    specs: Sequence[Path], anchor: Path | None = None
+    specs: Sequence[Path], anchor: Path | None = None, templates: Path | None = None
 ) -> dict[str, dict[str, str]]:
     """Load, validate, render and parse back every spec; team name -> file name -> text.
 
-    Headers name each spec relative to `anchor` (default: the working directory)."""
+    Headers name each spec relative to `anchor` (default: the working directory). `templates`
+    is a folder of template overrides; without it, the repository setting applies (see
+    `gen.settings`), and without that the bundled templates alone."""
+    if templates is None:
+        templates = templates_setting(specs)
     teams = validate(load_specs(specs))
     out: dict[str, dict[str, str]] = {}
     for team in teams:
-        module = build(team, anchor)
-        files = render_module(module)
+        module = build(team, anchor, templates)
+        files = render_module(module, templates)
         verify_files(module, files)
         out[team.name] = files
     return out
@@ -106,10 +113,15 @@ def _diff(path: Path, old: str | None, new: str | None) -> str:
     )
 
 
-def _team(team: TeamConfig, *, out: Path, anchor: Path, diffs: bool) -> _Outcome:
+def _team(
+    team: TeamConfig, *, out: Path, anchor: Path, templates: Path | None, diffs: bool
+) -> _Outcome:
     """Render one team, compare with the disk, and parse back what is new."""
-    module = build(team, anchor)
-    files = render_module(module)
+    module = build(team, anchor, templates)
+    try:
+        files = render_module(module, templates)
+    except TemplateError as exc:
+        return _Outcome(team.name, None, (), (), (), parse_error=str(exc), template_error=True)
     try:
         full = plan(out, team.name, files)
     except WriteConflictError as exc:
@@ -140,23 +152,26 @@ def _team(team: TeamConfig, *, out: Path, anchor: Path, diffs: bool) -> _Outcome
     if changed:
         try:
             verify_files(module, files, only=changed)
-        except OutputError as exc:
+        except (OutputError, TemplateError) as exc:
             message = str(exc)
             where = next((n for n in changed if f"{n}:" in message), "")
             if not message.startswith(f"{team.name}/"):
                 message = f"{team.name}/{message}"
-            return replace(outcome, plan=None, parse_error=message, failed_file=where)
+            template = isinstance(exc, TemplateError)
+            return replace(
+                outcome, plan=None, parse_error=message, failed_file=where, template_error=template
+            )
     return outcome
 
 
-def _templates(parallel_run: bool) -> None:
+def _templates(templates: Path | None, parallel_run: bool) -> None:
     """Keep compiled templates between runs, and compile them before the workers fork.
 
     Compiling the templates is most of a one-team run after the imports; Jinja's bytecode cache
     (a per-user folder in the temp directory, keyed by template name and source checksum) keeps
     them. Before a parallel run the parent compiles them all once, so each worker inherits them.
     """
-    env = environment()
+    env = environment(templates.resolve() if templates else None)
     if env.bytecode_cache is None:
         env.bytecode_cache = jinja2.FileSystemBytecodeCache()
     if parallel_run:
@@ -167,15 +182,19 @@ def _templates(parallel_run: bool) -> None:
 def _outcomes(
     specs: Sequence[Path],
     out: Path,
+    templates: Path | None,
     jobs: int | None,
     progress: ProgressFactory | None,
     label: str,
     diffs: bool,
 ) -> list[_Outcome]:
+    if templates is None:
+        templates = templates_setting(specs)
     teams = validate(load_specs(specs))
     jobs = jobs or parallel.default_jobs()
-    _templates(parallel_run=jobs > 1 and len(teams) > 1)
-    work = partial(_team, out=out, anchor=out.resolve().parent, diffs=diffs)
+    _templates(templates, parallel_run=jobs > 1 and len(teams) > 1)
+    anchor = out.resolve().parent
+    work = partial(_team, out=out, anchor=anchor, templates=templates, diffs=diffs)
     if progress is None:
         return parallel.run(work, teams, jobs)
     with progress(len(teams), label) as bar:
@@ -188,18 +207,20 @@ def _raise_failures(outcomes: Sequence[_Outcome], out: Path) -> None:
         raise WriteConflictError("\n".join(conflicts))
     failed = [o for o in outcomes if o.parse_error]
     if failed:
-        raise ParseBackError(
-            "\n".join(o.parse_error for o in failed) + "\nnothing was written",
-            [
-                Finding(o.team, str(out / o.team / o.failed_file), "parse-back", o.parse_error)
-                for o in failed
-            ],
-        )
+        findings = [
+            Finding(o.team, str(out / o.team / o.failed_file), "parse-back", o.parse_error)
+            for o in failed
+        ]
+        # A broken template fails every team alike: each message once, in team order.
+        message = "\n".join(dict.fromkeys(o.parse_error for o in failed)) + "\nnothing was written"
+        error = TemplateError if any(o.template_error for o in failed) else ParseBackError
+        raise error(message, findings)
 
 
 def render(
     specs: Sequence[Path],
     out: Path,
+    templates: Path | None = None,
     jobs: int | None = None,
     progress: ProgressFactory | None = None,
 ) -> RenderResult:
@@ -207,7 +228,7 @@ def render(
 
     `jobs` processes share the teams (default: one per CPU). Only files whose bytes differ from
     the disk are parsed back and written."""
-    outcomes = _outcomes(specs, out, jobs, progress, "ecsgen render", diffs=False)
+    outcomes = _outcomes(specs, out, templates, jobs, progress, "ecsgen render", diffs=False)
     _raise_failures(outcomes, out)
     plans = [o.plan for o in outcomes if o.plan is not None and (o.plan.files or o.plan.stale)]
     touched = apply(plans)
@@ -218,6 +239,7 @@ def render(
 def check(
     specs: Sequence[Path],
     out: Path,
+    templates: Path | None = None,
     jobs: int | None = None,
     progress: ProgressFactory | None = None,
 ) -> list[Finding]:
@@ -225,7 +247,7 @@ def check(
 
     Writes nothing. Files that differ are still parsed back, so a render that is itself wrong
     is reported as such (`ParseBackError`) rather than as drift."""
-    outcomes = _outcomes(specs, out, jobs, progress, "ecsgen check", diffs=True)
+    outcomes = _outcomes(specs, out, templates, jobs, progress, "ecsgen check", diffs=True)
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]
     if findings:

@@ -1,5 +1,8 @@
-"""Checking rendered output: parse every `.tf` file back with python-hcl2 and compare it, as data,
-with the blocks the model intended. A mismatch means the renderer or the escaping is wrong."""
+"""Checking rendered output: parse every `.tf` file back with python-hcl2 and find in it, as
+data, every value the model decided (`Module.decls()`: each block's address and values, and
+where each belongs). The expectations come from the model, never from a template, so a
+template (bundled or overridden) that drops, moves or mistypes a value fails here, named by
+file, address and field. Whatever a template adds beyond them is its own business."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from gen import fastparse
-from gen.errors import OutputError
-from gen.hcl import Block, Expr, Heredoc, decode
-from gen.model import Module, Section
+from gen.errors import OutputError, TemplateError
+from gen.hcl import Expr, Heredoc, decode
+from gen.model import PRESENT, Decl, Module
 from gen.render import GENERATED_MARKERS
 
-__all__ = ["expected_files", "parse", "verify_files", "verify_module_dir"]
+__all__ = ["check_decls", "parse", "verify_files", "verify_module_dir"]
 
 _SPACE = re.compile(r"[\s,]+")
 
@@ -34,48 +37,108 @@ def _canon(value: object) -> object:
     return value
 
 
-def _body(block: Block) -> dict[str, object]:
-    body: dict[str, object] = {}
-    for key, value in (*block.meta, *block.attrs):
-        body[key] = value
-    for nested in block.blocks:
-        entry: object = {nested.labels[0]: _body(nested)} if nested.labels else _body(nested)
-        body.setdefault(nested.type, [])
-        body[nested.type].append(entry)  # type: ignore[attr-defined]
-    if block.tags is not None:
-        body["tags"] = block.tags
-    if block.depends_on:
-        body["depends_on"] = [Expr(d) for d in block.depends_on]
-    if block.lifecycle is not None:
-        body["lifecycle"] = [_body(block.lifecycle)]
-    return body
+def _block(doc: Mapping[str, object], decl: Decl) -> Mapping[str, object] | None:
+    """The parsed body of `decl`'s block in `doc` (all `locals` blocks merged), or None."""
+    entries = doc.get(decl.kind, [])
+    assert isinstance(entries, list)
+    if decl.kind == "locals":
+        return {k: v for entry in entries for k, v in entry.items()}
+    if decl.kind == "terraform":
+        return entries[0] if entries else None
+    for entry in entries:
+        found = entry.get(decl.rtype) if decl.kind in ("resource", "data") else entry
+        if isinstance(found, dict) and decl.label in found:
+            body = found[decl.label]
+            return body if isinstance(body, dict) else None
+    return None
 
 
-def _document(blocks: Sequence[Block]) -> dict[str, list[object]]:
-    doc: dict[str, list[object]] = {}
-    for block in blocks:
-        entry: object = _body(block)
-        for label in reversed(block.labels):
-            entry = {label: entry}
-        doc.setdefault(block.type, []).append(entry)
-    return doc
+def _no_blocks(value: object) -> bool:
+    """No nested blocks of a kind: python-hcl2 has no key for them at all."""
+    return isinstance(value, list | tuple) and not value
 
 
-def _blocks(sections: Sequence[Section]) -> list[Block]:
-    return [b for s in sections for b in s.blocks]
+def _mismatch(got: object, want: object, path: str) -> str | None:
+    """Where `got` (parsed) fails to hold `want` (intended): every intended key of an object
+    must be there with its value (an override may add keys); a list must match item by item."""
+    if want is PRESENT:
+        return None
+    if isinstance(want, Mapping):
+        if not isinstance(got, Mapping):
+            return f"{path}: parsed {got!r}, intended an object"
+        for key, value in want.items():
+            if key not in got:
+                if _no_blocks(value):
+                    continue
+                return f"{path}.{key}: missing"
+            problem = _mismatch(got[key], value, f"{path}.{key}")
+            if problem:
+                return problem
+        return None
+    if isinstance(want, list | tuple):
+        if not isinstance(got, list) or len(got) != len(want):
+            return f"{path}: parsed {got!r}, intended {list(want)!r}"
+        for index, (g, w) in enumerate(zip(got, want, strict=True)):
+            problem = _mismatch(g, w, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if _canon(got) != _canon(want):
+        return f"{path}: parsed {got!r}, intended {want!r}"
+    return None
 
 
-def expected_files(module: Module) -> dict[str, dict[str, list[object]]]:
-    """What each `.tf` file must contain, as python-hcl2 would see it after `decode`."""
-    files = {
-        "versions.tf": _document([module.versions]),
-        "variables.tf": _document(_blocks(module.variables)),
-        "main.tf": _document(_blocks(module.main)),
-    }
-    for job in module.jobs:
-        files[job.file] = _document(_blocks(job.sections))
-    files["outputs.tf"] = _document(_blocks(module.outputs))
-    return files
+def _lookup(body: object, path: str) -> tuple[object, str | None]:
+    """The value at a dotted `path` in a parsed block (digits index nested blocks)."""
+    node = body
+    walked = ""
+    for part in path.split("."):
+        walked = f"{walked}.{part}" if walked else part
+        if part.isdigit() and isinstance(node, list) and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return None, walked
+    return node, None
+
+
+def check_decls(doc: Mapping[str, object], decls: Sequence[Decl]) -> list[str]:
+    """What of the model's `decls` the parsed file `doc` lacks or holds with another value:
+    one line per problem, `address.field: what`."""
+    problems: list[str] = []
+    for decl in decls:
+        body = _block(doc, decl)
+        if body is None:
+            problems.append(f"{decl.address}: missing")
+            continue
+        for key, want in decl.args.items():
+            path = decl.at.get(key, key)
+            if not path:
+                continue  # a fact for the templates' `if`s, not a value they place
+            got, missing = _lookup(body, path)
+            where = f"{decl.address}.{path}" if decl.kind != "locals" else f"local.{path}"
+            if missing is not None:
+                if not _no_blocks(want):
+                    problems.append(f"{where}: missing")
+                continue
+            problem = _mismatch(got, want, where)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def _parse_error(exc: Exception, text: str) -> str:
+    """The parser's complaint in one line, and the line of text it points at."""
+    first = str(exc).strip().split("\n")[0]
+    match = _LINE.search(first)
+    lines = text.split("\n")
+    if match and 0 < int(match[1]) <= len(lines):
+        return f"{first}\n  line {match[1]}: {lines[int(match[1]) - 1].strip()}"
+    return first
 
 
 def parse(text: str, name: str) -> dict[str, object]:
@@ -83,48 +146,60 @@ def parse(text: str, name: str) -> dict[str, object]:
     try:
         parsed = fastparse.loads(text)
     except Exception as exc:
-        raise OutputError(f"{name}: the rendered HCL does not parse: {exc}") from exc
+        raise OutputError(
+            f"{name}: the rendered HCL does not parse: {_parse_error(exc, text)}"
+        ) from exc
     decoded = decode({k: v for k, v in parsed.items() if not k.startswith("__")})
     assert isinstance(decoded, dict)
     return decoded
 
 
-def _first_difference(path: str, got: object, want: object) -> str:
-    if isinstance(got, dict) and isinstance(want, dict):
-        for key in sorted(set(got) | set(want)):
-            if key not in got:
-                return f"{path}.{key}: missing"
-            if key not in want:
-                return f"{path}.{key}: not intended"
-            if got[key] != want[key]:
-                return _first_difference(f"{path}.{key}", got[key], want[key])
-    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        for index, (g, w) in enumerate(zip(got, want, strict=True)):
-            if g != w:
-                return _first_difference(f"{path}[{index}]", g, w)
-    return f"{path}: parsed {got!r}, intended {want!r}"
-
-
 def verify_files(
     module: Module, files: Mapping[str, str], only: Collection[str] | None = None
 ) -> None:
-    """Raise `OutputError` unless every rendered `.tf` file parses back to the intended data.
+    """Raise `OutputError` unless every rendered `.tf` file parses and holds every value the
+    model decided, at its address (`TemplateError` when template overrides were used).
 
     With `only`, just those files are parsed back (the pipeline skips files whose bytes on disk
     are already exactly the render); the header check still covers every file."""
-    for name, want in expected_files(module).items():
+    error = TemplateError if module.templates else OutputError
+    for name, decls in module.decls().items():
         if only is not None and name not in only:
             continue
-        got = _canon(parse(files[name], name))
-        intended = _canon(want)
-        if got != intended:
-            raise OutputError(
-                f"{module.team.name}/{name}: parsed back differently than "
-                f"intended: {_first_difference(name, got, intended)}"
+        try:
+            doc = parse(files[name], name)
+        except OutputError as exc:
+            raise error(f"{module.team.name}/{exc}{_overridden(module, name)}") from exc
+        problems = check_decls(doc, decls)
+        if problems:
+            listed = "\n".join(f"  {p}" for p in problems[:20])
+            more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+            raise error(
+                f"{module.team.name}/{name}: the rendered file lacks what the model "
+                f"decided{_overridden(module, name)}:\n{listed}{more}"
             )
     for name, text in files.items():
         if not text.startswith(GENERATED_MARKERS):
-            raise OutputError(f"{module.team.name}/{name}: missing the generated-file header")
+            raise error(f"{module.team.name}/{name}: missing the generated-file header")
+
+
+# Which templates write which file (a job file's fragments live under job/).
+_SOURCES = {
+    "versions.tf": ("versions.tf.j2",),
+    "variables.tf": ("variables.tf.j2",),
+    "main.tf": ("main.tf.j2", "instances.tf.j2"),
+    "outputs.tf": ("outputs.tf.j2",),
+}
+
+
+def _overridden(module: Module, name: str) -> str:
+    """Which override templates wrote file `name`: where a reviewer looks first."""
+    if not module.templates:
+        return ""
+    sources = _SOURCES.get(name, ("job.tf.j2", "job/"))
+    used = [t for t in module.overrides if t.startswith((*sources, "macros.j2"))]
+    listed = ", ".join(used) if used else "none of them writes this file"
+    return f" (template overrides from {module.templates}: {listed})"
 
 
 def verify_module_dir(folder: Path) -> list[str]:

@@ -212,9 +212,9 @@ def test_a_parse_back_failure_in_a_worker_names_the_file_and_writes_nothing(
     pids.mkdir()
     real = pipeline.render_module
 
-    def broken(module: Module) -> dict[str, str]:
+    def broken(module: Module, templates: Path | None = None) -> dict[str, str]:
         (pids / str(os.getpid())).touch()
-        files = real(module)
+        files = real(module, templates)
         if module.team.name == "charlie":
             files["main.tf"] += 'resource "aws_ecs_cluster" "broken" {\n'
         return files

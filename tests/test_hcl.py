@@ -15,16 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gen.hcl import (
-    Block,
     Expr,
     Heredoc,
     align,
     decode,
+    fmt,
     identifier,
     interpolate,
     quote,
+    reindent,
     render,
-    render_block,
 )
 from tests.conftest import Terraform
 
@@ -157,19 +157,52 @@ def test_align_matches_hclwrite_rules() -> None:
     )
 
 
+def test_reindent_lays_out_nesting_and_moves_heredocs_with_their_line() -> None:
+    text = "\n".join(
+        [
+            "a {",
+            "      b = [",
+            '"x",',
+            "    ]",
+            "c = {",
+            "k = 1",
+            "}",
+            "d = " + render(Heredoc("one\n  two\n")),
+            "   }",
+        ]
+    )
+    assert reindent(text) == "\n".join(
+        [
+            "a {",
+            "  b = [",
+            '    "x",',
+            "  ]",
+            "  c = {",
+            "    k = 1",
+            "  }",
+            "  d = <<-EOT",
+            "    one",
+            "      two",
+            "  EOT",
+            "}",
+        ]
+    )
+
+
+def test_align_normalises_spacing_of_values_that_span_lines() -> None:
+    assert align("x    = [\n  1,\n]") == "x = [\n  1,\n]"
+
+
 # -- the real terraform as the oracle ---------------------------------------------------------
 
 
 @pytest.mark.terraform
 def test_terraform_reads_escaped_strings_exactly(terraform: Terraform, tmp_path: Path) -> None:
     corpus = hostile_corpus()
-    outputs = [
-        Block("output", (f"s{i}",), attrs=(("value", text),)) for i, text in enumerate(corpus)
-    ]
-    outputs.append(Block("output", ("doc",), attrs=(("value", Heredoc("a ${b}\n%{c}\n")),)))
-    (tmp_path / "main.tf").write_text(
-        align("\n\n".join(render_block(b) for b in outputs)) + "\n", encoding="utf-8"
-    )
+    outputs = [f'output "s{i}" {{\nvalue = {render(text)}\n}}' for i, text in enumerate(corpus)]
+    doc = render(Heredoc("a ${b}\n%{c}\n"))
+    outputs.append(f'output "doc" {{\nvalue = {doc}\n}}')
+    (tmp_path / "main.tf").write_text(fmt("\n\n".join(outputs)) + "\n", encoding="utf-8")
     terraform.ok("init", "-backend=false", cwd=tmp_path, timeout=120)
     terraform.ok("apply", "-auto-approve", "-lock=false", cwd=tmp_path, timeout=120)
     values = json.loads(terraform.ok("output", "-json", cwd=tmp_path, timeout=60))
@@ -185,13 +218,20 @@ VALUES = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)),
     max_leaves=8,
 )
+
+
+def _unformatted(attrs: dict[str, object], nested: list[dict[str, object]]) -> str:
+    """A block as a template might leave it: values from `render`, no indentation at all,
+    `=` signs anywhere; `fmt` has to lay it out."""
+    lines = ['resource "aws_thing" "this" {']
+    lines += [f"{key}   = {render(value)}" for key, value in attrs.items()]  # type: ignore[arg-type]
+    for body in nested:
+        lines += ["", "nested {", *(f"{k}={render(v)}" for k, v in body.items()), "}"]  # type: ignore[arg-type]
+    return "\n".join([*lines, "}"])
+
+
 BLOCKS = st.builds(
-    lambda attrs, nested: Block(
-        "resource",
-        ("aws_thing", "this"),
-        attrs=tuple(attrs.items()),
-        blocks=tuple(Block("nested", attrs=tuple(n.items())) for n in nested),
-    ),
+    _unformatted,
     st.dictionaries(KEYS, VALUES, min_size=1, max_size=6),
     st.lists(st.dictionaries(KEYS, SCALARS, min_size=1, max_size=4), max_size=2),
 )
@@ -200,8 +240,8 @@ BLOCKS = st.builds(
 @pytest.mark.terraform
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(block=BLOCKS)
-def test_rendered_blocks_are_what_terraform_fmt_writes(terraform: Terraform, block: Block) -> None:
-    text = align(render_block(block)) + "\n"
+def test_rendered_blocks_are_what_terraform_fmt_writes(terraform: Terraform, block: str) -> None:
+    text = fmt(block) + "\n"
     result = subprocess.run(
         [terraform.binary, "fmt", "-"],
         input=text,
