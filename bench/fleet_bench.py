@@ -50,7 +50,7 @@ def work(team, anchor):
 
 specs, out, jobs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 teams = validate(load_specs([specs]))
-_templates(parallel_run=jobs > 1 and len(teams) > 1)
+_templates(None, parallel_run=jobs > 1 and len(teams) > 1)
 parallel.run(partial(work, anchor=out.resolve().parent), teams, jobs)
 """
 
@@ -83,7 +83,7 @@ def environment(pythonpath: Path | None = None) -> dict[str, str]:
 def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
     """Seconds, peak RSS (MiB, largest process of the tree) and exit code of one process."""
     start = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     _, status, usage = os.wait4(process.pid, 0)
@@ -132,9 +132,7 @@ def bench_size(
             shutil.rmtree(out, ignore_errors=True)
 
         floor = repeated(
-            lambda: measure(
-                [sys.executable, "-c", FLOOR, "specs", "output", str(jobs)], work, env
-            ),
+            lambda: measure([sys.executable, "-c", FLOOR, "specs", "output", str(jobs)], work, env),
             repeat,
         )
         cold = repeated(lambda: run("render", "specs", *jobs_args), heavy_repeat, clear)
