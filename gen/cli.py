@@ -26,6 +26,7 @@ from gen.errors import (
     SpecError,
     TemplateError,
 )
+from gen.lock import LOCK_WAIT
 
 if TYPE_CHECKING:
     from gen.progress import Progress
@@ -136,19 +137,47 @@ def main() -> None:
 @OUT
 @TEMPLATES
 @JOBS
-def render(specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite generated files edited by hand (the edit is lost; without --force the "
+    "render stops and names them).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=LOCK_WAIT,
+    show_default=True,
+    help="Seconds to wait for another render of the same OUT to finish.",
+)
+def render(
+    specs: Sequence[Path],
+    out: Path,
+    templates: Path | None,
+    jobs: int | None,
+    force: bool,
+    wait: float,
+) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
     Every file whose bytes are new is parsed back and compared with what was intended before
-    anything is written; files already on disk byte for byte are left as they are. Files ecsgen
-    did not generate are never overwritten; generated files that the specs no longer produce
-    are removed.
+    anything is written; files already on disk byte for byte are left as they are. Only files
+    listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are replaced or
+    removed; generated files that the specs no longer produce are removed, each named. One
+    render per OUT at a time (a lock); a killed render is finished or rolled back by the next.
     """
     from gen import pipeline  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
 
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out, templates, jobs, _progress))
+    result = _run(
+        lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
+    )
     elapsed = time.perf_counter() - started
+    for note in result.notes:
+        click.echo(f"ecsgen: {note}", err=True)
+    for path in result.removed:
+        click.echo(f"ecsgen: removed {display_path(path)} (no longer generated)", err=True)
     click.echo(
         f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
         f"({_names(result.teams)}); {len(result.touched)} file(s) changed, "
@@ -192,19 +221,15 @@ def check(
 @JOBS
 @FORMAT
 def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
-    """Check generated modules on disk (parse-back and structure).
+    """Check generated modules on disk (ownership, interrupted renders, parse-back, structure).
 
-    DIRS are module folders, or folders of module folders (such as output/).
+    DIRS are module folders, or folders of module folders (such as output/). Hand-written
+    files beside the generated ones are allowed; a folder with no generated module is not.
     With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
     """
     from gen import pipeline  # noqa: PLC0415
 
-    folders: list[Path] = []
-    for folder in dirs:
-        if any(folder.glob("*.tf")):
-            folders.append(folder)
-        else:
-            folders.extend(p for p in sorted(folder.iterdir()) if p.is_dir())
+    folders = pipeline.module_folders(dirs)
     _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt)
     if fmt == "json":
         _emit({"ok": True, "modules": len(folders), "invalid": [], "errors": []})

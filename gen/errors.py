@@ -2,21 +2,67 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_MESSAGE",
+    "MAX_SHOWN",
     "DriftError",
     "EcsgenError",
     "Finding",
+    "LockError",
     "OutputError",
+    "OutputWriteError",
     "ParseBackError",
     "Problem",
     "SettingError",
     "SpecError",
     "TemplateError",
+    "UnreadableOutputError",
     "WriteConflictError",
+    "safe_text",
+    "shown",
 ]
+
+
+MAX_SHOWN = 80  # characters of a value shown in a message
+MAX_MESSAGE = 1000  # characters of one problem's text
+
+
+def safe_text(value: object, limit: int = 200) -> str:
+    """`str(value)` that never raises and never runs long (for exceptions from spec code)."""
+    try:
+        text = str(value)
+    except Exception as exc:  # noqa: BLE001 - a hostile __str__ must not crash the report
+        text = f"<unprintable: its __str__ raised {type(exc).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of `value` without `str()` (refused beyond 4,300 digits)."""
+    size = abs(value)
+    digits = max(1, int((size.bit_length() - 1) * math.log10(2)) + 1)
+    while 10**digits <= size:
+        digits += 1
+    while digits > 1 and 10 ** (digits - 1) > size:
+        digits -= 1
+    return digits
+
+
+def shown(value: object) -> str:
+    """`repr(value)` for messages: never raises (hostile `__repr__`, >4300-digit integers),
+    never runs long, and never carries characters a terminal or UTF-8 cannot take."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {_digits(value)} digits"
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a hostile __repr__ must not crash the report
+        return f"<a {type(value).__name__} whose repr raised {type(exc).__name__}>"
+    if len(text) > MAX_SHOWN:
+        return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+    return text
 
 
 class EcsgenError(Exception):
@@ -39,7 +85,8 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         team = f" team {self.team!r}:" if self.team else ""
         path = f" {self.path}:" if self.path else ""
-        return f"{where}:{team}{path} {self.message}"
+        text = f"{where}:{team}{path} {self.message}"
+        return text if len(text) <= MAX_MESSAGE else f"{text[:MAX_MESSAGE]}... (cut)"
 
 
 class SpecError(EcsgenError):
@@ -66,6 +113,24 @@ class Finding:
     path: str
     reason: str
     detail: str = ""
+
+
+class OutputWriteError(EcsgenError):
+    """The output folder cannot be written (permissions, a full disk); nothing was changed."""
+
+    exit_code = 2
+
+
+class LockError(EcsgenError):
+    """Another render holds the output folder's lock for longer than this one waits."""
+
+    exit_code = 2
+
+
+class UnreadableOutputError(EcsgenError):
+    """`validate` was given a module whose files cannot be read as UTF-8 text."""
+
+    exit_code = 2
 
 
 class OutputError(EcsgenError):

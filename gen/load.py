@@ -8,17 +8,18 @@ does not parse or that raises becomes a `Problem` naming the file and line, neve
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen.errors import Problem, SpecError
+from gen.errors import Problem, SpecError, safe_text
 from gen.spec import Team
 
-__all__ = ["LoadedSpec", "display_path", "find_spec_files", "load_specs"]
+__all__ = ["LoadedSpec", "display_path", "find_spec_files", "load_all", "load_specs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +78,22 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
 
 @contextmanager
 def _import_root(folder: Path) -> Iterator[None]:
-    """Let a spec import its neighbours (shared defaults) for the time of its execution."""
+    """Let a spec import its neighbours (shared defaults) for the time of its execution; the
+    working directory, `sys.path` and `sys.stdout` are restored afterwards, whatever it did."""
     saved_path = list(sys.path)
-    saved_modules = set(sys.modules)
+    saved_modules = dict(sys.modules)
+    saved_cwd = Path.cwd()
+    saved_stdout = sys.stdout
     sys.path.insert(0, str(folder))
     try:
         yield
     finally:
+        sys.stdout = saved_stdout
+        os.chdir(saved_cwd)
         sys.path[:] = saved_path
-        for name in set(sys.modules) - saved_modules:
+        for name in saved_modules.keys() - sys.modules.keys():  # a spec must not unload ecsgen
+            sys.modules[name] = saved_modules[name]
+        for name in set(sys.modules) - set(saved_modules):
             module = sys.modules[name]
             origin = getattr(module, "__file__", None) or ""
             if origin and Path(origin).resolve().is_relative_to(folder.resolve()):
@@ -123,13 +131,16 @@ def _load_one(path: Path) -> Team | Problem:
             return Problem(
                 where, exc.lineno, None, "", f"a module the spec imports does not parse: {exc.msg}"
             )
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code failing is a Problem
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - user code failing is a Problem
             return Problem(
                 shown,
                 _spec_line(exc, path),
                 None,
                 "",
-                f"the spec raised {type(exc).__name__}: {exc}",
+                f"the spec raised {type(exc).__name__}"
+                + (f": {safe_text(exc)}" if safe_text(exc) else ""),
             )
     team = module.__dict__.get("team")
     if not isinstance(team, Team):
@@ -144,16 +155,26 @@ def _load_one(path: Path) -> Team | Problem:
     return team
 
 
-def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
-    """Execute each spec file and collect its team; all failures are reported together."""
+def load_all(
+    files: Sequence[Path], on_start: Callable[[Path], None] | None = None
+) -> tuple[list[LoadedSpec], list[Problem]]:
+    """Execute each spec file (from `find_spec_files`); the teams, and the files that failed."""
     loaded: list[LoadedSpec] = []
     problems: list[Problem] = []
-    for path in find_spec_files(paths):
+    for path in files:
+        if on_start is not None:
+            on_start(path)
         result = _load_one(path)
         if isinstance(result, Problem):
             problems.append(result)
         else:
             loaded.append(LoadedSpec(path, result))
+    return loaded, problems
+
+
+def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
+    """Execute each spec file and collect its team; all failures are reported together."""
+    loaded, problems = load_all(find_spec_files(paths))
     if problems:
         raise SpecError(problems)
     return loaded

@@ -10,6 +10,7 @@ together instead of as the first traceback. Type checkers still see the typed si
 from __future__ import annotations
 
 import inspect
+import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import Field, field
@@ -26,6 +27,7 @@ class SpecNode:
     fields: dict[str, object]
     file: str
     line: int
+    span: tuple[int, ...] | None  # the call's source span, to find each field's own line
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         given = dict(kwargs)
@@ -47,6 +49,12 @@ class SpecNode:
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
         object.__setattr__(self, "line", frame.f_lineno)
+        try:
+            where = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None))
+            span = tuple(x or 0 for x in where)
+        except (StopIteration, ValueError):
+            span = None
+        object.__setattr__(self, "span", span)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -64,7 +72,7 @@ class SpecNode:
             for n in inspect.get_annotations(klass)
             if klass is not SpecNode and not n.startswith("_")
         ]
-        return tuple(n for n in names if n not in ("positional",))
+        return tuple(n for n in names if n not in ("positional", "span"))
 
 
 class S3(SpecNode):

@@ -6,8 +6,10 @@ line and team. Nothing here renders or writes.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
+import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gen import catalog
-from gen.errors import Problem, SpecError
+from gen.errors import Problem, SpecError, safe_text, shown
 from gen.load import LoadedSpec, display_path
 from gen.names import job_names, team_names
 from gen.spec import S3, Ec2, Fargate, Job, Network, SpecNode, Team
@@ -84,7 +86,7 @@ NAME = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 NAME_RULE = (
     "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
 )
-REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d")
+REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IMAGE = re.compile(
     r"(?P<repository>[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?::[0-9]+)?"
@@ -92,8 +94,8 @@ IMAGE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
 SECRET_ARN = re.compile(
-    r"arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
-    r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)"
+    r"arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)"
 )
 S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
 S3_PREFIX = re.compile(r"[A-Za-z0-9!_.'()=+/-]*")
@@ -121,18 +123,47 @@ RESERVED_ENV_PREFIXES = (
     "ECS_CONTAINER_METADATA_URI",
     "AWS_CONTAINER_",
 )
-# Well-known settings whose names happen to match a credential pattern.
-NOT_CREDENTIALS = frozenset({"TOKENIZERS_PARALLELISM"})
-CREDENTIAL_PATTERNS = (
-    re.compile(r".*TOKEN.*"),
-    re.compile(r".*PASSWD.*"),
-    re.compile(r".*PRIVATE_KEY.*"),
-    re.compile(r".*ACCESS_KEY.*"),
-    re.compile(r".*CREDENTIAL.*"),
-    re.compile(r".*SECRET.*"),
-    re.compile(r".*PASSWORD.*"),
-    re.compile(r".*_KEY"),
+# Credential-looking environment names belong in `secrets`. A name is one when it contains one
+# of CREDENTIAL_PARTS, when one of its words (split at `_` and digits) is in CREDENTIAL_WORDS,
+# or when its last word is KEY.
+CREDENTIAL_PARTS = (
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "APIKEY",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
 )
+CREDENTIAL_WORDS = frozenset({"PASS", "PWD", "PAT", "CREDS", "PSK"})
+CREDENTIAL_RULE = (
+    "*TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *PASSPHRASE*, *CREDENTIAL*, *APIKEY*, *API_KEY*, "
+    "*PRIVATE_KEY*, *ACCESS_KEY*, *_KEY, or a word PASS, PWD, PAT, CREDS or PSK"
+)
+# The known false positives, by exact name: Hugging Face's tokenizer and hub switches, and the
+# shell's working-directory variables.
+NOT_CREDENTIALS = frozenset(
+    {"TOKENIZERS_PARALLELISM", "HF_HUB_DISABLE_IMPLICIT_TOKEN", "PWD", "OLDPWD"}
+)
+# Bounds on what a spec may hold, so that a runaway spec fails fast with a short message.
+MAX_TEXT = 4096  # characters of any string
+MAX_NAME = 63  # characters of a team or job name (a DNS label)
+MAX_ITEMS = {
+    "jobs": 50,
+    "env": 200,
+    "secrets": 100,
+    "datasets": 50,
+    "command": 256,
+    "tags": 200,  # the tag rule then allows TAG_LIMIT - MODULE_TAGS
+    "subnet_ids": 16,
+}
+MAX_OTHER_ITEMS = 100
+MAX_DEPTH = 4  # containers inside containers are not followed deeper (a type error anyway)
+INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>"})()  # reported once
 # Asked of Fargate, these get a pointed answer instead of "unknown field".
 FARGATE_CANNOT = {
     "gpus": "GPUs",
@@ -212,6 +243,132 @@ class TeamConfig:
 
 T = TypeVar("T")
 
+# A team name and a job name together fit every derived AWS name (the IAM execution role's
+# `<team>-<job>-execution`, 64 characters, is the tightest).
+MAX_TEAM_AND_JOB = min(
+    d.limit - (len(d.value) - 2)
+    for d in job_names("t", "j").all(ec2=True)
+    if "t" in d.value and "j" in d.value and not d.value.startswith("/")
+)
+
+
+def is_credential_name(name: str) -> bool:
+    """True when an environment variable name looks like it holds a credential."""
+    upper = name.upper()
+    if upper in NOT_CREDENTIALS:
+        return False
+    words = [w for w in re.split(r"[_0-9]+", upper) if w]
+    return (
+        any(part in upper for part in CREDENTIAL_PARTS)
+        or any(w in CREDENTIAL_WORDS for w in words)
+        or (len(words) > 1 and words[-1] == "KEY")
+    )
+
+
+def _given(given: Mapping[str, object], key: str, default: object) -> object:
+    """The field's value; `None` (the documented default of optional fields) means the default."""
+    value = given.get(key)
+    return default if value is None else value
+
+
+_CALL_LINES: dict[str, dict[tuple[int, ...], dict[str, int]]] = {}
+
+
+def _call_lines(file: str) -> dict[tuple[int, ...], dict[str, int]]:
+    """For each call in `file`, keyed by its source span: the line of each keyword argument."""
+    if file not in _CALL_LINES:
+        found: dict[tuple[int, ...], dict[str, int]] = {}
+        try:
+            tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            tree = ast.Module(body=[], type_ignores=[])
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call):
+                lines = {kw.arg: kw.value.lineno for kw in call.keywords if kw.arg}
+                if call.args:
+                    lines["<positional>"] = call.args[0].lineno
+                span = (call.lineno, call.end_lineno or 0, call.col_offset, call.end_col_offset)
+                found[tuple(x or 0 for x in span)] = lines
+        _CALL_LINES[file] = found
+    return _CALL_LINES[file]
+
+
+def _field_line(node: SpecNode, path: str) -> int | None:
+    """The line of the field of `node` that `path` names (its keyword argument), if known."""
+    if node.span is None:
+        return None
+    lines = _call_lines(node.file).get(node.span)
+    if not lines:
+        return None
+    words = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", path).split(".")
+    for word in reversed(words):
+        if word in lines:
+            return lines[word]
+    if path.endswith(("compute", "")) and "<positional>" in lines:
+        return lines["<positional>"]
+    return None
+
+
+def _sane(
+    check: _Checker, node: SpecNode, path: str, value: object, field: str, depth: int
+) -> bool:
+    """Bounds that hold for every field: string length, UTF-8-encodable text, collection sizes.
+    False (with the problem reported) when the value is too wild to validate further."""
+    if isinstance(value, SpecNode):
+        if depth > MAX_DEPTH:
+            return True
+        ok = True
+        for key, item in list(value.fields.items()):
+            where = f"{path}.{key}" if path else key
+            ok = _sane(check, value, where, item, key, depth + 1) and ok
+        return ok
+    if isinstance(value, str):
+        if field == "name" and len(value) > MAX_NAME:
+            check.fail(
+                node,
+                path,
+                f"is {len(value)} characters long; names have at most {MAX_NAME} "
+                f"(and a team name and a job name together at most {MAX_TEAM_AND_JOB})",
+            )
+            return False
+        if len(value) > MAX_TEXT:
+            check.fail(
+                node, path, f"is {len(value)} characters long; ecsgen accepts at most {MAX_TEXT}"
+            )
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            check.fail(
+                node,
+                path,
+                f"{shown(value)} holds a lone surrogate ({shown(value[exc.start])}), which is "
+                "not text: UTF-8 cannot encode it, and neither Terraform nor AWS can take it",
+            )
+            return False
+        return True
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        limit = MAX_ITEMS.get(field, MAX_OTHER_ITEMS)
+        try:
+            size = len(value)
+            if size > limit:
+                check.fail(node, path, f"has {size} entries; ecsgen accepts at most {limit}")
+                return False
+            if depth > MAX_DEPTH:
+                return True
+            pairs = list(value.items()) if isinstance(value, Mapping) else list(enumerate(value))
+        except Exception as exc:  # noqa: BLE001 - a hostile container must not crash the report
+            check.fail(node, path, f"cannot be read ({type(exc).__name__}: {safe_text(exc)})")
+            return False
+        ok = True
+        for entry, item in pairs:
+            where = f"{path}[{shown(entry)}]"
+            if isinstance(value, Mapping):
+                ok = _sane(check, node, where, entry, field, depth + 1) and ok
+            ok = _sane(check, node, where, item, field, depth + 1) and ok
+        return ok
+    return True
+
 
 class _Checker:
     """Collects problems for one spec file; `team` is filled in once the name is known."""
@@ -222,7 +379,9 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def fail(self, node: SpecNode | None, path: str, message: str) -> None:
-        line = node.line if node is not None and display_path(node.file) == self.file else None
+        line = None
+        if node is not None and display_path(node.file) == self.file:
+            line = _field_line(node, path) or node.line
         self.problems.append(Problem(self.file, line, self.team, path, message))
 
     def fields(self, node: SpecNode, path: str, required: Sequence[str]) -> dict[str, object]:
@@ -231,13 +390,23 @@ class _Checker:
         allowed = node.allowed()
         given = dict(node.fields)
         extra = given.pop("<positional>", None)
-        if extra is not None:
-            self.fail(
-                node,
-                path,
-                f"{kind} takes keyword arguments only "
-                f"(besides {', '.join(node.positional) or 'none'}); got extra {extra!r}",
-            )
+        if isinstance(extra, list):
+            missing = [k for k in required if k not in given]
+            if missing:
+                spelled = ", ".join(f"{k}={shown(v)}" for k, v in zip(missing, extra, strict=False))
+                more = ", ..." if len(missing) > len(extra) else ""
+                self.fail(
+                    node, path, f"{kind} takes keyword arguments: write {kind}({spelled}{more})"
+                )
+                for key in missing:
+                    given[key] = MISSING  # reported just now
+            else:
+                self.fail(
+                    node,
+                    path,
+                    f"{kind} takes keyword arguments only "
+                    f"(besides {', '.join(node.positional) or 'none'}); got extra {shown(extra)}",
+                )
         for key in sorted(k for k in given if k not in allowed):
             value = given.pop(key)
             where = f"{path}.{key}" if path else key
@@ -246,20 +415,21 @@ class _Checker:
                     node,
                     where,
                     f"Fargate cannot provide {FARGATE_CANNOT[key]} "
-                    f"(got {key}={value!r}); use compute=Ec2(instance_type=...) for GPU work",
+                    f"(got {key}={shown(value)}); use compute=Ec2(instance_type=...) for GPU work",
                 )
                 continue
             close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = f"did you mean {shown(close[0])}? " if close else ""
             self.fail(
                 node,
                 where,
-                f"unknown field {key!r} for {kind}; {hint}allowed: {', '.join(allowed)}",
+                f"unknown field {shown(key)} for {kind}; {hint}allowed: {', '.join(allowed)}",
             )
         for key in required:
             if key not in given:
                 where = f"{path}.{key}" if path else key
-                self.fail(node, where, f"{kind} needs {key!r}")
+                self.fail(node, where, f"{kind} needs {shown(key)}")
+                given[key] = MISSING  # reported: later checks of the field stay silent
         return given
 
     def typed(
@@ -270,9 +440,14 @@ class _Checker:
         kind: type[T] | tuple[type, ...],
         expected: str,
     ) -> T | None:
+        if value is MISSING:
+            return None
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, (int,)))
         if not ok:
-            self.fail(node, path, f"must be {expected}, got {value!r}")
+            hint = ""
+            if kind in (int, (int,)) and isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
+                hint = f" (a string: write {value.strip()} without quotes)"
+            self.fail(node, path, f"must be {expected}, got {shown(value)}{hint}")
             return None
         return value  # type: ignore[return-value]
 
@@ -289,18 +464,28 @@ class _Checker:
             return None
         if number < low or (high is not None and number > high):
             bound = f">= {low}" if high is None else f"between {low} and {high}"
-            self.fail(node, path, f"must be {bound}, got {number}")
+            self.fail(node, path, f"must be {bound}, got {shown(number)}")
             return None
         return number
 
     def name(self, node: SpecNode, path: str, value: object) -> str | None:
         text = self.typed(node, path, value, str, "a string")
+        if text is not None and len(text) > MAX_NAME:
+            self.fail(
+                node,
+                path,
+                f"{shown(text)} is {len(text)} characters long; names have at most {MAX_NAME} "
+                f"(and a team name and a job name together at most {MAX_TEAM_AND_JOB})",
+            )
+            return None
         if text is not None and not NAME.fullmatch(text):
-            self.fail(node, path, f"{text!r} is not a valid name: use {NAME_RULE}")
+            self.fail(node, path, f"{shown(text)} is not a valid name: use {NAME_RULE}")
             return None
         return text
 
     def mapping(self, node: SpecNode, path: str, value: object) -> dict[str, object] | None:
+        if value is MISSING:
+            return None
         got = self.typed(node, path, value, Mapping, "a dict of strings to strings")
         return None if got is None else dict(got)
 
@@ -312,15 +497,17 @@ class _Checker:
         kind: type[T],
         expected: str,
     ) -> list[T]:
+        if value is MISSING:
+            return []
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            self.fail(node, path, f"must be a list of {expected}, got {value!r}")
+            self.fail(node, path, f"must be a list of {expected}, got {shown(value)}")
             return []
         found: list[T] = []
         for index, item in enumerate(value):
             if isinstance(item, kind):
                 found.append(item)
             else:
-                self.fail(node, f"{path}[{index}]", f"must be {expected}, got {item!r}")
+                self.fail(node, f"{path}[{index}]", f"must be {expected}, got {shown(item)}")
         return found
 
 
@@ -338,7 +525,7 @@ def _s3(check: _Checker, node: SpecNode, path: str, value: object) -> S3Location
         check.fail(
             s3,
             f"{path}.uri",
-            f"{uri!r} is not an S3 URI ecsgen accepts: "
+            f"{shown(uri)} is not an S3 URI ecsgen accepts: "
             "s3://BUCKET/PREFIX/ with a 3-63 character bucket name and a prefix of "
             "letters, digits and ! _ . ' ( ) = + / -",
         )
@@ -349,13 +536,21 @@ def _s3(check: _Checker, node: SpecNode, path: str, value: object) -> S3Location
 
 
 def _nodes(check: _Checker, job: Job, path: str, value: object) -> tuple[int, int] | None:
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
+        check.fail(
+            job,
+            path,
+            f'must be a whole number from 1 to {MAX_NODES} or an elastic range "MIN:MAX", '
+            f"got {shown(value)} (a string: write nodes={value.strip()} without quotes)",
+        )
+        return None
     if isinstance(value, str):
-        match = re.fullmatch(r"(\d+):(\d+)", value)
+        match = re.fullmatch(r"([0-9]{1,7}):([0-9]{1,7})", value)
         if not match or not 1 <= int(match[1]) <= int(match[2]) <= MAX_NODES:
             check.fail(
                 job,
                 path,
-                f'{value!r} is not a valid elastic range: use "MIN:MAX" '
+                f'{shown(value)} is not a valid elastic range: use "MIN:MAX" '
                 f'with 1 <= MIN <= MAX <= {MAX_NODES}, e.g. "2:8"',
             )
             return None
@@ -369,7 +564,7 @@ def _env_name(check: _Checker, job: Job, path: str, name: str, *, secret: bool) 
         check.fail(
             job,
             path,
-            f"{name!r} is not an environment variable name: "
+            f"{shown(name)} is not an environment variable name: "
             "use letters, digits and underscores, not starting with a digit",
         )
         return False
@@ -377,23 +572,18 @@ def _env_name(check: _Checker, job: Job, path: str, name: str, *, secret: bool) 
         check.fail(
             job,
             path,
-            f"{name!r} collides with the rendezvous contract ecsgen sets "
+            f"{shown(name)} collides with the rendezvous contract ecsgen sets "
             f"(reserved: {', '.join(sorted(RESERVED_ENV))} and the prefixes "
             f"{', '.join(RESERVED_ENV_PREFIXES)}); rename it",
         )
         return False
-    if (
-        not secret
-        and name not in NOT_CREDENTIALS
-        and any(p.fullmatch(name.upper()) for p in CREDENTIAL_PATTERNS)
-    ):
+    if not secret and is_credential_name(name):
         check.fail(
             job,
             path,
-            f"{name!r} looks like a credential (*TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, "
-            "*PRIVATE_KEY*, *ACCESS_KEY*, *CREDENTIAL*, *_KEY); plain environment is visible "
-            "to anyone who can read the task definition: put it in `secrets` as a Secrets "
-            "Manager or SSM parameter ARN",
+            f"{shown(name)} looks like a credential ({CREDENTIAL_RULE}); plain environment is "
+            "visible to anyone who can read the task definition: put it in `secrets` as a "
+            "Secrets Manager or SSM parameter ARN",
         )
         return False
     return True
@@ -409,13 +599,14 @@ def _fargate(check: _Checker, node: Fargate, path: str) -> FargateCompute | None
         check.fail(
             node,
             f"{path}.cpu",
-            f"Fargate has no cpu={cpu}; valid cpu units: {', '.join(map(str, FARGATE_SIZES))}",
+            f"Fargate has no cpu={shown(cpu)}; "
+            f"valid cpu units: {', '.join(map(str, FARGATE_SIZES))}",
         )
         return None
     valid = FARGATE_SIZES[cpu]
     if memory not in valid:
         steps = valid[1] - valid[0]
-        shown = (
+        allowed = (
             ", ".join(map(str, valid))
             if len(valid) <= 4
             else f"{valid[0]} to {valid[-1]} in steps of {steps}"
@@ -423,8 +614,8 @@ def _fargate(check: _Checker, node: Fargate, path: str) -> FargateCompute | None
         check.fail(
             node,
             f"{path}.memory",
-            f"Fargate cpu={cpu} does not allow memory={memory}; "
-            f"valid memory for cpu={cpu}: {shown} (MiB)",
+            f"Fargate cpu={cpu} does not allow memory={shown(memory)}; "
+            f"valid memory for cpu={cpu}: {allowed} (MiB)",
         )
         return None
     return FargateCompute(cpu, memory)
@@ -448,33 +639,33 @@ def _ec2(check: _Checker, node: Ec2, path: str) -> Ec2Compute | None:
     instance = catalog.CATALOG.get(type_name)
     if instance is None:
         close = difflib.get_close_matches(type_name, catalog.CATALOG, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = f"did you mean {shown(close[0])}? " if close else ""
         check.fail(
             node,
             f"{path}.instance_type",
-            f"{type_name!r} is not in the GPU instance "
+            f"{shown(type_name)} is not in the GPU instance "
             f"catalog; {hint}known types: {', '.join(catalog.CATALOG)}",
         )
         return None
     max_cpu = instance.vcpus * 1024
     max_memory = int(instance.memory_gib * 1024 * EC2_MEMORY_SHARE)
-    cpu = check.integer(node, f"{path}.cpu", given.get("cpu", max_cpu), 128, None)
+    cpu = check.integer(node, f"{path}.cpu", _given(given, "cpu", max_cpu), 128, None)
     if cpu is not None and cpu > max_cpu:
         check.fail(
             node,
             f"{path}.cpu",
             f"{type_name} can give a task at most {max_cpu} CPU "
-            f"units ({instance.vcpus} vCPUs), got {cpu}",
+            f"units ({instance.vcpus} vCPUs), got {shown(cpu)}",
         )
         cpu = None
-    memory = check.integer(node, f"{path}.memory", given.get("memory", max_memory), 512, None)
+    memory = check.integer(node, f"{path}.memory", _given(given, "memory", max_memory), 512, None)
     if memory is not None and memory > max_memory:
         check.fail(
             node,
             f"{path}.memory",
             f"{type_name} can give a task at most {max_memory} "
             f"MiB ({int(EC2_MEMORY_SHARE * 100)}% of its {instance.memory_gib} GiB: ECS "
-            f"registers less than the nominal memory), got {memory}",
+            f"registers less than the nominal memory), got {shown(memory)}",
         )
         memory = None
     if efa and not instance.efa:
@@ -489,11 +680,11 @@ def _ec2(check: _Checker, node: Ec2, path: str) -> Ec2Compute | None:
             node,
             f"{path}.subnet_ids",
             f"EFA needs exactly one subnet (one AZ, one "
-            f"cluster placement group); got {len(subnets)}: {list(subnets)}",
+            f"cluster placement group); got {len(subnets)}: {shown(list(subnets))}",
         )
     if cpu is None or memory is None or root is None or efa is None or spot is None:
         return None
-    shm = check.integer(node, f"{path}.shm_mib", given.get("shm_mib", memory // 4), 64, memory)
+    shm = check.integer(node, f"{path}.shm_mib", _given(given, "shm_mib", memory // 4), 64, memory)
     if shm is None:
         return None
     return Ec2Compute(instance, efa, spot, cpu, memory, shm, root, subnets)
@@ -505,18 +696,36 @@ def _subnets(check: _Checker, node: SpecNode, path: str, value: object) -> list[
         check.fail(node, path, "must list at least one subnet id")
     for index, subnet in enumerate(subnets):
         if not SUBNET_ID.fullmatch(subnet):
-            check.fail(node, f"{path}[{index}]", f"{subnet!r} is not a subnet id (subnet-0abc...)")
+            check.fail(
+                node, f"{path}[{index}]", f"{shown(subnet)} is not a subnet id (subnet-0abc...)"
+            )
     return subnets
 
 
 def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, ...] | None:
+    if value is MISSING:
+        return None
+    if isinstance(value, str):
+        try:
+            suggested = shlex.split(value)
+        except ValueError:
+            suggested = value.split()
+        check.fail(
+            job,
+            path,
+            f"must be a list of strings, got the string {shown(value)}; ecsgen does not split "
+            f"it: write command={shown(suggested or ['python', 'train.py'])}",
+        )
+        return None
     words = check.items(job, path, value, str, "a string")
+    if len(words) != len(value):  # type: ignore[arg-type]
+        return None
     if not words or not words[0] or words[0].startswith("-"):
         check.fail(
             job,
             path,
             f"must be a non-empty list of strings starting with the program "
-            f'or "python" (torchrun would read a leading option as its own), got {value!r}',
+            f'or "python" (torchrun would read a leading option as its own), got {shown(value)}',
         )
         return None
     if words[0] in ("python", "python3"):
@@ -525,7 +734,7 @@ def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, 
             check.fail(
                 job,
                 path,
-                f"{words!r}: torchrun starts Python itself; give the script "
+                f"{shown(words)}: torchrun starts Python itself; give the script "
                 '("python", "train.py", ...) or a module ("python", "-m", "pkg")',
             )
             return None
@@ -545,11 +754,12 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         compute = _fargate(check, compute_node, f"{path}.compute")
     elif isinstance(compute_node, Ec2):
         compute = _ec2(check, compute_node, f"{path}.compute")
-    elif "compute" in given:
+    elif "compute" in given and compute_node is not MISSING:
         check.fail(
             job,
             f"{path}.compute",
-            f"must be Fargate(cpu=..., memory=...) or Ec2(instance_type=...), got {compute_node!r}",
+            "must be Fargate(cpu=..., memory=...) or Ec2(instance_type=...), "
+            f"got {shown(compute_node)}",
         )
     image = _image(check, job, f"{path}.image", given.get("image")) if "image" in given else None
     command = _command(check, job, f"{path}.command", given.get("command"))
@@ -572,7 +782,7 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         check.fail(
             job,
             f"{path}.processes_per_node",
-            f"{ppn} processes per node is more than "
+            f"{shown(ppn)} processes per node is more than "
             f"the {gpus} GPUs of {compute.instance.name}; use at most {gpus}",
         )
     env = _env(check, job, f"{path}.env", given.get("env", {}))
@@ -596,14 +806,19 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
             "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False",
         )
     if name is not None and team is not None:
-        for derived in job_names(team, name).all(isinstance(compute, Ec2Compute)):
+        ec2 = isinstance(compute, Ec2Compute)
+        team_fault = {i for i, d in enumerate(job_names(team, "j").all(ec2)) if d.problem()}
+        for position, derived in enumerate(job_names(team, name).all(ec2)):
             problem = derived.problem()
-            if problem:
+            if problem and position not in team_fault:  # the team's own fault is reported once
                 check.fail(
                     job,
                     f"{path}.name",
-                    f"team {team!r} and job {name!r} make {problem}: rename the team or the job",
+                    f"team {shown(team)} ({len(team)} characters) and job {shown(name)} "
+                    f"({len(name)}) make {problem}; a team and a job name together have at "
+                    f"most {MAX_TEAM_AND_JOB} characters: shorten the job name",
                 )
+                break
     parts = (name, image, command, nodes, restarts, stop, ppn, env, secrets, compute)
     if (
         any(p is None for p in parts)
@@ -641,7 +856,7 @@ def _image(check: _Checker, job: Job, path: str, value: object) -> tuple[str, st
         check.fail(
             job,
             path,
-            f"{image!r} is not an image reference: REGISTRY/REPOSITORY:TAG "
+            f"{shown(image)} is not an image reference: REGISTRY/REPOSITORY:TAG "
             "or REGISTRY/REPOSITORY@sha256:DIGEST, in lowercase",
         )
         return None
@@ -649,7 +864,7 @@ def _image(check: _Checker, job: Job, path: str, value: object) -> tuple[str, st
         check.fail(
             job,
             path,
-            f"{image!r} has no tag or digest; pin the version the job was "
+            f"{shown(image)} has no tag or digest; pin the version the job was "
             f"tested with: {image}:1.0.0 or {image}@sha256:...",
         )
         return None
@@ -668,11 +883,12 @@ def _env(check: _Checker, job: Job, path: str, value: object) -> dict[str, str] 
         if not isinstance(key, str) or not isinstance(item, str):
             check.fail(
                 job,
-                f"{path}[{key!r}]",
-                f'names and values must be strings, got {key!r}: {item!r} (quote numbers: "90")',
+                f"{path}[{shown(key)}]",
+                f"names and values must be strings, got {shown(key)}: {shown(item)} "
+                '(quote numbers: "90")',
             )
             ok = False
-        elif _env_name(check, job, f"{path}[{key!r}]", key, secret=False):
+        elif _env_name(check, job, f"{path}[{shown(key)}]", key, secret=False):
             env[key] = item
         else:
             ok = False
@@ -688,9 +904,11 @@ def _secrets(
     secrets: dict[str, str] = {}
     ok = True
     for key, arn in raw.items():
-        where = f"{path}[{key!r}]"
+        where = f"{path}[{shown(key)}]"
         if not isinstance(key, str) or not isinstance(arn, str):
-            check.fail(job, where, f"names and ARNs must be strings, got {key!r}: {arn!r}")
+            check.fail(
+                job, where, f"names and ARNs must be strings, got {shown(key)}: {shown(arn)}"
+            )
             ok = False
             continue
         if not _env_name(check, job, where, key, secret=True):
@@ -700,7 +918,7 @@ def _secrets(
             check.fail(
                 job,
                 where,
-                f"{arn!r} is not a complete Secrets Manager secret ARN "
+                f"{shown(arn)} is not a complete Secrets Manager secret ARN "
                 "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX, with the 6-character "
                 "suffix AWS adds) or an SSM parameter ARN "
                 "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)",
@@ -708,7 +926,7 @@ def _secrets(
             ok = False
             continue
         if env and key in env:
-            check.fail(job, where, f"{key!r} is also in env; a variable comes from one place")
+            check.fail(job, where, f"{shown(key)} is also in env; a variable comes from one place")
             ok = False
             continue
         secrets[key] = arn
@@ -725,9 +943,11 @@ def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], 
         return None
     tags: list[tuple[str, str]] = []
     for key, item in raw.items():
-        where = f"tags[{key!r}]"
+        where = f"tags[{shown(key)}]"
         if not isinstance(key, str) or not isinstance(item, str):
-            check.fail(node, where, f"keys and values must be strings, got {key!r}: {item!r}")
+            check.fail(
+                node, where, f"keys and values must be strings, got {shown(key)}: {shown(item)}"
+            )
         elif not key or len(key) > 128 or len(item) > 256:
             check.fail(node, where, "AWS allows keys of 1-128 and values of 0-256 characters")
         elif key.lower().startswith("aws:"):
@@ -736,12 +956,12 @@ def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], 
             check.fail(
                 node,
                 where,
-                f"{key!r} is set by ecsgen (reserved: "
+                f"{shown(key)} is set by ecsgen (reserved: "
                 f"{', '.join(sorted(RESERVED_TAG_KEYS))} and ecsgen:*)",
             )
         elif not (_tag_text(key) and _tag_text(item)):
             bad = sorted({c for c in key + item if not _tag_text(c)})
-            check.fail(node, where, f"{bad!r} cannot appear in AWS tags; use {TAG_RULE}")
+            check.fail(node, where, f"{shown(bad)} cannot appear in AWS tags; use {TAG_RULE}")
         else:
             tags.append((key, item))
     if len(raw) > TAG_LIMIT - MODULE_TAGS:
@@ -765,7 +985,7 @@ def _network(
     given = check.fields(network, "network", ())
     vpc = given.get("vpc_id")
     if vpc is not None and (not isinstance(vpc, str) or not VPC_ID.fullmatch(vpc)):
-        check.fail(network, "network.vpc_id", f"{vpc!r} is not a VPC id (vpc-0abc...)")
+        check.fail(network, "network.vpc_id", f"{shown(vpc)} is not a VPC id (vpc-0abc...)")
         vpc = None
     subnets = (
         tuple(_subnets(check, network, "network.subnet_ids", given["subnet_ids"]))
@@ -785,7 +1005,7 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
         else None
     )
     if region is not None and not REGION.fullmatch(region):
-        check.fail(team, "region", f"{region!r} is not an AWS region name (e.g. us-east-1)")
+        check.fail(team, "region", f"{shown(region)} is not an AWS region name (e.g. us-east-1)")
         region = None
     tags = _tags(check, team, given.get("tags", {}))
     vpc_id, subnet_ids = _network(check, team, given.get("network"))
@@ -796,14 +1016,14 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
         check.fail(
             team,
             "log_retention_days",
-            f"CloudWatch Logs does not accept {retention}; "
+            f"CloudWatch Logs does not accept {shown(retention)}; "
             f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
         retention = None
     job_nodes = (
         check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
     )
-    if "jobs" in given and not job_nodes:
+    if "jobs" in given and not job_nodes and given["jobs"] is not MISSING:
         check.fail(team, "jobs", "a team needs at least one Job(...)")
     jobs = [_job(check, name, i, j) for i, j in enumerate(job_nodes)]
     seen: dict[str, int] = {}
@@ -814,7 +1034,7 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
             check.fail(
                 job_nodes[index],
                 f"jobs[{index}].name",
-                f"job name {job.name!r} is "
+                f"job name {shown(job.name)} is "
                 f"already used by jobs[{seen[job.name]}]; job names are unique in a team",
             )
         seen.setdefault(job.name, index)
@@ -834,10 +1054,24 @@ def _team(check: _Checker, team: Team, source: str, path: Path) -> TeamConfig | 
             )
     if name is not None:
         ec2 = any(isinstance(j.compute, Ec2Compute) for j in jobs if j is not None)
-        for derived in team_names(name).all(ec2):
-            problem = derived.problem()
-            if problem:
-                check.fail(team, "name", f"team {name!r} makes {problem}: rename the team")
+        derived = (*team_names(name).all(ec2), *job_names(name, "j").all(ec2))
+        first = next((d for d in derived if d.problem()), None)
+        if first is not None and len(first.value) <= first.limit:
+            check.fail(
+                team,
+                "name",
+                f"team {shown(name)} begins every {first.kind} (<team>-<job>), which AWS "
+                f"refuses to start with {' or '.join(repr(p) for p in first.forbidden_prefixes)}:"
+                " rename the team (renaming the job cannot help)",
+            )
+        elif first is not None:
+            check.fail(
+                team,
+                "name",
+                f"team {shown(name)} ({len(name)} characters) makes {first.problem()} whatever "
+                f"the job's name; a team and a job name together have at most "
+                f"{MAX_TEAM_AND_JOB} characters: shorten the team name",
+            )
     if check.problems or name is None or region is None or tags is None or retention is None:
         return None
     return TeamConfig(
@@ -861,6 +1095,13 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
     for spec in specs:
         source = display_path(spec.path)
         check = _Checker(source)
+        raw_name = spec.team.fields.get("name")
+        if isinstance(raw_name, str) and len(raw_name) <= MAX_NAME and NAME.fullmatch(raw_name):
+            check.team = raw_name
+        if not _sane(check, spec.team, "", spec.team, "", 0):
+            problems.extend(check.problems)  # too wild to check field by field
+            continue
+        check.team = None
         team = _team(check, spec.team, source, spec.path.resolve())
         problems.extend(check.problems)
         if team is None:
@@ -872,7 +1113,7 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
                     spec.team.line,
                     team.name,
                     "name",
-                    f"team name {team.name!r} is already defined by "
+                    f"team name {shown(team.name)} is already defined by "
                     f"{first_file[team.name]}; team names are unique",
                 )
             )

@@ -54,6 +54,27 @@ REQUIRED = {
     "nodes_max",
     "team_long",
     "env_credential_more",
+    # issue 8: hostile values, bounds, digits, credentials and the misleading messages
+    "huge_int",
+    "surrogate",
+    "raising_repr",
+    "generator_exit",
+    "os_exit",
+    "region_digits",
+    "account_digits",
+    "too_many_env",
+    "huge_name",
+    "long_value",
+    "env_credential_words",
+    "team_70",
+    "fargate_prefix",
+    "command_string",
+    "ec2_positional",
+    "nodes_string",
+    "nested_values",
+    "field_lines",
+    "load_and_validate",
+    "chdir_and_exit",
 }
 
 

@@ -3,6 +3,7 @@ processes; drift reasons; machine-readable results; the progress bar only on a t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -62,9 +63,11 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def tree(folder: Path) -> dict[str, bytes]:
+def tree(folder: Path, manifests: bool = True) -> dict[str, bytes]:
     return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and (manifests or p.name != ".ecsgen-manifest.json")
     }
 
 
@@ -82,12 +85,12 @@ def test_new_bytes_are_always_parsed_back_and_equal_bytes_never(
     assert code == 0, err
     assert parsed == [] and "0 file(s) changed, 0 parsed back" in err
 
-    before = tree(fleet / "output")
+    before = tree(fleet / "output", manifests=False)
     write_spec(fleet / "specs", "bravo", step="2")  # changes the job file only
     (fleet / "output" / "charlie" / "outputs.tf").unlink()
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    after = tree(fleet / "output")
+    after = tree(fleet / "output", manifests=False)
     assert {name for name in after if before.get(name) != after[name]} == {"bravo/job_train.tf"}
     assert after == {**before, "bravo/job_train.tf": after["bravo/job_train.tf"]}
     assert sorted(parsed) == [
@@ -116,15 +119,17 @@ def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
             {
                 "team": "bravo",
                 "path": "output/bravo/main.tf",
-                "reason": "differs",
-                "detail": "differs from the render (edited by hand, or the spec changed)",
+                "reason": "edited",
+                "detail": "edited by hand since ecsgen wrote it",
             }
         ],
         "errors": [],
     }
 
+    code, _, err = invoke("render", "specs", "--jobs", "1")  # an edit is not lost silently
+    assert code == 2 and "output/bravo/main.tf" in err and "--force" in err
     parsed.clear()
-    code, _, err = invoke("render", "specs", "--jobs", "1")
+    code, _, err = invoke("render", "specs", "--jobs", "1", "--force")
     assert code == 0, err
     assert main_tf.read_bytes() == good
     assert parsed == [("bravo", frozenset({"main.tf"}))], "the rewritten file was parsed back"
@@ -138,7 +143,13 @@ def test_a_file_from_another_version_is_treated_as_changed(
     variables = fleet / "output" / "alpha" / "variables.tf"
     good = variables.read_bytes()
     assert f"ecsgen {__version__} from".encode() in good
-    variables.write_bytes(good.replace(f"ecsgen {__version__} from".encode(), b"ecsgen 0.0.9 from"))
+    older = good.replace(f"ecsgen {__version__} from".encode(), b"ecsgen 0.0.9 from")
+    variables.write_bytes(older)
+    manifest_path = fleet / "output" / "alpha" / ".ecsgen-manifest.json"
+    manifest = json.loads(manifest_path.read_text())  # as that version would have recorded it
+    manifest["files"]["variables.tf"] = hashlib.sha256(older).hexdigest()
+    manifest["version"] = "0.0.9"
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     code, out, _ = invoke("check", "specs", "--format", "json", "--jobs", "1")
     assert code == 1
@@ -157,15 +168,18 @@ def test_a_file_from_another_version_is_treated_as_changed(
 def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     assert invoke("render", "specs")[0] == 0
     (fleet / "output" / "alpha" / "main.tf").unlink()
-    write_spec(fleet / "specs", "charlie")
-    stale = fleet / "output" / "charlie" / "job_old.tf"
-    stale.write_bytes((fleet / "output" / "charlie" / "job_train.tf").read_bytes())
+    renamed = SPEC.format(team="charlie", step="1").replace('name="train"', 'name="tune"')
+    (fleet / "specs" / "charlie.py").write_text(renamed, encoding="utf-8")
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert code == 1
     drift = {(d["team"], d["path"], d["reason"]) for d in json.loads(out)["drift"]}
     assert drift == {
         ("alpha", "output/alpha/main.tf", "missing"),
-        ("charlie", "output/charlie/job_old.tf", "stale"),
+        ("charlie", "output/charlie/job_tune.tf", "missing"),
+        ("charlie", "output/charlie/job_train.tf", "stale"),
+        ("charlie", "output/charlie/README.md", "differs"),
+        ("charlie", "output/charlie/outputs.tf", "differs"),
+        ("charlie", "output/charlie/variables.tf", "differs"),
     }
     code, out, _ = invoke("render", "specs")
     assert code == 0
@@ -224,7 +238,8 @@ def test_a_parse_back_failure_in_a_worker_names_the_file_and_writes_nothing(
     assert code == 2
     assert "charlie/main.tf: the rendered HCL does not parse" in err
     assert "nothing was written" in err and "Traceback" not in err
-    assert not (fleet / "output").exists(), "nothing written, for any team"
+    output = fleet / "output"
+    assert not output.exists() or not list(output.iterdir()), "nothing written, for any team"
     workers = {int(p.name) for p in pids.iterdir()}
     assert workers and os.getpid() not in workers, "the render ran in worker processes"
 
@@ -249,7 +264,7 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path: Path) -> None:
         result = runner.invoke(main, ["render", str(specs), "--out", str(out), "--jobs", jobs])
         assert result.exit_code == 0, result.stderr
     serial, parallel = tree(tmp_path / "out1"), tree(tmp_path / "out2")
-    assert len(serial) == 9 * 6 and serial == parallel
+    assert len(serial) == 9 * 7 and serial == parallel  # 6 files and a manifest a team
     result = runner.invoke(main, ["check", str(specs), "--out", str(tmp_path / "out1"), "-j", "2"])
     assert result.exit_code == 0, result.stderr
 

@@ -14,10 +14,10 @@ from gen.model import build
 from gen.names import job_names
 from gen.render import render_module
 from gen.validate import (
-    CREDENTIAL_PATTERNS,
     FARGATE_SIZES,
     RESERVED_ENV,
     RESERVED_ENV_PREFIXES,
+    is_credential_name,
     validate,
 )
 from gen.verify import parse, verify_files
@@ -32,9 +32,7 @@ HOSTILE = st.text(
 
 def _env_name_ok(name: str) -> bool:
     return not (
-        name in RESERVED_ENV
-        or name.startswith(RESERVED_ENV_PREFIXES)
-        or any(p.fullmatch(name) for p in CREDENTIAL_PATTERNS)
+        name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES) or is_credential_name(name)
     )
 
 

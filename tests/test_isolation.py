@@ -1,0 +1,139 @@
+"""Spec code cannot move or fake the work: specs run in one child process; the output folder is
+resolved before they run; their working directory, `sys.path` and prints stay theirs; a spec
+that ends its process is an error, never a success."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gen.cli import main
+from gen.validate import is_credential_name
+
+SPEC = """from gen import Fargate, Job, Team
+{prelude}
+team = Team(name="{team}", region="us-east-1", jobs=[
+    Job(name="a", image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=256, memory=512)),
+])
+"""
+
+
+def write(folder: Path, team: str, prelude: str = "") -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{team}.py").write_text(SPEC.format(team=team, prelude=prelude), encoding="utf-8")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_spec_that_changes_directory_does_not_move_the_output(workdir: Path) -> None:
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    write(workdir / "specs", "alpha", f"import os\nos.chdir({str(elsewhere)!r})")
+    (workdir / "specs" / "_shared.py").write_text(f"import os\nos.chdir({str(elsewhere)!r})\n")
+    write(workdir / "specs", "beta", "import _shared")
+    path_before, cwd_before = list(sys.path), Path.cwd()
+    code, _, err = invoke("render", "specs", "--out", "out")
+    assert code == 0, err
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["alpha", "beta"]
+    assert list(elsewhere.iterdir()) == []
+    assert (Path.cwd(), sys.path) == (cwd_before, path_before)
+    code, out, err = invoke("check", "specs", "--out", "out")
+    assert (code, out) == (0, ""), err
+    (workdir / "out" / "alpha" / "main.tf").unlink()
+    code, out, _ = invoke("check", "specs", "--out", "out")
+    assert code == 1 and "+++ out/alpha/main.tf (rendered)" in out
+
+
+def test_each_spec_starts_from_the_callers_directory_and_path(workdir: Path) -> None:
+    write(workdir / "specs", "alpha", "import os, sys\nos.chdir('/')\nsys.path.insert(0, '/x')")
+    check = (
+        f"import os, sys\nassert os.getcwd() == {str(workdir)!r}, os.getcwd()\n"
+        "assert '/x' not in sys.path"
+    )
+    write(workdir / "specs", "beta", check)
+    code, _, err = invoke("render", "specs", "--out", "out")
+    assert code == 0, err
+
+
+def test_a_specs_prints_never_reach_the_diff(workdir: Path) -> None:
+    write(workdir / "specs", "alpha", "print('hello from the spec')")
+    assert invoke("render", "specs")[0] == 0
+    code, out, err = invoke("check", "specs")
+    assert (code, out) == (0, "")
+    assert "hello from the spec" in err
+
+
+@pytest.mark.parametrize(
+    "ending", ["import os\nos._exit(0)", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"]
+)
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_a_spec_that_ends_the_process_cannot_fake_success(
+    workdir: Path, ending: str, command: str
+) -> None:
+    write(workdir / "specs", "alpha")
+    write(workdir / "specs", "beta", ending)
+    code, out, err = invoke(command, "specs")
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("ecsgen: error: specs/beta.py: the process loading this spec ")
+    assert not (workdir / "output").exists()
+
+
+def test_optional_ec2_fields_accept_none_as_documented(workdir: Path) -> None:
+    (workdir / "specs").mkdir()
+    (workdir / "specs" / "gpu.py").write_text(
+        "from gen import Ec2, Job, Team\n"
+        "team = Team(name='gpu', region='us-east-1', jobs=[Job(name='a', image='r/x:1', "
+        "command=['python', 't.py'], processes_per_node=None, compute=Ec2("
+        "instance_type='g5.2xlarge', cpu=None, memory=None, shm_mib=None, subnet_ids=None))])\n"
+    )
+    code, _, err = invoke("render", "specs")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASS", "APIKEY", "GH_PAT", "HF_TOKEN", "MY_API_KEY", "DB_PWD", "SLACK_CREDS", "WIFI_PSK"],
+)
+def test_credential_names(name: str) -> None:
+    assert is_credential_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "TOKENIZERS_PARALLELISM",
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+        "PWD",
+        "NUM_PASSES",
+        "BYPASS_CACHE",
+        "PATH_PREFIX",
+        "KEYBOARD",
+        "PATIENCE",
+        "WANDB_PROJECT",
+    ],
+)
+def test_known_false_positives_are_not_credentials(name: str) -> None:
+    assert not is_credential_name(name)
+
+
+def test_the_parent_process_is_untouched_when_specs_are_hostile(workdir: Path) -> None:
+    write(workdir / "specs", "alpha", "import sys\nsys.modules.clear()")
+    before = Path.cwd()
+    code, _, err = invoke("render", "specs")
+    assert code in (0, 2), err
+    assert Path.cwd() == before
+    assert "gen.pipeline" in sys.modules
