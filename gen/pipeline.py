@@ -132,7 +132,7 @@ def _team(
     findings = [
         Finding(team.name, display_path(full.folder), "interrupted", line) for line in full.pending
     ]
-    for name in changed:
+    for name in full.write:  # the manifest too: an outdated one is drift as well
         path = display_path(full.folder / name)
         if name in full.edited:
             findings.append(
