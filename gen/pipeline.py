@@ -132,7 +132,9 @@ def _team(
     findings = [
         Finding(team.name, display_path(full.folder), "interrupted", line) for line in full.pending
     ]
-    for name in full.write:  # the manifest too: an outdated one is drift as well
+    # The manifest changes whenever a file does; on its own (missing, outdated) it is drift too.
+    alone = not changed and not full.remove
+    for name in full.write if alone else changed:
         path = display_path(full.folder / name)
         if name in full.edited:
             findings.append(

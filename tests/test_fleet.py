@@ -185,6 +185,12 @@ def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     assert code == 0
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert (code, json.loads(out)) == (0, {"ok": True, "drift": [], "errors": []})
+    (fleet / "output" / "alpha" / ".ecsgen-manifest.json").unlink()  # alone, it is drift too
+    code, out, _ = invoke("check", "specs", "--format", "json")
+    assert code == 1
+    assert [(d["path"], d["reason"]) for d in json.loads(out)["drift"]] == [
+        ("output/alpha/.ecsgen-manifest.json", "missing")
+    ]
 
 
 def test_spec_errors_in_json(fleet: Path) -> None:
