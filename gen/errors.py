@@ -105,6 +105,16 @@ class WriteConflictError(EcsgenError):
     exit_code = 2
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One file that is drifted or invalid, for machine-readable reports (`--format json`)."""
+
+    team: str
+    path: str
+    reason: str
+    detail: str = ""
+
+
 class OutputWriteError(EcsgenError):
     """The output folder cannot be written (permissions, a full disk); nothing was changed."""
 
@@ -121,16 +131,6 @@ class UnreadableOutputError(EcsgenError):
     """`validate` was given a module whose files cannot be read as UTF-8 text."""
 
     exit_code = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One file that is drifted or invalid, for machine-readable reports (`--format json`)."""
-
-    team: str
-    path: str
-    reason: str
-    detail: str = ""
 
 
 class OutputError(EcsgenError):

