@@ -11,6 +11,8 @@ and the lock are `gen.write`'s and `gen.lock`'s (each team is planned in its wor
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -245,22 +247,29 @@ def render(
     if templates is None:
         templates = templates_setting(specs)
     teams = load_and_validate(specs)
-    with output_lock(out, wait):
-        notes = recover(out)
-        outcomes = _outcomes(
-            teams, out, templates, jobs, progress, "ecsgen render", diffs=False, force=force
-        )
-        _raise_failures(outcomes, out)
-        plans = [o.plan for o in outcomes if o.plan is not None]
-        edited = [str(p.folder / name) for p in plans for name in p.edited]
-        if edited and not force:
-            raise WriteConflictError(
-                "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
-                + ", ".join(display_path(e) for e in edited)
-                + "; move the change into the spec (or a hand-written file beside the module), "
-                "or run `ecsgen render --force` to discard it"
+    created = not os.path.lexists(out)
+    try:
+        with output_lock(out, wait):
+            notes = recover(out)
+            outcomes = _outcomes(
+                teams, out, templates, jobs, progress, "ecsgen render", diffs=False, force=force
             )
-        result = apply(plans)
+            _raise_failures(outcomes, out)
+            plans = [o.plan for o in outcomes if o.plan is not None]
+            edited = [str(p.folder / name) for p in plans for name in p.edited]
+            if edited and not force:
+                raise WriteConflictError(
+                    "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
+                    + ", ".join(display_path(e) for e in edited)
+                    + "; move the change into the spec (or a hand-written file beside the module), "
+                    "or run `ecsgen render --force` to discard it"
+                )
+            result = apply(plans)
+    except BaseException:
+        if created:  # the lock made the folder: leave no trace of a render that wrote nothing
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     notes.extend(line for p in plans for line in p.left)
     parsed = tuple(out / o.team / name for o in outcomes for name in o.parsed_back)
     return RenderResult(
