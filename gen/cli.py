@@ -1,22 +1,35 @@
 """The `ecsgen` command line: each command parses its options and calls one library function.
 
-Exit codes: 0 ok, 1 drift or invalid output, 2 usage or spec error.
+Exit codes: 0 ok, 1 drift or invalid output, 2 usage or spec error (or a render that does not
+parse back). The library is imported inside each command, so `--help` and `--version` stay quick
+and each command loads only what it uses.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from gen import __version__, pipeline
-from gen.errors import DriftError, EcsgenError
-from gen.load import display_path
+from gen import __version__
+from gen.errors import (
+    DriftError,
+    EcsgenError,
+    Finding,
+    OutputError,
+    ParseBackError,
+    SpecError,
+    TemplateError,
+)
 from gen.lock import LOCK_WAIT
+
+if TYPE_CHECKING:
+    from gen.progress import Progress
 
 __all__ = ["main"]
 
@@ -34,6 +47,13 @@ OUT = click.option(
     show_default=True,
     help="Folder that holds one module folder per team.",
 )
+JOBS = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that share the teams (default: one per CPU; 1 runs everything here).",
+)
 TEMPLATES = click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -41,19 +61,65 @@ TEMPLATES = click.option(
     help="Folder of template overrides, in front of the bundled templates "
     "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
 )
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: diffs and messages for people; json: one document on stdout for CI annotations.",
+)
 
 
-def _run(action: Callable[[], T]) -> T:
+def _progress(total: int, label: str) -> Progress:
+    from gen.progress import Progress  # noqa: PLC0415
+
+    return Progress(total, label, sys.stderr)
+
+
+def _errors_json(exc: EcsgenError) -> list[dict[str, object]]:
+    if isinstance(exc, SpecError):
+        return [
+            {"team": p.team, "path": p.file, "line": p.line, "field": p.path, "reason": p.message}
+            for p in exc.problems
+        ]
+    return [{"team": None, "path": None, "reason": str(exc)}]
+
+
+def _findings_json(findings: Sequence[Finding]) -> list[dict[str, str]]:
+    return [
+        {"team": f.team, "path": f.path, "reason": f.reason, "detail": f.detail} for f in findings
+    ]
+
+
+def _emit(document: dict[str, object]) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def _run(action: Callable[[], T], fmt: str = "text") -> T:
     """Run a library call; turn ecsgen's errors into a clean message and exit code."""
     try:
         return action()
     except DriftError as exc:
-        click.echo(str(exc), nl=False)
+        if fmt == "json":
+            _emit({"ok": False, "drift": _findings_json(exc.findings), "errors": []})
+        else:
+            click.echo(str(exc), nl=False)
         click.echo(
             "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
         )
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
+        if fmt == "json":
+            findings = (
+                exc.findings
+                if isinstance(exc, OutputError | ParseBackError | TemplateError)
+                else ()
+            )
+            key = "invalid" if isinstance(exc, OutputError) else "drift"
+            document: dict[str, object] = {"ok": False, key: _findings_json(findings)}
+            document["errors"] = [] if isinstance(exc, OutputError) else _errors_json(exc)
+            _emit(document)
         click.echo(
             f"ecsgen: error: {exc}" if "\n" not in str(exc) else f"ecsgen: errors:\n{exc}", err=True
         )
@@ -70,6 +136,7 @@ def main() -> None:
 @SPECS
 @OUT
 @TEMPLATES
+@JOBS
 @click.option(
     "--force",
     is_flag=True,
@@ -84,41 +151,66 @@ def main() -> None:
     help="Seconds to wait for another render of the same OUT to finish.",
 )
 def render(
-    specs: Sequence[Path], out: Path, templates: Path | None, force: bool, wait: float
+    specs: Sequence[Path],
+    out: Path,
+    templates: Path | None,
+    jobs: int | None,
+    force: bool,
+    wait: float,
 ) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
-    Every file is parsed back and compared with what was intended before anything is written.
-    Only files listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are
-    replaced or removed; generated files that the specs no longer produce are removed, each
-    named. One render per OUT at a time (a lock); a killed render is finished or rolled back by
-    the next.
+    Every file whose bytes are new is parsed back and compared with what was intended before
+    anything is written; files already on disk byte for byte are left as they are. Only files
+    listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are replaced or
+    removed; generated files that the specs no longer produce are removed, each named. One
+    render per OUT at a time (a lock); a killed render is finished or rolled back by the next.
     """
+    from gen import pipeline  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
+
     started = time.perf_counter()
-    result = _run(lambda: pipeline.render(specs, out, templates, force=force, wait=wait))
+    result = _run(
+        lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
+    )
     elapsed = time.perf_counter() - started
     for note in result.notes:
         click.echo(f"ecsgen: {note}", err=True)
     for path in result.removed:
         click.echo(f"ecsgen: removed {display_path(path)} (no longer generated)", err=True)
-    changed = len(result.touched)
     click.echo(
         f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
-        f"({', '.join(result.teams)}); {changed} file(s) changed in {elapsed:.2f}s",
+        f"({_names(result.teams)}); {len(result.touched)} file(s) changed, "
+        f"{len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
         err=True,
     )
+
+
+def _names(teams: Sequence[str], shown: int = 10) -> str:
+    if len(teams) <= shown:
+        return ", ".join(teams)
+    return ", ".join(teams[:shown]) + f", ... {len(teams) - shown} more"
 
 
 @main.command()
 @SPECS
 @OUT
 @TEMPLATES
-def check(specs: Sequence[Path], out: Path, templates: Path | None) -> None:
+@JOBS
+@FORMAT
+def check(
+    specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None, fmt: str
+) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
+    With --format json, stdout holds {"ok", "drift": [{team, path, reason, detail}], "errors"}.
     """
-    _run(lambda: pipeline.check(specs, out, templates))
+    from gen import pipeline  # noqa: PLC0415
+
+    _run(lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt)
+    if fmt == "json":
+        _emit({"ok": True, "drift": [], "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 
@@ -126,12 +218,19 @@ def check(specs: Sequence[Path], out: Path, templates: Path | None) -> None:
 @click.argument(
     "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
-def validate(dirs: Sequence[Path]) -> None:
+@JOBS
+@FORMAT
+def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     """Check generated modules on disk (ownership, interrupted renders, parse-back, structure).
 
     DIRS are module folders, or folders of module folders (such as output/). Hand-written
     files beside the generated ones are allowed; a folder with no generated module is not.
+    With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
     """
+    from gen import pipeline  # noqa: PLC0415
+
     folders = pipeline.module_folders(dirs)
-    _run(lambda: pipeline.validate_dirs(folders))
+    _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt)
+    if fmt == "json":
+        _emit({"ok": True, "modules": len(folders), "invalid": [], "errors": []})
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -10,9 +11,11 @@ __all__ = [
     "MAX_SHOWN",
     "DriftError",
     "EcsgenError",
+    "Finding",
     "LockError",
     "OutputError",
     "OutputWriteError",
+    "ParseBackError",
     "Problem",
     "SettingError",
     "SpecError",
@@ -102,6 +105,16 @@ class WriteConflictError(EcsgenError):
     exit_code = 2
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One file that is drifted or invalid, for machine-readable reports (`--format json`)."""
+
+    team: str
+    path: str
+    reason: str
+    detail: str = ""
+
+
 class OutputWriteError(EcsgenError):
     """The output folder cannot be written (permissions, a full disk); nothing was changed."""
 
@@ -125,11 +138,31 @@ class OutputError(EcsgenError):
 
     exit_code = 1
 
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class ParseBackError(EcsgenError):
+    """A render did not parse back to what the model intended (a generator or template fault).
+
+    Nothing is written. The message names every failing team and file."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
 
 class DriftError(EcsgenError):
-    """Files on disk differ from what the specs render to."""
+    """Files on disk differ from what the specs render to. The message holds the diffs."""
 
     exit_code = 1
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
 
 
 class TemplateError(EcsgenError):
@@ -137,6 +170,10 @@ class TemplateError(EcsgenError):
     changes a value the model decided; nothing was written."""
 
     exit_code = 2
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
 
 
 class SettingError(EcsgenError):
