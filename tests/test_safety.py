@@ -235,6 +235,19 @@ def _without_root_overrides() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
+def _run_without_root(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m gen ARGS` in `workdir`, as root without the capabilities that ignore modes."""
+    return subprocess.run(
+        [sys.executable, "-m", "gen", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        preexec_fn=_without_root_overrides,
+    )
+
+
 @pytest.mark.parametrize("where", ["out", "team"])
 def test_read_only_output_is_a_clean_error(workdir: Path, where: str) -> None:
     out = workdir / "output"
@@ -249,15 +262,7 @@ def test_read_only_output_is_a_clean_error(workdir: Path, where: str) -> None:
     for path in (read_only, *read_only.iterdir()):
         path.chmod(0o555 if path.is_dir() else 0o444)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    result = subprocess.run(
-        [sys.executable, "-m", "gen", "render", "specs"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-        preexec_fn=_without_root_overrides,
-    )
+    result = _run_without_root(workdir, "render", "specs")
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("ecsgen: error: cannot ")
@@ -270,15 +275,7 @@ def test_validate_refuses_an_unreadable_file(workdir: Path) -> None:
     secret = workdir / "output" / "vision" / "override.tf"
     secret.write_text("locals {}\n")
     secret.chmod(0o000)
-    result = subprocess.run(
-        [sys.executable, "-m", "gen", "validate", "output/vision"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-        preexec_fn=_without_root_overrides,
-    )
+    result = _run_without_root(workdir, "validate", "output/vision")
     assert result.returncode == 2, result.stderr
     assert result.stderr == (
         "ecsgen: error: cannot read output/vision/override.tf: Permission denied\n"
