@@ -728,7 +728,7 @@ def _command(check: _Checker, job: Job, path: str, value: object) -> tuple[str, 
         )
         return None
     words = check.items(job, path, value, str, "a string")
-    if len(words) != len(value):  # type: ignore[arg-type]
+    if not isinstance(value, Sequence) or len(words) != len(value):  # not a list: reported
         return None
     if not words or not words[0] or words[0].startswith("-"):
         check.fail(

@@ -160,15 +160,22 @@ def test_pre_commit_hooks_render_then_check(tmp_path: Path, offline_pip: dict[st
     edited = _try_repo(repo, "ecsgen-check", offline_pip)
     assert edited.returncode == 1
     assert "-# edited by hand" in edited.stdout
-    refused = _try_repo(repo, "ecsgen-render", offline_pip)  # a hand edit is never discarded
+    refused = _try_repo(repo, "ecsgen-render", offline_pip)  # a hand edit is not overwritten
     assert refused.returncode == 1, refused.stdout
-    assert "edited by hand" in refused.stdout and "output/starter/main.tf" in refused.stdout
+    assert "output/starter/main.tf" in refused.stdout and "--force" in refused.stdout
     assert main_tf.read_text(encoding="utf-8") == good + "# edited by hand\n"
 
     main_tf.write_text(good, encoding="utf-8")
     spec = repo / "specs" / "starter.py"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("nodes=2,", "nodes=3,"))
-    changed = _try_repo(repo, "ecsgen-render", offline_pip)
-    assert changed.returncode == 1, changed.stdout  # pre-commit fails a hook that changed files
-    assert "files were modified by this hook" in changed.stdout
-    assert "default     = 3" in (repo / "output" / "starter" / "variables.tf").read_text()
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("nodes=2", "nodes=3"), encoding="utf-8"
+    )
+    stale = _try_repo(repo, "ecsgen-check", offline_pip)
+    assert stale.returncode == 1 and "nodes" in stale.stdout
+    regenerated = _try_repo(repo, "ecsgen-render", offline_pip)
+    assert regenerated.returncode == 1, (
+        regenerated.stdout
+    )  # pre-commit fails a hook that changed files
+    assert "files were modified by this hook" in regenerated.stdout
+    again = _try_repo(repo, "ecsgen-check", offline_pip)
+    assert again.returncode == 0, again.stdout + again.stderr
