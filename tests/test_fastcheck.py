@@ -279,3 +279,21 @@ def test_the_encoder_is_canonical_and_refuses_unknown_types(tmp_path: Path) -> N
     for unknown in (object(), Path("/x"), Holder(object())):
         with pytest.raises(TypeError, match="cannot encode"):
             inputs.canonical(unknown)
+
+
+def test_a_manifest_from_before_the_digest_is_not_drift_and_not_rewritten(
+    fleet: Path, rendered: list[str]
+) -> None:
+    """Manifests written before `inputs` existed: the team is rendered and compared (no record
+    to trust), nothing is drift, and render leaves the manifest as it is."""
+    path = fleet / "output/alpha" / MANIFEST_NAME
+    doc = json.loads(path.read_text())
+    del doc["inputs"]
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
+    before = tree(fleet / "output")
+    assert invoke("check", "specs", "--jobs", "1")[0] == 0
+    assert rendered == ["alpha"]
+    code, _, err = invoke("render", "specs", "--jobs", "1")
+    assert code == 0, err
+    assert "0 file(s) changed" in err
+    assert tree(fleet / "output") == before
