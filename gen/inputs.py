@@ -67,13 +67,6 @@ def fingerprint() -> str:
     return hasher.hexdigest()
 
 
-@cache
-def _fields(kind: type) -> tuple[str, ...]:
-    """A dataclass's field names in order, without the excluded ones."""
-    skip = _EXCLUDED.get(kind, frozenset())
-    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip)
-
-
 def _encode(value: object) -> object:
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -84,8 +77,12 @@ def _encode(value: object) -> object:
     if isinstance(value, enum.Enum):
         return {"enum": type(value).__qualname__, "v": _encode(value.value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _fields(type(value))
-        fields = [[name, _encode(getattr(value, name))] for name in names]
+        skip = _EXCLUDED.get(type(value), frozenset())
+        fields = [
+            [f.name, _encode(getattr(value, f.name))]
+            for f in dataclasses.fields(value)
+            if f.name not in skip
+        ]
         return {"dataclass": type(value).__qualname__, "fields": fields}
     if isinstance(value, (tuple, list)):
         return [_encode(item) for item in value]

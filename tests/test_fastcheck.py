@@ -297,32 +297,3 @@ def test_a_manifest_from_before_the_digest_is_not_drift_and_not_rewritten(
     assert code == 0, err
     assert "0 file(s) changed" in err
     assert tree(fleet / "output") == before
-
-
-def test_big_fleets_check_up_to_date_teams_in_the_workers(
-    fleet: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """From `_CHECK_IN_WORKERS` teams on (lowered here) the workers check and skip up-to-date
-    teams themselves; the result is the same as in one process."""
-    monkeypatch.setattr(pipeline, "_CHECK_IN_WORKERS", 2)
-    log = fleet / "rendered.log"
-    real = pipeline.render_module
-
-    def spy(module: Module, templates: Path | None = None) -> dict[str, str]:
-        with log.open("a") as handle:  # the workers are forked: record through a file
-            handle.write(module.team.name + "\n")
-        return real(module, templates)
-
-    monkeypatch.setattr(pipeline, "render_module", spy)
-    assert invoke("check", "specs", "--jobs", "2")[0] == 0
-    assert not log.exists()
-    write_spec(fleet / "specs", "bravo", step="5")
-    (fleet / "output/charlie/main.tf").unlink()
-    two = invoke("check", "specs", "--jobs", "2", "--format", "json")
-    assert sorted(log.read_text().split()) == ["bravo", "charlie"]
-    one = invoke("check", "specs", "--jobs", "1", "--format", "json")
-    assert two[0] == one[0] == 1 and two[1] == one[1]
-    assert invoke("render", "specs", "--jobs", "2")[0] == 0
-    log.unlink()
-    assert invoke("render", "specs", "--jobs", "2")[0] == 0
-    assert not log.exists()
