@@ -112,7 +112,12 @@ def repeated(
 
 
 def bench_size(
-    count: int, repeat: int, jobs: int, baseline: Path | None, baseline_max: int
+    count: int,
+    repeat: int,
+    jobs: int,
+    baseline: Path | None,
+    baseline_max: int,
+    validate_max: int = 10**9,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="ecsgen-fleet-") as tmp:
         work = Path(tmp)
@@ -156,15 +161,20 @@ def bench_size(
         changed_spec.write_text(original, encoding="utf-8")
         run("render", "specs", *jobs_args)
         check = repeated(lambda: run("check", "specs", *jobs_args), repeat)
-        validate = repeated(lambda: run("validate", "output", *jobs_args), heavy_repeat)
+        validate = (
+            repeated(lambda: run("validate", "output", *jobs_args), heavy_repeat)
+            if count <= validate_max
+            else None
+        )
         rows = [
             ("floor (render, no parse-back, no write)", floor),
             ("render, cold (empty output)", cold),
             ("render, nothing changed", unchanged),
             ("render, one team changed", one),
             ("check (up to date)", check),
-            ("validate (parses every file)", validate),
         ]
+        if validate is not None:
+            rows.append(("validate (parses every file)", validate))
         if baseline is not None and count <= baseline_max:
             old_env = environment(baseline)
             old = [sys.executable, "-m", "gen"]
@@ -199,13 +209,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--baseline", type=Path, default=None)
     parser.add_argument("--baseline-max", type=int, default=100)
+    parser.add_argument(
+        "--validate-max",
+        type=int,
+        default=10**9,
+        help="time `validate` only for fleets up to this size (it parses every file: minutes)",
+    )
     args = parser.parse_args()
     print(
         f"ecsgen fleet benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start"
     )
     for count in (int(n) for n in args.sizes.split(",")):
-        bench_size(count, args.repeat, args.jobs, args.baseline, args.baseline_max)
+        bench_size(
+            count, args.repeat, args.jobs, args.baseline, args.baseline_max, args.validate_max
+        )
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from gen.errors import Problem, SpecError, safe_text
@@ -30,13 +31,25 @@ class LoadedSpec:
     team: Team
 
 
+@lru_cache(maxsize=8)
+def _real_cwd(cwd: str) -> str:
+    return os.path.realpath(cwd)
+
+
+def _shown(real: str) -> str:
+    """A resolved path relative to the working directory when it is below it."""
+    cwd = _real_cwd(os.getcwd())  # noqa: PTH109 - a string: this runs for every spec
+    if real == cwd:
+        return "."
+    prefix = cwd if cwd.endswith("/") else cwd + "/"
+    return real[len(prefix) :] if real.startswith(prefix) else real
+
+
 def display_path(path: Path | str) -> str:
-    """`path` relative to the working directory when it is below it, for stable messages."""
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    """`path` relative to the working directory when it is below it, for stable messages.
+
+    (`Path.resolve` and `relative_to`, done on strings: this runs for every spec.)"""
+    return _shown(os.path.realpath(path))
 
 
 def find_spec_files(paths: Sequence[Path]) -> list[Path]:
@@ -60,7 +73,8 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
             )
     if problems:
         raise SpecError(problems)
-    unique = sorted({p.resolve(): p for p in found}.values(), key=lambda p: p.resolve())
+    by_real = {p.resolve(): p for p in found}
+    unique = [by_real[real] for real in sorted(by_real)]
     if not unique:
         raise SpecError(
             [
@@ -84,6 +98,8 @@ def _import_root(folder: Path) -> Iterator[None]:
     saved_modules = dict(sys.modules)
     saved_cwd = Path.cwd()
     saved_stdout = sys.stdout
+    root = os.path.realpath(folder)
+    inside = root if root.endswith("/") else root + "/"
     sys.path.insert(0, str(folder))
     try:
         yield
@@ -96,8 +112,10 @@ def _import_root(folder: Path) -> Iterator[None]:
         for name in set(sys.modules) - set(saved_modules):
             module = sys.modules[name]
             origin = getattr(module, "__file__", None) or ""
-            if origin and Path(origin).resolve().is_relative_to(folder.resolve()):
-                del sys.modules[name]
+            if origin:
+                real = os.path.realpath(origin)
+                if real == root or real.startswith(inside):
+                    del sys.modules[name]
 
 
 def _spec_line(exc: BaseException, path: Path) -> int | None:
@@ -110,7 +128,8 @@ def _spec_line(exc: BaseException, path: Path) -> int | None:
 
 
 def _load_one(path: Path) -> Team | Problem:
-    shown = display_path(path)
+    real = os.path.realpath(path)
+    shown = _shown(real)
     try:
         source = path.read_text(encoding="utf-8")
         code = compile(source, str(path), "exec")
@@ -118,7 +137,7 @@ def _load_one(path: Path) -> Team | Problem:
         return Problem(shown, exc.lineno, None, "", f"the spec does not parse: {exc.msg}")
     except (OSError, UnicodeDecodeError) as exc:
         return Problem(shown, None, None, "", f"cannot read the spec: {exc}")
-    name = f"ecsgen_spec_{abs(hash(path.resolve()))}"
+    name = f"ecsgen_spec_{abs(hash(Path(real)))}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
     assert spec is not None
     module = importlib.util.module_from_spec(spec)

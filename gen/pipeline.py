@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from gen import __version__, parallel
+from gen import __version__, inputs, parallel
 from gen.errors import (
     DriftError,
     Finding,
@@ -40,7 +40,16 @@ from gen.render import environment, render_module
 from gen.settings import templates_setting
 from gen.validate import TeamConfig
 from gen.verify import verify_files, verify_module_dir
-from gen.write import MANIFEST_NAME, TeamPlan, apply, drift, inspect_module, plan, recover
+from gen.write import (
+    MANIFEST_NAME,
+    TeamPlan,
+    apply,
+    drift,
+    inspect_module,
+    plan,
+    recover,
+    up_to_date,
+)
 
 __all__ = [
     "ProgressFactory",
@@ -118,6 +127,7 @@ def _team(
     templates: Path | None,
     diffs: bool,
     force: bool,
+    inputs: str | None = None,
 ) -> _Outcome:
     """Render one team, compare with the disk (`write.plan`), and parse back what is new."""
     module = build(team, anchor, templates)
@@ -126,7 +136,7 @@ def _team(
     except TemplateError as exc:
         return _Outcome(team.name, None, (), (), (), parse_error=str(exc), template_error=True)
     try:
-        full = plan(out, team.name, files, force=force)
+        full = plan(out, team.name, files, force=force, inputs=inputs)
     except WriteConflictError as exc:
         finding = Finding(team.name, display_path(out / team.name), "not-generated", str(exc))
         return _Outcome(team.name, None, (finding,), (), (), conflict=str(exc))
@@ -183,13 +193,6 @@ def _templates(templates: Path | None, parallel_run: bool) -> None:
             env.get_template(name)
 
 
-def _prepare(specs: Sequence[Path], templates: Path | None) -> tuple[list[TeamConfig], Path | None]:
-    """The validated teams (loaded in a child process, `gen.isolate`) and the template folder."""
-    if templates is None:
-        templates = templates_setting(specs)
-    return load_and_validate(specs), templates
-
-
 def _outcomes(
     teams: Sequence[TeamConfig],
     out: Path,
@@ -201,13 +204,60 @@ def _outcomes(
     diffs: bool,
     force: bool = False,
 ) -> list[_Outcome]:
+    """Each team's outcome, in team order. A team whose folder provably holds the render of its
+    current inputs (`gen.write.up_to_date`: same inputs digest, same version, nothing pending,
+    every listed file with its listed bytes) is up to date without being rendered; the others
+    (and every team with `force`) are rendered on `jobs` processes."""
     jobs = jobs or parallel.default_jobs()
-    _templates(templates, parallel_run=jobs > 1 and len(teams) > 1)
-    work = partial(_team, out=out, anchor=out.parent, templates=templates, diffs=diffs, force=force)
+    anchor = out.parent
+    shared = inputs.context(anchor, templates)
+    digests = [inputs.digest(team, anchor, shared) for team in teams]
+    pairs = zip(teams, digests, strict=True)
+    todo = [i for i, (t, d) in enumerate(pairs) if force or not up_to_date(out / t.name, d)]
+    results: list[_Outcome] = [_Outcome(t.name, None, (), (), ()) for t in teams]
+    if todo:
+        _templates(templates, parallel_run=jobs > 1 and len(todo) > 1)
+    work = partial(
+        _indexed,
+        teams=teams,
+        digests=digests,
+        out=out,
+        anchor=anchor,
+        templates=templates,
+        diffs=diffs,
+        force=force,
+    )
     if progress is None:
-        return parallel.run(work, teams, jobs)
-    with progress(len(teams), label) as bar:
-        return parallel.run(work, teams, jobs, bar.advance)
+        rendered = parallel.run(work, todo, jobs)
+    else:
+        with progress(len(teams), label) as bar:
+            bar.advance(len(teams) - len(todo))
+            rendered = parallel.run(work, todo, jobs, bar.advance)
+    for index, outcome in zip(todo, rendered, strict=True):
+        results[index] = outcome
+    return results
+
+
+def _indexed(
+    index: int,
+    *,
+    teams: Sequence[TeamConfig],
+    digests: Sequence[str],
+    out: Path,
+    anchor: Path,
+    templates: Path | None,
+    diffs: bool,
+    force: bool,
+) -> _Outcome:
+    return _team(
+        teams[index],
+        out=out,
+        anchor=anchor,
+        templates=templates,
+        diffs=diffs,
+        force=force,
+        inputs=digests[index],
+    )
 
 
 def _raise_failures(outcomes: Sequence[_Outcome], out: Path) -> None:

@@ -55,6 +55,8 @@ __all__ = [
     "manifest_text",
     "plan",
     "recover",
+    "seal",
+    "up_to_date",
 ]
 
 MANIFEST_NAME = ".ecsgen-manifest.json"
@@ -105,17 +107,38 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_text(files: Mapping[str, str], digests: Mapping[str, str] | None = None) -> str:
-    """The manifest of a team folder holding exactly `files` (deterministic, no timestamp)."""
+def seal(inputs: str, digests: Mapping[str, str]) -> str:
+    """The manifest's `"inputs"` value: a team's inputs digest (`gen.inputs.digest`) bound to
+    the file list its render produced (name -> SHA-256), so that a manifest whose list or hashes
+    were edited never passes for the record of a render."""
+    hasher = hashlib.sha256()
+    for part in ("inputs", inputs, *(x for name in sorted(digests) for x in (name, digests[name]))):
+        data = part.encode("utf-8")
+        hasher.update(len(data).to_bytes(8, "big") + data)
+    return hasher.hexdigest()
+
+
+def manifest_text(
+    files: Mapping[str, str] | Iterable[str],
+    digests: Mapping[str, str] | None = None,
+    inputs: str | None = None,
+) -> str:
+    """The manifest of a team folder holding exactly `files` (deterministic, no timestamp).
+
+    `inputs` is the cache key (`seal`) of the render that made them; it is not content: two
+    manifests that differ only there record the same files (see `plan`)."""
     if digests is None:
+        assert isinstance(files, Mapping)
         digests = {name: _digest(text.encode("utf-8")) for name, text in files.items()}
-    doc = {
+    doc: dict[str, object] = {
         "generator": "ecsgen",
         "version": __version__,
         "note": "The files ecsgen wrote here and their SHA-256; ecsgen replaces or removes a "
         "file only while it is listed here with these bytes. Do not edit.",
         "files": {name: digests[name] for name in sorted(files)},
     }
+    if inputs is not None:
+        doc["inputs"] = inputs
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
@@ -255,15 +278,37 @@ class TeamPlan:
         return list(self.write)
 
 
-def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False) -> TeamPlan:
+def _recorded_inputs(data: bytes | _Link | None) -> str | None:
+    """The `"inputs"` value of a manifest's bytes, if it has one."""
+    if not isinstance(data, bytes):
+        return None
+    try:
+        found = json.loads(data.decode("utf-8")).get("inputs")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
+
+
+def plan(
+    out: Path,
+    team: str,
+    files: Mapping[str, str],
+    *,
+    force: bool = False,
+    inputs: str | None = None,
+) -> TeamPlan:
     """Plan one team's writes; refuse (WriteConflictError) to touch a file ecsgen did not write.
 
     Files edited by hand are listed in `edited`; with `force` they are overwritten (an edited
-    file that is no longer generated is left in place and dropped from the manifest)."""
+    file that is no longer generated is left in place and dropped from the manifest). `inputs`
+    is the team's inputs digest: the manifest written records it (sealed with the file list),
+    but a manifest on disk that differs from the render only in its `"inputs"` value (or lacks
+    it) is not by itself a change."""
     folder = out / team
     wanted = {name: text.encode("utf-8") for name, text in files.items()}
     digests = {name: _digest(data) for name, data in wanted.items()}
-    everything = {**files, MANIFEST_NAME: manifest_text(files, digests)}
+    key = seal(inputs, digests) if inputs is not None else None
+    everything = {**files, MANIFEST_NAME: manifest_text(files, digests, key)}
     if not _folder_state(folder):
         return TeamPlan(folder, everything, (*sorted(files), MANIFEST_NAME), {}, ())
     entries = set(os.listdir(folder))
@@ -339,7 +384,11 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
                     f"{_p(folder / entry)}: has an ecsgen header, but the render does not make "
                     f"it and no {MANIFEST_NAME} records it; left in place (delete it if stale)"
                 )
-    if on_disk != everything[MANIFEST_NAME].encode("utf-8") or write or remove:
+    recorded = on_disk == everything[MANIFEST_NAME].encode("utf-8") or (
+        isinstance(on_disk, bytes)
+        and on_disk == manifest_text(files, digests, _recorded_inputs(on_disk)).encode("utf-8")
+    )
+    if not recorded or write or remove:
         write.append(MANIFEST_NAME)
         if isinstance(on_disk, bytes):
             old[MANIFEST_NAME] = on_disk
@@ -353,6 +402,46 @@ def plan(out: Path, team: str, files: Mapping[str, str], *, force: bool = False)
         tuple(_pending(folder, entries)),
         old,
     )
+
+
+def up_to_date(folder: Path, inputs: str) -> bool:
+    """True when `folder` provably holds the render of a team whose inputs digest is `inputs`:
+    its manifest is exactly what this ecsgen version writes and records these inputs (sealed
+    with the file list), nothing is pending, the folder holds nothing but the listed files and
+    the manifest, and every listed file (a regular file, links not followed) has the listed
+    SHA-256. Anything else, or any doubt, is False: the caller renders the team."""
+    try:
+        info = os.lstat(folder)
+        if not stat.S_ISDIR(info.st_mode):
+            return False
+        entries = set(os.listdir(folder))
+        data = _read(folder / MANIFEST_NAME)
+    except (OSError, OutputWriteError):
+        return False
+    if not isinstance(data, bytes):
+        return False
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        files = doc["files"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if (
+        not isinstance(files, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        or doc.get("version") != __version__
+        or doc.get("inputs") != seal(inputs, files)
+        or data != manifest_text(files, files, doc["inputs"]).encode("utf-8")
+        or entries != {*files, MANIFEST_NAME}
+    ):
+        return False
+    for name, digest in files.items():
+        try:
+            body = _read(folder / name)
+        except OutputWriteError:
+            return False
+        if not isinstance(body, bytes) or _digest(body) != digest:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
