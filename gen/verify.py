@@ -14,7 +14,6 @@ from gen import fastparse
 from gen.errors import OutputError, TemplateError
 from gen.hcl import Expr, Heredoc, decode
 from gen.model import PRESENT, Decl, Module
-from gen.render import GENERATED_MARKERS
 from gen.write import has_exact_header
 
 __all__ = ["check_decls", "parse", "verify_files", "verify_module_dir"]
@@ -180,7 +179,7 @@ def verify_files(
                 f"decided{_overridden(module, name)}:\n{listed}{more}"
             )
     for name, text in files.items():
-        if not text.startswith(GENERATED_MARKERS):
+        if not has_exact_header(text):
             raise error(f"{module.team.name}/{name}: missing the generated-file header")
 
 
