@@ -20,6 +20,7 @@ __all__ = [
     "Heredoc",
     "align",
     "decode",
+    "decode_string",
     "fmt",
     "identifier",
     "interpolate",
@@ -288,6 +289,7 @@ def fmt(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_SPECIAL = re.compile(r"[\\$%<]")  # a string without these reads as it is written
 
 
 def _decode_heredoc(raw: str) -> str | Expr:
@@ -299,8 +301,12 @@ def _decode_heredoc(raw: str) -> str | Expr:
     return text.replace("$${", "${").replace("%%{", "%{")
 
 
-def _decode_string(raw: str) -> str | Expr:
+def decode_string(raw: str) -> str | Expr:
+    """A quoted HCL string literal (or python-hcl2's quoted heredoc) as its value; a template
+    (with `${`/`%{`) as the `Expr` it is."""
     body = raw[1:-1]
+    if not _SPECIAL.search(body):
+        return body
     if body.startswith("<<"):
         return _decode_heredoc(body)
     out: list[str] = []
@@ -332,7 +338,7 @@ def decode(value: object) -> object:
     """Turn python-hcl2 output back into plain Python values (strings unquoted)."""
     if isinstance(value, str):
         if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            return _decode_string(value)
+            return decode_string(value)
         if value.startswith("${") and value.endswith("}"):
             return Expr(value[2:-1])
         return Expr(value)

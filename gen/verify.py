@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gen import fastparse
 from gen.errors import OutputError, TemplateError
-from gen.hcl import Expr, Heredoc, decode
+from gen.hcl import Expr, Heredoc
 from gen.model import PRESENT, Decl, Module
 from gen.write import has_exact_header
 
@@ -142,16 +142,14 @@ def _parse_error(exc: Exception, text: str) -> str:
 
 
 def parse(text: str, name: str) -> dict[str, object]:
-    """Parse HCL text and decode its strings; a parse failure is an `OutputError`."""
+    """Parse HCL text with python-hcl2's grammar into data with decoded strings (see
+    `gen.fastparse.data`); a parse failure is an `OutputError`."""
     try:
-        parsed = fastparse.loads(text)
+        return fastparse.data(text)
     except Exception as exc:
         raise OutputError(
             f"{name}: the rendered HCL does not parse: {_parse_error(exc, text)}"
         ) from exc
-    decoded = decode({k: v for k, v in parsed.items() if not k.startswith("__")})
-    assert isinstance(decoded, dict)
-    return decoded
 
 
 def verify_files(
