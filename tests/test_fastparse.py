@@ -56,6 +56,8 @@ def test_every_generated_file_reads_as_python_hcl2_reads_it_in_one_pass(
 ) -> None:
     expected = {path: _python_hcl2(path.read_text(encoding="utf-8")) for path in _generated_files()}
     _fast_only(monkeypatch)
+    lark = fastparse._reader()[0]
+    assert type(lark.parser.parser.parser).__name__ == "FastParser"  # the lean LALR loop runs
     for path, want in expected.items():
         got = fastparse.data(path.read_text(encoding="utf-8"))
         assert _comparable(got) == want, path
