@@ -130,6 +130,17 @@ class _Reader:
                 self.comments.append(token.start_pos)
         return _Node(children[0].start_pos, children[-1].end_pos, _NEWLINE)
 
+    def binary_operator(self, children: list[Any]) -> _Node:
+        # python-hcl2's post-lexer merges the newlines (and a comment) before an operator into it.
+        token = children[0]
+        if _COMMENT.search(token.value):
+            self.comments.append(token.start_pos)
+        return _Node(token.start_pos, token.end_pos, _EXPRESSION)
+
+    def conditional(self, children: list[Any]) -> _Node:
+        self.binary_operator(children[1:2])  # the `?`, merged like an operator
+        return _Node(_start(children[0]), _end(children[-1]), _EXPRESSION)
+
     def identifier(self, children: list[Any]) -> _Node:
         return _Node(children[0].start_pos, children[0].end_pos, _EXPRESSION)
 

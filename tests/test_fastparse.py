@@ -91,6 +91,11 @@ CONSTRUCTS = [
     ("a = max(\n  var.a - 1,\n  0,\n)", True),
     ("a = (var.a\n  + var.b)", True),
     ("a = var.a + # why\n  var.b", False),
+    ("a = var.a # why\n  + var.b", False),
+    ("a = var.a\n  + var.b", True),
+    ("a = (var.b # c\n  ? 1 : 2)", False),
+    ("a = (var.b\n  ? 1\n  : 2)", True),
+    ('a = "x" # a comment with ${x} and "quotes"\nb = 1 // another\n', True),
     ("a = var.a && var.b || !var.c && var.d == 1 && var.e <= 2 && 3 % 2 > 0", True),
     (
         'resource "aws_x" "y" {\n  n = 1\n  setting {\n    name = "a"\n  }\n  setting {\n'
