@@ -92,6 +92,8 @@ CONSTRUCTS = [
     ("a = (var.a\n  + var.b)", True),
     ("a = var.a + # why\n  var.b", False),
     ("a = var.a # why\n  + var.b", False),
+    ("a = [\n  # c\n  1,\n  2, # d\n  /* e */ 3\n]", True),
+    ("a = {\n  # c\n  k = 1 # d\n  j = [2] // e\n}", True),
     ("a = var.a\n  + var.b", True),
     ("a = (var.b # c\n  ? 1 : 2)", False),
     ("a = (var.b\n  ? 1\n  : 2)", True),
