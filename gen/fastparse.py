@@ -11,9 +11,10 @@ tables cached by lark in the temp folder) and without line and column tracking
   transformer `_Reader`: no parse tree, no rule objects), equal to `gen.hcl.decode` of
   `hcl2.loads` the way `gen.verify` compares (tests check it on every generated file, on hostile
   strings and on each construct of the grammar). What it would not reproduce exactly it hands to
-  `loads`. The LALR loop itself is leaner than lark's (`_fast_loop`: the same tables and
-  callbacks, errors and the end of input through lark's own code). About 4 times faster than
-  `loads` on the generated modules.
+  `loads`. The LALR loop and the lexer are leaner than lark's (`_fast_loop`, `_FastLexer`: the
+  same tables, patterns and callbacks, python-hcl2's post-lexer pass folded in); a text that
+  does not parse is parsed again by `loads`, which raises lark's error with line and column.
+  About 5 times faster than `loads` on the generated modules.
 
 Everything is imported on first use, so a command that parses nothing never loads lark.
 """
@@ -293,7 +294,87 @@ def _reader() -> tuple[Lark, _Reader]:
         cache=True,
     )
     _drive_fast(lark)
+    _lex_fast(lark)
     return lark, reader
+
+
+class _LexFailed(Exception):
+    """No terminal matches here: lark's own lexer says how (`data` parses again with it)."""
+
+
+def _lex_fast(lark: Lark) -> None:
+    """Lex with `lark`'s own contextual lexers' patterns and callbacks in one loop, python-hcl2's
+    post-lexer pass folded in (`_FastLexer`), where the pieces are the ones this was written
+    against; otherwise leave lark's lexer in place. Tokens carry their offsets, not line and
+    column (the reader needs only offsets; an error is reported by lark's own parse)."""
+    from hcl2.postlexer import PostLexer  # noqa: PLC0415
+    from lark.lexer import BasicLexer, ContextualLexer  # noqa: PLC0415
+    from lark.parser_frontends import PostLexConnector  # noqa: PLC0415
+
+    frontend: Any = lark.parser
+    connector = getattr(frontend, "lexer", None)
+    if not (
+        type(connector) is PostLexConnector
+        and type(connector.postlexer) is PostLexer
+        and type(connector.lexer) is ContextualLexer
+        and all(type(sub) is BasicLexer for sub in connector.lexer.lexers.values())
+    ):
+        return
+    frontend.lexer = _FastLexer(connector.lexer)
+
+
+class _FastLexer:
+    """lark's `ContextualLexer` followed by python-hcl2's `PostLexer` (which merges the newlines
+    before a binary operator or `?` into it), as one generator."""
+
+    def __init__(self, contextual: Any) -> None:
+        from hcl2.postlexer import OPERATOR_TYPES  # noqa: PLC0415
+        from lark.lexer import Token  # noqa: PLC0415
+
+        self.operators = OPERATOR_TYPES
+        self.token = Token
+        self.states: dict[Any, tuple[list[Any], dict[str, Any], frozenset[str]]] = {}
+        for state, sub in contextual.lexers.items():
+            scanner = sub.scanner  # builds the patterns and `sub.callback`
+            ignore = frozenset(sub.ignore_types)
+            assert not ignore & set(sub.callback), "lark calls back on ignored terminals"
+            self.states[state] = (scanner._mres, dict(sub.callback), ignore)
+
+    def lex(self, lexer_state: Any, parser_state: Any) -> Any:
+        text, pos, end = lexer_state.text.text, lexer_state.text.start, lexer_state.text.end
+        stack = parser_state.state_stack
+        states, operators = self.states, self.operators
+        new: Any = self.token._future_new  # Token without the keyword checks of Token(...)
+        pending = None
+        while pos < end:
+            patterns, callbacks, ignore = states[stack[-1]]
+            for pattern in patterns:
+                match = pattern.match(text, pos, end)
+                if match:
+                    break
+            else:
+                raise _LexFailed
+            kind = match.lastgroup
+            start, pos = pos, match.end()
+            if kind in ignore:
+                continue
+            token = new(kind, match.group(0), start, None, None, None, None, pos)
+            if kind in callbacks:
+                token = callbacks[kind](token)
+            if token.type == "NL_OR_COMMENT":
+                if pending is not None:
+                    yield pending
+                pending = token
+                continue
+            if pending is not None:
+                if token.type in operators:
+                    token = token.update(value=str(pending) + str(token))
+                else:
+                    yield pending
+                pending = None
+            yield token
+        if pending is not None:
+            yield pending
 
 
 def _drive_fast(lark: Lark) -> None:
@@ -406,7 +487,9 @@ def data(text: str) -> dict[str, object]:
     reader.comments = []
     try:
         found = lark.parse(reader.text)
-    except Unsupported:
+    except Exception:  # noqa: BLE001 - whatever it is, python-hcl2's own reading decides
+        # Unsupported, or the text does not parse: `loads` raises lark's error with its line
+        # and column (the fast lexer keeps offsets only).
         from gen.hcl import decode  # noqa: PLC0415
 
         decoded = decode({k: v for k, v in loads(text).items() if not k.startswith("__")})

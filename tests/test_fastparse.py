@@ -58,6 +58,7 @@ def test_every_generated_file_reads_as_python_hcl2_reads_it_in_one_pass(
     _fast_only(monkeypatch)
     lark = fastparse._reader()[0]
     assert type(lark.parser.parser.parser).__name__ == "FastParser"  # the lean LALR loop runs
+    assert type(lark.parser.lexer).__name__ == "_FastLexer"  # and the lean lexer
     for path, want in expected.items():
         got = fastparse.data(path.read_text(encoding="utf-8"))
         assert _comparable(got) == want, path
