@@ -10,13 +10,32 @@ together instead of as the first traceback. Type checkers still see the typed si
 from __future__ import annotations
 
 import inspect
-import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import Field, field
+from types import CodeType
 from typing import ClassVar, dataclass_transform
 
 __all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
+
+# Each class's field names (`SpecNode.allowed`), looked up once per class and process.
+_ALLOWED: dict[type, tuple[str, ...]] = {}
+# The source positions of the code object that called a constructor last: a spec's calls come
+# from its module code one after another, so its positions are listed once, not once a call.
+_POSITIONS: list[tuple[CodeType | None, tuple[tuple[int | None, ...], ...]]] = [(None, ())]
+
+
+def _span(code: CodeType, instruction: int) -> tuple[int, ...] | None:
+    """The source span (line, end line, column, end column) of the instruction at byte offset
+    `instruction` of `code`; None when it has none."""
+    last, positions = _POSITIONS[0]
+    if last is not code:
+        positions = tuple(code.co_positions())
+        _POSITIONS[0] = (code, positions)
+    index = instruction // 2
+    if not 0 <= index < len(positions):
+        return None
+    return tuple(x or 0 for x in positions[index])
 
 
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
@@ -49,12 +68,7 @@ class SpecNode:
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
         object.__setattr__(self, "line", frame.f_lineno)
-        try:
-            where = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None))
-            span = tuple(x or 0 for x in where)
-        except (StopIteration, ValueError):
-            span = None
-        object.__setattr__(self, "span", span)
+        object.__setattr__(self, "span", _span(frame.f_code, frame.f_lasti))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -66,13 +80,16 @@ class SpecNode:
     @classmethod
     def allowed(cls) -> tuple[str, ...]:
         """The field names this class accepts, in declaration order."""
-        names = [
-            n
-            for klass in reversed(cls.__mro__)
-            for n in inspect.get_annotations(klass)
-            if klass is not SpecNode and not n.startswith("_")
-        ]
-        return tuple(n for n in names if n not in ("positional", "span"))
+        found = _ALLOWED.get(cls)
+        if found is None:
+            names = [
+                n
+                for klass in reversed(cls.__mro__)
+                for n in inspect.get_annotations(klass)
+                if klass is not SpecNode and not n.startswith("_")
+            ]
+            found = _ALLOWED[cls] = tuple(n for n in names if n not in ("positional", "span"))
+        return found
 
 
 class S3(SpecNode):
