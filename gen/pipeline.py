@@ -296,7 +296,7 @@ def render(
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs)
+    teams = load_and_validate(specs, jobs)
     created = not os.path.lexists(out)
     try:
         with output_lock(out, wait):
@@ -346,7 +346,7 @@ def check(
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs)
+    teams = load_and_validate(specs, jobs)
     outcomes = _outcomes(teams, out, templates, jobs, progress, "ecsgen check", diffs=True)
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]

@@ -25,11 +25,14 @@ from gen.spec import S3, Ec2, Fargate, Job, Network, SpecNode, Team
 __all__ = [
     "FARGATE_SIZES",
     "LOG_RETENTION_DAYS",
+    "Checked",
     "Ec2Compute",
     "FargateCompute",
     "JobConfig",
     "S3Location",
     "TeamConfig",
+    "check_each",
+    "combine",
     "validate",
 ]
 
@@ -1148,30 +1151,51 @@ def _notify(check: _Checker, team: Team, value: object, region: str | None) -> t
     return tuple(found)
 
 
-def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
-    """Check every loaded spec; raise one `SpecError` listing all problems, or return configs."""
-    problems: list[Problem] = []
-    teams: list[TeamConfig] = []
-    first_file: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One spec file checked on its own (`check_each`): its team, or the problems found."""
+
+    source: str  # the spec file, as shown in messages
+    line: int  # the line of its `Team(...)` call
+    team: TeamConfig | None
+    problems: tuple[Problem, ...]
+
+
+def check_each(specs: Sequence[LoadedSpec]) -> list[Checked]:
+    """Check every loaded spec on its own (everything but the uniqueness of team names across
+    files, which `combine` checks), in order."""
+    checked: list[Checked] = []
     for spec in specs:
         source = display_path(spec.path)
         check = _Checker(source)
         raw_name = spec.team.fields.get("name")
         if isinstance(raw_name, str) and len(raw_name) <= MAX_NAME and NAME.fullmatch(raw_name):
             check.team = raw_name
-        if not _sane(check, spec.team, "", spec.team, "", 0):
-            problems.extend(check.problems)  # too wild to check field by field
-            continue
-        check.team = None
-        team = _team(check, spec.team, source, spec.path.resolve())
-        problems.extend(check.problems)
+        team = None
+        if _sane(check, spec.team, "", spec.team, "", 0):
+            check.team = None
+            team = _team(check, spec.team, source, spec.path.resolve())
+        # else: too wild to check field by field
+        checked.append(Checked(source, spec.team.line, team, tuple(check.problems)))
+    return checked
+
+
+def combine(checked: Sequence[Checked]) -> tuple[list[TeamConfig], list[Problem]]:
+    """The teams of specs checked by `check_each` (sorted by name), and every problem in file
+    order, a team name defined by two files included."""
+    problems: list[Problem] = []
+    teams: list[TeamConfig] = []
+    first_file: dict[str, str] = {}
+    for spec in checked:
+        problems.extend(spec.problems)
+        team = spec.team
         if team is None:
             continue
         if team.name in first_file:
             problems.append(
                 Problem(
-                    source,
-                    spec.team.line,
+                    spec.source,
+                    spec.line,
                     team.name,
                     "name",
                     f"team name {shown(team.name)} is already defined by "
@@ -1179,8 +1203,14 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
                 )
             )
             continue
-        first_file[team.name] = source
+        first_file[team.name] = spec.source
         teams.append(team)
+    return sorted(teams, key=lambda t: t.name), problems
+
+
+def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
+    """Check every loaded spec; raise one `SpecError` listing all problems, or return configs."""
+    teams, problems = combine(check_each(specs))
     if problems:
         raise SpecError(problems)
-    return sorted(teams, key=lambda t: t.name)
+    return teams
