@@ -67,7 +67,38 @@ def fingerprint() -> str:
     return hasher.hexdigest()
 
 
+def _plain_fields(kind: type) -> tuple[str, ...] | None:
+    """The field names `_encode` writes for instances of exactly `kind` when it is a plain
+    dataclass (not also a str, number or enum, which `_encode` takes as those), else None."""
+    if kind not in _FIELDS:
+        plain = dataclasses.is_dataclass(kind) and not issubclass(
+            kind, (bool, str, int, float, enum.Enum)
+        )
+        skip = _EXCLUDED.get(kind, frozenset())
+        _FIELDS[kind] = (
+            tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip) if plain else None
+        )
+    return _FIELDS[kind]
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
 def _encode(value: object) -> object:
+    kind = type(value)
+    # The common exact types first (the result is the one the general rules below give them).
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is tuple or kind is list:
+        return [_encode(item) for item in value]  # type: ignore[attr-defined]
+    names = _plain_fields(kind)
+    if names is not None:
+        fields = [[name, _encode(getattr(value, name))] for name in names]
+        return {"dataclass": kind.__qualname__, "fields": fields}
+    return _encode_other(value)
+
+
+def _encode_other(value: object) -> object:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
