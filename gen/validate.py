@@ -13,6 +13,7 @@ import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -322,11 +323,16 @@ def _field_line(node: SpecNode, path: str) -> int | None:
     return None
 
 
+_SCALARS = frozenset({int, bool, float, type(None)})
+
+
 def _sane(
     check: _Checker, node: SpecNode, path: str, value: object, field: str, depth: int
 ) -> bool:
     """Bounds that hold for every field: string length, UTF-8-encodable text, collection sizes.
     False (with the problem reported) when the value is too wild to validate further."""
+    if type(value) in _SCALARS:  # most values: nothing to bound (and no ABC checks to pay)
+        return True
     if isinstance(value, SpecNode):
         if depth > MAX_DEPTH:
             return True
@@ -837,7 +843,7 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         )
     if name is not None and team is not None:
         ec2 = isinstance(compute, Ec2Compute)
-        team_fault = {i for i, d in enumerate(job_names(team, "j").all(ec2)) if d.problem()}
+        team_fault = _team_fault(team, ec2)
         for position, derived in enumerate(job_names(team, name).all(ec2)):
             problem = derived.problem()
             if problem and position not in team_fault:  # the team's own fault is reported once
@@ -876,6 +882,13 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         checkpoints=checkpoints,
         compute=compute,
     )
+
+
+@lru_cache(maxsize=64)
+def _team_fault(team: str, ec2: bool) -> frozenset[int]:
+    """Which of a job's derived names are too long or refused whatever the job's name (the
+    team's own fault), by position."""
+    return frozenset(i for i, d in enumerate(job_names(team, "j").all(ec2)) if d.problem())
 
 
 def _image(check: _Checker, job: Job, path: str, value: object) -> tuple[str, str, bool] | None:
@@ -965,7 +978,15 @@ def _secrets(
 
 
 def _tag_text(text: str) -> bool:
+    if _TAG_ASCII.issuperset(text):  # the usual case, without a Unicode lookup per character
+        return True
     return all(c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ" for c in text)
+
+
+# The ASCII characters `_tag_text` accepts: letters and digits (L, N), space (Z), punctuation.
+_TAG_ASCII = frozenset(
+    c for c in map(chr, range(128)) if c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ"
+)
 
 
 def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], ...] | None:
