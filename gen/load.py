@@ -20,7 +20,14 @@ from pathlib import Path
 from gen.errors import Problem, SpecError, safe_text
 from gen.spec import Team
 
-__all__ = ["LoadedSpec", "display_path", "find_spec_files", "load_all", "load_specs"]
+__all__ = [
+    "LoadedSpec",
+    "display_path",
+    "find_spec_files",
+    "load_all",
+    "load_specs",
+    "spec_label",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,15 @@ def display_path(path: Path | str) -> str:
 
     (`Path.resolve` and `relative_to`, done on strings: this runs for every spec.)"""
     return _shown(os.path.realpath(path))
+
+
+def spec_label(path: Path, anchor: Path) -> str:
+    """How headers name the spec: relative to `anchor` (the output folder's parent) when below
+    it, else by file name, so that the same spec renders the same bytes from any directory."""
+    try:
+        return path.relative_to(anchor.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def find_spec_files(paths: Sequence[Path]) -> list[Path]:
