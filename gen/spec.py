@@ -10,6 +10,7 @@ together instead of as the first traceback. Type checkers still see the typed si
 from __future__ import annotations
 
 import inspect
+import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import Field, field
@@ -20,22 +21,6 @@ __all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
 
 # Each class's field names (`SpecNode.allowed`), looked up once per class and process.
 _ALLOWED: dict[type, tuple[str, ...]] = {}
-# The source positions of the code object that called a constructor last: a spec's calls come
-# from its module code one after another, so its positions are listed once, not once a call.
-_POSITIONS: list[tuple[CodeType | None, tuple[tuple[int | None, ...], ...]]] = [(None, ())]
-
-
-def _span(code: CodeType, instruction: int) -> tuple[int, ...] | None:
-    """The source span (line, end line, column, end column) of the instruction at byte offset
-    `instruction` of `code`; None when it has none."""
-    last, positions = _POSITIONS[0]
-    if last is not code:
-        positions = tuple(code.co_positions())
-        _POSITIONS[0] = (code, positions)
-    index = instruction // 2
-    if not 0 <= index < len(positions):
-        return None
-    return tuple(x or 0 for x in positions[index])
 
 
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
@@ -46,7 +31,7 @@ class SpecNode:
     fields: dict[str, object]
     file: str
     line: int
-    span: tuple[int, ...] | None  # the call's source span, to find each field's own line
+    _call: tuple[CodeType, int]  # the calling code and instruction offset (see `span`)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         given = dict(kwargs)
@@ -68,7 +53,17 @@ class SpecNode:
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
         object.__setattr__(self, "line", frame.f_lineno)
-        object.__setattr__(self, "span", _span(frame.f_code, frame.f_lasti))
+        object.__setattr__(self, "_call", (frame.f_code, frame.f_lasti))
+
+    @property
+    def span(self) -> tuple[int, ...] | None:
+        """The call's source span (line, end line, column, end column), to find each field's
+        own line; worked out only when a problem is reported."""
+        code, instruction = self._call
+        if instruction < 0:
+            return None
+        where = next(itertools.islice(code.co_positions(), instruction // 2, None), None)
+        return None if where is None else tuple(x or 0 for x in where)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
