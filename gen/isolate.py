@@ -149,7 +149,6 @@ def load_and_validate(specs: Sequence[Path], jobs: int | None = None) -> list[Te
     children print is relayed in file order, and the first child (in file order) that fails
     is reported, as one child loading every file would have stopped there."""
     paths = find_spec_files(specs)
-    order = {display_path(p): i for i, p in enumerate(paths)}
     sys.stdout.flush()
     sys.stderr.flush()
     loaders: list[_Loader] = []
@@ -159,6 +158,7 @@ def load_and_validate(specs: Sequence[Path], jobs: int | None = None) -> list[Te
             loaders.append(_fork(share, loaders))
     finally:
         gc.unfreeze()
+    order = {display_path(p): i for i, p in enumerate(paths)}  # while the children work
     for loader in loaders:
         _receive(loader)
     failed = next((x for x in loaders if x.outcome is None or x.outcome[0] != "result"), None)

@@ -89,8 +89,9 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
             )
     if problems:
         raise SpecError(problems)
-    by_real = {p.resolve(): p for p in found}
-    unique = [by_real[real] for real in sorted(by_real)]
+    # Resolved as strings (this runs for every spec), sorted as the resolved Paths would be.
+    by_real = {os.path.realpath(p): p for p in found}
+    unique = [by_real[real] for real in sorted(by_real, key=lambda real: real.split("/"))]
     if not unique:
         raise SpecError(
             [
