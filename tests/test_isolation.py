@@ -151,3 +151,11 @@ def test_several_loading_children_give_the_same_teams(monkeypatch: pytest.Monkey
     assert isolate.load_and_validate(specs, jobs=3) == one
     assert isolate.load_and_validate(specs, jobs=50) == one
     assert [t.name for t in one] == ["llm", "recsys", "speech", "starter", "vision"]
+
+
+def test_a_spec_file_that_is_a_symlink_loop_is_a_spec_error(workdir: Path) -> None:
+    write(workdir / "specs", "alpha")
+    (workdir / "specs" / "loop.py").symlink_to("loop.py")
+    code, out, err = invoke("check", "specs")
+    assert (code, out) == (2, "")
+    assert err.startswith("ecsgen: error: specs/loop.py: cannot read the spec: [Errno 40]"), err
