@@ -158,4 +158,4 @@ def test_a_spec_file_that_is_a_symlink_loop_is_a_spec_error(workdir: Path) -> No
     (workdir / "specs" / "loop.py").symlink_to("loop.py")
     code, out, err = invoke("check", "specs")
     assert (code, out) == (2, "")
-    assert err.startswith("ecsgen: error: specs/loop.py: cannot read the spec: [Errno 40]"), err
+    assert err.startswith("ecsgen: error: specs/loop.py: cannot read the spec: [Errno "), err
