@@ -5,32 +5,33 @@ team is up to date without rendering it: when the recorded value equals the curr
 manifest names this generator version, nothing is pending and every listed file still has the
 listed bytes, the render would produce exactly those files (see `gen.write.up_to_date`).
 
-The digest covers (a) the generator: `__version__`, Jinja's version and the bytes of every
-`gen/*.py` and bundled template; (b) the template overrides folder in use: its label as headers
-name it and each file's relative path and bytes; (c) the spec label headers use; (d) the
-validated `TeamConfig`, encoded canonically (`canonical`), without the machine-dependent spec
-path (`path`, `source`: the label in (c) stands for them). It is the same in any working
-directory and for a checkout copied to another absolute path. The value stored in the manifest
-also seals the manifest's own file list (`gen.write.seal`), so a manifest edited by hand is
-never taken as a record of a render.
+The digest covers (a) the generator: `__version__`, Jinja's version (the bytes of its
+`__init__.py`, which states it: read, not imported, so that an up-to-date run never imports
+Jinja) and the bytes of every `gen/*.py` and bundled template; (b) the template overrides
+folder in use: its label as headers name it and each file's relative path and bytes; (c) the
+spec label headers use; (d) the validated `TeamConfig`, encoded canonically (`canonical`),
+without the machine-dependent spec path (`path`, `source`: the label in (c) stands for them).
+It is the same in any working directory and for a checkout copied to another absolute path.
+The value stored in the manifest also seals the manifest's own file list (`gen.write.seal`),
+so a manifest edited by hand is never taken as a record of a render.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Mapping
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
-import jinja2
-
 from gen import __version__
-from gen.model import spec_label
-from gen.render import templates_dir
+from gen.load import spec_label
 from gen.validate import TeamConfig
 
 __all__ = ["canonical", "context", "digest", "fingerprint"]
@@ -53,12 +54,32 @@ def _update(hasher: hashlib._Hash, *parts: str | bytes) -> None:
         hasher.update(data)
 
 
+def templates_dir() -> Path:
+    """`gen.render.templates_dir` (the same folder: a test compares them), without importing
+    Jinja and the renderer."""
+    packaged = Path(str(resources.files("gen"))) / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def _jinja() -> bytes:
+    """Jinja's `__init__.py`, which states its version (read without importing Jinja)."""
+    found = importlib.util.find_spec("jinja2")
+    if found is not None and found.origin is not None:
+        with contextlib.suppress(OSError):
+            return Path(found.origin).read_bytes()
+    import jinja2  # noqa: PLC0415 - not a plain file (in a zip?): ask Jinja itself
+
+    return jinja2.__version__.encode("utf-8")
+
+
 @cache
 def fingerprint() -> str:
     """The generator: version, Jinja's version, `gen/*.py` and the bundled templates (once a
     process)."""
     hasher = hashlib.sha256()
-    _update(hasher, "ecsgen", __version__, "jinja2", jinja2.__version__)
+    _update(hasher, "ecsgen", __version__, "jinja2", _jinja())
     package = Path(__file__).resolve().parent
     for name, data in sorted((p.name, p.read_bytes()) for p in package.glob("*.py")):
         _update(hasher, "gen/" + name, data)
@@ -67,7 +88,38 @@ def fingerprint() -> str:
     return hasher.hexdigest()
 
 
+def _plain_fields(kind: type) -> tuple[str, ...] | None:
+    """The field names `_encode` writes for instances of exactly `kind` when it is a plain
+    dataclass (not also a str, number or enum, which `_encode` takes as those), else None."""
+    if kind not in _FIELDS:
+        plain = dataclasses.is_dataclass(kind) and not issubclass(
+            kind, (bool, str, int, float, enum.Enum)
+        )
+        skip = _EXCLUDED.get(kind, frozenset())
+        _FIELDS[kind] = (
+            tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip) if plain else None
+        )
+    return _FIELDS[kind]
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
 def _encode(value: object) -> object:
+    kind = type(value)
+    # The common exact types first (the result is the one the general rules below give them).
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is tuple or kind is list:
+        return [_encode(item) for item in value]  # type: ignore[attr-defined]
+    names = _plain_fields(kind)
+    if names is not None:
+        fields = [[name, _encode(getattr(value, name))] for name in names]
+        return {"dataclass": kind.__qualname__, "fields": fields}
+    return _encode_other(value)
+
+
+def _encode_other(value: object) -> object:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):

@@ -20,7 +20,14 @@ from pathlib import Path
 from gen.errors import Problem, SpecError, safe_text
 from gen.spec import Team
 
-__all__ = ["LoadedSpec", "display_path", "find_spec_files", "load_all", "load_specs"]
+__all__ = [
+    "LoadedSpec",
+    "display_path",
+    "find_spec_files",
+    "load_all",
+    "load_specs",
+    "spec_label",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,15 @@ def display_path(path: Path | str) -> str:
     return _shown(os.path.realpath(path))
 
 
+def spec_label(path: Path, anchor: Path) -> str:
+    """How headers name the spec: relative to `anchor` (the output folder's parent) when below
+    it, else by file name, so that the same spec renders the same bytes from any directory."""
+    try:
+        return path.relative_to(anchor.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def find_spec_files(paths: Sequence[Path]) -> list[Path]:
     """Spec files named by `paths` (files, or folders of `*.py`), sorted, without duplicates."""
     found: list[Path] = []
@@ -73,8 +89,9 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
             )
     if problems:
         raise SpecError(problems)
-    by_real = {p.resolve(): p for p in found}
-    unique = [by_real[real] for real in sorted(by_real)]
+    # Resolved as strings (this runs for every spec), sorted as the resolved Paths would be.
+    by_real = {os.path.realpath(p): p for p in found}
+    unique = [by_real[real] for real in sorted(by_real, key=lambda real: real.split("/"))]
     if not unique:
         raise SpecError(
             [

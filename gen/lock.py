@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +84,8 @@ def output_lock(out: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
         break
     try:
         os.ftruncate(fd, 0)
+        import socket  # noqa: PLC0415 - only a render that takes the lock names its host
+
         os.write(fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode())
         yield
     finally:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gen import __version__
 from gen.hcl import Expr, Heredoc, identifier, interpolate
+from gen.load import spec_label
 from gen.names import RDZV_PORT, JobNames, job_names, team_names
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -1073,15 +1074,6 @@ def _job(job: JobConfig, team: TeamConfig) -> JobView:
         outputs=_job_outputs(job, names),
         completion=job_completion(job, team, names),
     )
-
-
-def spec_label(path: Path, anchor: Path) -> str:
-    """How headers name the spec: relative to `anchor` (the output folder's parent) when below
-    it, else by file name, so that the same spec renders the same bytes from any directory."""
-    try:
-        return path.relative_to(anchor.resolve()).as_posix()
-    except ValueError:
-        return path.name
 
 
 def _folder_label(folder: Path, anchor: Path) -> str:

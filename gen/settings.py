@@ -4,7 +4,6 @@ above the specs names a folder of template overrides (relative to that file), so
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,8 @@ def _nearest_pyproject(start: Path) -> Path | None:
 
 
 def _setting(pyproject: Path) -> Path | None:
+    import tomllib  # noqa: PLC0415 - only when the specs lie below a pyproject.toml
+
     try:
         config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

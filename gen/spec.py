@@ -14,9 +14,13 @@ import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import Field, field
+from types import CodeType
 from typing import ClassVar, dataclass_transform
 
 __all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
+
+# Each class's field names (`SpecNode.allowed`), looked up once per class and process.
+_ALLOWED: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
@@ -27,7 +31,7 @@ class SpecNode:
     fields: dict[str, object]
     file: str
     line: int
-    span: tuple[int, ...] | None  # the call's source span, to find each field's own line
+    _call: tuple[CodeType, int]  # the calling code and instruction offset (see `span`)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         given = dict(kwargs)
@@ -49,12 +53,17 @@ class SpecNode:
         object.__setattr__(self, "fields", given)
         object.__setattr__(self, "file", frame.f_code.co_filename)
         object.__setattr__(self, "line", frame.f_lineno)
-        try:
-            where = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None))
-            span = tuple(x or 0 for x in where)
-        except (StopIteration, ValueError):
-            span = None
-        object.__setattr__(self, "span", span)
+        object.__setattr__(self, "_call", (frame.f_code, frame.f_lasti))
+
+    @property
+    def span(self) -> tuple[int, ...] | None:
+        """The call's source span (line, end line, column, end column), to find each field's
+        own line; worked out only when a problem is reported."""
+        code, instruction = self._call
+        if instruction < 0:
+            return None
+        where = next(itertools.islice(code.co_positions(), instruction // 2, None), None)
+        return None if where is None else tuple(x or 0 for x in where)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -66,13 +75,16 @@ class SpecNode:
     @classmethod
     def allowed(cls) -> tuple[str, ...]:
         """The field names this class accepts, in declaration order."""
-        names = [
-            n
-            for klass in reversed(cls.__mro__)
-            for n in inspect.get_annotations(klass)
-            if klass is not SpecNode and not n.startswith("_")
-        ]
-        return tuple(n for n in names if n not in ("positional", "span"))
+        found = _ALLOWED.get(cls)
+        if found is None:
+            names = [
+                n
+                for klass in reversed(cls.__mro__)
+                for n in inspect.get_annotations(klass)
+                if klass is not SpecNode and not n.startswith("_")
+            ]
+            found = _ALLOWED[cls] = tuple(n for n in names if n not in ("positional", "span"))
+        return found
 
 
 class S3(SpecNode):

@@ -13,6 +13,7 @@ import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,11 +26,14 @@ from gen.spec import S3, Ec2, Fargate, Job, Network, SpecNode, Team
 __all__ = [
     "FARGATE_SIZES",
     "LOG_RETENTION_DAYS",
+    "Checked",
     "Ec2Compute",
     "FargateCompute",
     "JobConfig",
     "S3Location",
     "TeamConfig",
+    "check_each",
+    "combine",
     "validate",
 ]
 
@@ -319,11 +323,16 @@ def _field_line(node: SpecNode, path: str) -> int | None:
     return None
 
 
+_SCALARS = frozenset({int, bool, float, type(None)})
+
+
 def _sane(
     check: _Checker, node: SpecNode, path: str, value: object, field: str, depth: int
 ) -> bool:
     """Bounds that hold for every field: string length, UTF-8-encodable text, collection sizes.
     False (with the problem reported) when the value is too wild to validate further."""
+    if type(value) in _SCALARS:  # most values: nothing to bound (and no ABC checks to pay)
+        return True
     if isinstance(value, SpecNode):
         if depth > MAX_DEPTH:
             return True
@@ -834,7 +843,7 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         )
     if name is not None and team is not None:
         ec2 = isinstance(compute, Ec2Compute)
-        team_fault = {i for i, d in enumerate(job_names(team, "j").all(ec2)) if d.problem()}
+        team_fault = _team_fault(team, ec2)
         for position, derived in enumerate(job_names(team, name).all(ec2)):
             problem = derived.problem()
             if problem and position not in team_fault:  # the team's own fault is reported once
@@ -873,6 +882,13 @@ def _job(check: _Checker, team: str | None, index: int, job: Job) -> JobConfig |
         checkpoints=checkpoints,
         compute=compute,
     )
+
+
+@lru_cache(maxsize=64)
+def _team_fault(team: str, ec2: bool) -> frozenset[int]:
+    """Which of a job's derived names are too long or refused whatever the job's name (the
+    team's own fault), by position."""
+    return frozenset(i for i, d in enumerate(job_names(team, "j").all(ec2)) if d.problem())
 
 
 def _image(check: _Checker, job: Job, path: str, value: object) -> tuple[str, str, bool] | None:
@@ -962,7 +978,15 @@ def _secrets(
 
 
 def _tag_text(text: str) -> bool:
+    if _TAG_ASCII.issuperset(text):  # the usual case, without a Unicode lookup per character
+        return True
     return all(c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ" for c in text)
+
+
+# The ASCII characters `_tag_text` accepts: letters and digits (L, N), space (Z), punctuation.
+_TAG_ASCII = frozenset(
+    c for c in map(chr, range(128)) if c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ"
+)
 
 
 def _tags(check: _Checker, node: Team, value: object) -> tuple[tuple[str, str], ...] | None:
@@ -1148,30 +1172,51 @@ def _notify(check: _Checker, team: Team, value: object, region: str | None) -> t
     return tuple(found)
 
 
-def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
-    """Check every loaded spec; raise one `SpecError` listing all problems, or return configs."""
-    problems: list[Problem] = []
-    teams: list[TeamConfig] = []
-    first_file: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One spec file checked on its own (`check_each`): its team, or the problems found."""
+
+    source: str  # the spec file, as shown in messages
+    line: int  # the line of its `Team(...)` call
+    team: TeamConfig | None
+    problems: tuple[Problem, ...]
+
+
+def check_each(specs: Sequence[LoadedSpec]) -> list[Checked]:
+    """Check every loaded spec on its own (everything but the uniqueness of team names across
+    files, which `combine` checks), in order."""
+    checked: list[Checked] = []
     for spec in specs:
         source = display_path(spec.path)
         check = _Checker(source)
         raw_name = spec.team.fields.get("name")
         if isinstance(raw_name, str) and len(raw_name) <= MAX_NAME and NAME.fullmatch(raw_name):
             check.team = raw_name
-        if not _sane(check, spec.team, "", spec.team, "", 0):
-            problems.extend(check.problems)  # too wild to check field by field
-            continue
-        check.team = None
-        team = _team(check, spec.team, source, spec.path.resolve())
-        problems.extend(check.problems)
+        team = None
+        if _sane(check, spec.team, "", spec.team, "", 0):
+            check.team = None
+            team = _team(check, spec.team, source, spec.path.resolve())
+        # else: too wild to check field by field
+        checked.append(Checked(source, spec.team.line, team, tuple(check.problems)))
+    return checked
+
+
+def combine(checked: Sequence[Checked]) -> tuple[list[TeamConfig], list[Problem]]:
+    """The teams of specs checked by `check_each` (sorted by name), and every problem in file
+    order, a team name defined by two files included."""
+    problems: list[Problem] = []
+    teams: list[TeamConfig] = []
+    first_file: dict[str, str] = {}
+    for spec in checked:
+        problems.extend(spec.problems)
+        team = spec.team
         if team is None:
             continue
         if team.name in first_file:
             problems.append(
                 Problem(
-                    source,
-                    spec.team.line,
+                    spec.source,
+                    spec.line,
                     team.name,
                     "name",
                     f"team name {shown(team.name)} is already defined by "
@@ -1179,8 +1224,14 @@ def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
                 )
             )
             continue
-        first_file[team.name] = source
+        first_file[team.name] = spec.source
         teams.append(team)
+    return sorted(teams, key=lambda t: t.name), problems
+
+
+def validate(specs: Sequence[LoadedSpec]) -> list[TeamConfig]:
+    """Check every loaded spec; raise one `SpecError` listing all problems, or return configs."""
+    teams, problems = combine(check_each(specs))
     if problems:
         raise SpecError(problems)
-    return sorted(teams, key=lambda t: t.name)
+    return teams

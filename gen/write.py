@@ -410,15 +410,43 @@ def up_to_date(folder: Path, inputs: str) -> bool:
     with the file list), nothing is pending, the folder holds nothing but the listed files and
     the manifest, and every listed file (a regular file, links not followed) has the listed
     SHA-256. Anything else, or any doubt, is False: the caller renders the team."""
-    try:
-        info = os.lstat(folder)
-        if not stat.S_ISDIR(info.st_mode):
-            return False
-        entries = set(os.listdir(folder))
-        data = _read(folder / MANIFEST_NAME)
-    except (OSError, OutputWriteError):
+    try:  # the folder itself, never through a link; its files are opened relative to it
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
         return False
-    if not isinstance(data, bytes):
+    try:
+        return _up_to_date_at(folder_fd, inputs)
+    except OSError:
+        return False
+    finally:
+        os.close(folder_fd)
+
+
+def _read_at(folder_fd: int, name: str) -> bytes | None:
+    """The bytes of the regular file `name` in the folder open as `folder_fd` (links not
+    followed); None when it is missing or anything but a regular file."""
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd
+        )
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size, 1 << 16)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _up_to_date_at(folder_fd: int, inputs: str) -> bool:
+    entries = set(os.listdir(folder_fd))
+    data = _read_at(folder_fd, MANIFEST_NAME)
+    if data is None:
         return False
     try:
         doc = json.loads(data.decode("utf-8"))
@@ -430,16 +458,13 @@ def up_to_date(folder: Path, inputs: str) -> bool:
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
         or doc.get("version") != __version__
         or doc.get("inputs") != seal(inputs, files)
+        or entries != {*files, MANIFEST_NAME}  # so each listed name is a plain entry here
         or data != manifest_text(files, files, doc["inputs"]).encode("utf-8")
-        or entries != {*files, MANIFEST_NAME}
     ):
         return False
     for name, digest in files.items():
-        try:
-            body = _read(folder / name)
-        except OutputWriteError:
-            return False
-        if not isinstance(body, bytes) or _digest(body) != digest:
+        body = _read_at(folder_fd, name)
+        if body is None or _digest(body) != digest:
             return False
     return True
 

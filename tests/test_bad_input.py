@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gen import isolate
 from gen.cli import main
 from tests.conftest import ROOT
 
@@ -139,3 +140,68 @@ def test_spec_errors_in_several_files_are_reported_together(
     lines = result.stderr.splitlines()
     assert lines[0] == "ecsgen: errors:"
     assert [line.split(":")[0] for line in lines[1:]] == ["one.py", "two.py"]
+
+
+def _corpus_folder(folder: Path, exclude: set[str]) -> None:
+    """Every single-file case of the corpus, and the files of the folder cases, in one folder
+    (file names keep the corpus order)."""
+    folder.mkdir()
+    for case in CASES:
+        source = BAD / case
+        if case in exclude:
+            continue
+        if source.is_dir():
+            for spec in sorted(source.glob("*.py")):
+                shutil.copy(spec, folder / f"{case}__{spec.name}")
+        else:
+            shutil.copy(BAD / f"{case}.py", folder / f"{case}.py")
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_several_loading_children_report_exactly_what_one_child_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A big fleet is loaded by several children (`isolate.MIN_SHARE` files each at least): with
+    the threshold at one file, the whole corpus in one folder gives the same stderr (problems
+    in file order, a team name defined twice across children, the specs' prints) as one
+    child."""
+    ending = {"os_exit", "chdir_and_exit", "generator_exit"}  # each ends its loader
+    _corpus_folder(tmp_path / "specs", ending)
+    shutil.copy(BAD / "duplicate_team" / "a.py", tmp_path / "specs" / "zz_duplicate.py")
+    for name in ("m_print", "zz_print"):
+        spec = (BAD / "fargate_pair.py").read_text(encoding="utf-8")
+        (tmp_path / "specs" / f"{name}.py").write_text(f"print('from {name}')\n{spec}")
+    monkeypatch.chdir(tmp_path)
+    results = []
+    for share, jobs in ((10**6, "1"), (1, "3"), (1, "7")):
+        monkeypatch.setattr(isolate, "MIN_SHARE", share)
+        result = CliRunner().invoke(main, [command, "specs", "--out", "out", "--jobs", jobs])
+        results.append((result.exit_code, result.stdout, result.stderr))
+    assert results[0][0] == 2 and "team name 'vision' is already defined by" in results[0][2]
+    assert "from m_print\nfrom zz_print\n" in results[0][2]
+    assert results[1] == results[0]
+    assert results[2] == results[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_first_loading_child_that_dies_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several specs that end their process, in several children: the first in file order is
+    named, as one child loading them all would have stopped there."""
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for index in range(6):
+        shutil.copy(BAD / "fargate_pair.py", folder / f"a{index}.py")
+    shutil.copy(BAD / "os_exit.py", folder / "b_exit.py")
+    shutil.copy(BAD / "generator_exit.py", folder / "c_exit.py")
+    shutil.copy(BAD / "os_exit.py", folder / "d_exit.py")
+    monkeypatch.chdir(tmp_path)
+    for share, jobs in ((10**6, "1"), (1, "2"), (1, "9")):
+        monkeypatch.setattr(isolate, "MIN_SHARE", share)
+        result = CliRunner().invoke(main, ["render", "specs", "--out", "out", "--jobs", jobs])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(
+            "ecsgen: error: specs/b_exit.py: the process loading this spec exited with status 0"
+        ), (jobs, result.stderr)
+        assert not (tmp_path / "out").exists()

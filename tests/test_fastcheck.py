@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import jinja2
 import pytest
 from click.testing import CliRunner
 
@@ -297,3 +300,82 @@ def test_a_manifest_from_before_the_digest_is_not_drift_and_not_rewritten(
     assert code == 0, err
     assert "0 file(s) changed" in err
     assert tree(fleet / "output") == before
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_link_is_never_up_to_date(fleet: Path, rendered: list[str], where: str) -> None:
+    """A listed file, or the team folder, replaced by a link to the very same bytes: the team
+    takes the full path, which refuses links (exit 2)."""
+    folder = fleet / "output/bravo"
+    if where == "file":
+        shutil.copy(folder / "main.tf", fleet / "main.tf")
+        (folder / "main.tf").unlink()
+        (folder / "main.tf").symlink_to(fleet / "main.tf")
+    else:
+        shutil.copytree(folder, fleet / "bravo-copy")
+        shutil.rmtree(folder)
+        folder.symlink_to(fleet / "bravo-copy")
+    code, _, err = invoke("check", "specs", "--jobs", "1")
+    assert code == 2, err
+    assert "link" in err
+    assert rendered == ["bravo"]
+
+
+def test_up_to_date_checks_on_the_workers_give_the_same_outcomes(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big fleets check their folders on the --jobs workers (`FRESH_PARALLEL` teams on): with
+    the threshold at one team, the results are those of one process."""
+    monkeypatch.setattr(pipeline, "FRESH_PARALLEL", 1)
+    assert invoke("check", "specs", "--jobs", "2")[0] == 0
+    code, _, err = invoke("render", "specs", "--jobs", "2")
+    assert code == 0, err
+    assert "0 file(s) changed, 0 parsed back" in err
+    write_spec(fleet / "specs", "bravo", step="9")
+    (fleet / "output/charlie/main.tf").write_text("# edited\n")
+    one = invoke("check", "specs", "--jobs", "1", "--format", "json")
+    two = invoke("check", "specs", "--jobs", "2", "--format", "json")
+    assert one[0] == two[0] == 1
+    assert one[1] == two[1]
+    assert reasons(json.loads(two[1])) == {
+        ("output/bravo/job_train.tf", "differs"),
+        ("output/charlie/main.tf", "edited"),
+    }
+
+
+def test_the_digest_covers_the_bundled_templates_and_jinjas_version() -> None:
+    assert inputs.templates_dir() == render.templates_dir()
+    assert f'__version__ = "{jinja2.__version__}"'.encode() in inputs._jinja()
+
+
+def test_an_up_to_date_run_imports_no_renderer(fleet: Path) -> None:
+    """Modelling, Jinja and the parse-back are imported only when a team is rendered."""
+    probe = (
+        "import sys\n"
+        "from gen.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "finally:\n"
+        "    heavy = ('jinja2', 'lark', 'hcl2', 'gen.model', 'gen.render', 'gen.verify')\n"
+        "    print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    for command in ("check", "render"):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, command, "specs", "--jobs", "1"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "[]\n", (command, result.stdout)
+    write_spec(fleet / "specs", "bravo", step="2")
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "check", "specs", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "'jinja2'" in result.stdout and "'gen.render'" in result.stdout

@@ -16,7 +16,7 @@ import hcl2
 import pytest
 from click.testing import CliRunner
 
-from gen import __version__, fastparse, pipeline
+from gen import __version__, fastparse, parallel, pipeline
 from gen.cli import main
 from gen.model import Module
 from gen.progress import Progress
@@ -361,3 +361,25 @@ def test_progress_on_a_real_terminal_and_not_in_a_pipe(fleet: Path) -> None:
     text = seen.decode()
     assert "ecsgen check [" in text and "3/3 teams" in text
     assert "\r\x1b[2K" in text and text.endswith("up to date with the specs\r\n")
+
+
+def _square_or_fail(item: int) -> int:
+    if item == 13:
+        raise ValueError("thirteen")
+    if item == 17:
+        os._exit(3)
+    return item * item
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 50])
+def test_split_keeps_item_order_and_raises_the_first_error(jobs: int) -> None:
+    """`parallel.split` (the parent and forked children, a contiguous share each): results in
+    item order whatever `jobs`; a raised exception comes back as itself; a child that dies is an
+    error, never a short result."""
+    assert parallel.split(_square_or_fail, range(13), jobs) == [i * i for i in range(13)]
+    assert parallel.split(_square_or_fail, [], jobs) == []
+    with pytest.raises(ValueError, match="thirteen"):
+        parallel.split(_square_or_fail, range(20), jobs)
+    if jobs > 1:  # in the parent, os._exit would end the test run
+        with pytest.raises(RuntimeError, match="died"):
+            parallel.split(_square_or_fail, [1, 2, 3, 17], jobs)  # 17: the last child

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gen import isolate
 from gen.cli import main
 from gen.validate import is_credential_name
 
@@ -137,3 +138,24 @@ def test_the_parent_process_is_untouched_when_specs_are_hostile(workdir: Path) -
     assert code in (0, 2), err
     assert Path.cwd() == before
     assert "gen.pipeline" in sys.modules
+
+
+def test_several_loading_children_give_the_same_teams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big fleets are loaded by several children, each a contiguous share of the files; the
+    teams are the same, in the same order, as one child gives."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    specs = [Path("examples/specs")]
+    one = isolate.load_and_validate(specs, jobs=1)
+    monkeypatch.setattr(isolate, "MIN_SHARE", 1)
+    assert len(isolate._shares(isolate.find_spec_files(specs), 3)) == 3
+    assert isolate.load_and_validate(specs, jobs=3) == one
+    assert isolate.load_and_validate(specs, jobs=50) == one
+    assert [t.name for t in one] == ["llm", "recsys", "speech", "starter", "vision"]
+
+
+def test_a_spec_file_that_is_a_symlink_loop_is_a_spec_error(workdir: Path) -> None:
+    write(workdir / "specs", "alpha")
+    (workdir / "specs" / "loop.py").symlink_to("loop.py")
+    code, out, err = invoke("check", "specs")
+    assert (code, out) == (2, "")
+    assert err.startswith("ecsgen: error: specs/loop.py: cannot read the spec: [Errno "), err
