@@ -9,7 +9,8 @@ floor and with the peak RSS of the process tree:
 
 Prints figures and asserts nothing. Run: python bench/fleet_bench.py [--sizes 1,10,100,1000]
 [--repeat 3] [--jobs N] [--baseline DIR]. `--baseline` names a checkout of an older ecsgen whose
-cold render and check are timed the same way, for sizes up to `--baseline-max` (default 100).
+cold render and check are timed the same way, on a fleet made from its own examples (its .tf
+size is printed: older versions generate less), for sizes up to `--baseline-max` (default 100).
 
 Bytecode is written for the measured processes (PYTHONDONTWRITEBYTECODE is dropped from their
 environment), as an installed ecsgen has it.
@@ -54,11 +55,11 @@ parallel.run(partial(work, anchor=out.resolve().parent), teams, jobs)
 """
 
 
-def make_fleet(folder: Path, count: int) -> list[Path]:
+def make_fleet(folder: Path, count: int, examples: Path = EXAMPLES) -> list[Path]:
     """`count` spec files cycling through the examples, each team renamed; returns the specs."""
     folder.mkdir(parents=True)
-    shutil.copy(EXAMPLES / "_defaults.py", folder / "_defaults.py")
-    bases = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+    shutil.copy(examples / "_defaults.py", folder / "_defaults.py")
+    bases = sorted(p for p in examples.glob("*.py") if not p.name.startswith("_"))
     paths = []
     for index in range(count):
         base = bases[index % len(bases)]
@@ -176,18 +177,22 @@ def bench_size(
         if validate is not None:
             rows.append(("validate (parses every file)", validate))
         if baseline is not None and count <= baseline_max:
+            # The older version reads its own examples (newer spec fields are unknown to it).
+            make_fleet(work / "old-specs", count, baseline / "examples" / "specs")
             old_env = environment(baseline)
             old = [sys.executable, "-m", "gen"]
             old_cold = repeated(
-                lambda: measure([*old, "render", "specs", "--out", "old"], work, old_env),
+                lambda: measure([*old, "render", "old-specs", "--out", "old"], work, old_env),
                 heavy_repeat,
                 lambda: shutil.rmtree(work / "old", ignore_errors=True),
             )
             old_check = repeated(
-                lambda: measure([*old, "check", "specs", "--out", "old"], work, old_env), repeat
+                lambda: measure([*old, "check", "old-specs", "--out", "old"], work, old_env),
+                repeat,
             )
+            old_size = sum(p.stat().st_size for p in (work / "old").rglob("*.tf")) / 2**20
             rows += [
-                (f"baseline {baseline.name}: render, cold", old_cold),
+                (f"baseline {baseline.name}: render, cold ({old_size:.1f} MiB)", old_cold),
                 (f"baseline {baseline.name}: check", old_check),
             ]
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
