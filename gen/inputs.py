@@ -55,8 +55,9 @@ def _update(hasher: hashlib._Hash, *parts: str | bytes) -> None:
 
 
 def templates_dir() -> Path:
-    """`gen.render.templates_dir` (the same folder: a test compares them), without importing
-    Jinja and the renderer."""
+    """The bundled templates: inside the installed package, or the repository's top-level
+    `templates/`. The renderer loads them from here (`gen.render` imports this, so the digest
+    hashes exactly the folder rendered from, and an up-to-date run imports no Jinja)."""
     packaged = Path(str(resources.files("gen"))) / "templates"
     if packaged.is_dir():
         return packaged

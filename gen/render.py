@@ -10,7 +10,6 @@ import re
 import traceback
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -20,6 +19,7 @@ from markupsafe import Markup
 from gen import hcl
 from gen.completion import FAILURE_BUDGET
 from gen.errors import TemplateError
+from gen.inputs import templates_dir
 from gen.model import (
     AWS_PROVIDER_VERSION,
     RESTART_ATTEMPT_PERIOD,
@@ -33,14 +33,6 @@ from gen.validate import Ec2Compute
 __all__ = ["environment", "header", "render_module", "templates_dir"]
 
 REGISTRY_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
-
-
-def templates_dir() -> Path:
-    """Templates inside the installed package, or the repository's top-level `templates/`."""
-    packaged = Path(str(resources.files("gen"))) / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
 
 
 def _md(text: str) -> str:
