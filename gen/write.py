@@ -176,13 +176,8 @@ def _read(path: Path) -> bytes | _Link | None:
             return _LINK
         raise OutputWriteError(f"cannot read {_p(path)}: {exc.strerror}") from exc
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return _LINK
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size, 1 << 16)):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        data = _read_fd(fd)
+        return _LINK if data is None else data
     except OSError as exc:
         raise OutputWriteError(f"cannot read {_p(path)}: {exc.strerror}") from exc
     finally:
@@ -448,15 +443,20 @@ def _read_at(folder_fd: int, name: str) -> bytes | None:
     except OSError:
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size, 1 << 16)):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return _read_fd(fd)
     finally:
         os.close(fd)
+
+
+def _read_fd(fd: int) -> bytes | None:
+    """All the bytes of the open file `fd`; None when it is not a regular file."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    chunks = []
+    while chunk := os.read(fd, max(info.st_size, 1 << 16)):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _up_to_date_at(folder_fd: int, inputs: str) -> bool:
