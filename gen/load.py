@@ -7,15 +7,21 @@ does not parse or that raises becomes a `Problem` naming the file and line, neve
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
+import marshal
 import os
+import stat
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+from types import CodeType
 
 from gen.errors import Problem, SpecError, safe_text
 from gen.spec import Team
@@ -144,12 +150,59 @@ def _spec_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
+@cache
+def _code_cache() -> Path | None:
+    """`<temp>/ecsgen-code-<uid>`: compiled specs kept between runs, in a folder only this user
+    may use (created with mode 0700, refused unless it is a real folder of this user's with that
+    mode, as Jinja does for its bytecode cache); None where there is no such folder."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - not on POSIX
+        return None
+    folder = Path(tempfile.gettempdir()) / f"ecsgen-code-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return None
+    return folder if stat.S_IMODE(info.st_mode) == 0o700 else None
+
+
+_CODE_KEY = importlib.util.MAGIC_NUMBER + (sys.implementation.cache_tag or "").encode()
+
+
+def _compile(source: str, filename: str) -> CodeType:
+    """`compile(source, filename, "exec")`, kept in `_code_cache()` under the SHA-256 of the
+    Python bytecode version, the file name and the source (so an entry is only ever the code of
+    those exact bytes, as a `.pyc` is); compiling 1000 specs is about a quarter of loading them.
+    A missing, unreadable or damaged entry is compiled again; one that cannot be written is
+    not kept."""
+    folder = _code_cache()
+    if folder is None:
+        return compile(source, filename, "exec")
+    parts = [_CODE_KEY, filename.encode("utf-8", "surrogatepass")]
+    parts.append(source.encode("utf-8", "surrogatepass"))
+    entry = folder / hashlib.sha256(b"\0".join(parts)).hexdigest()
+    try:
+        code = marshal.loads(entry.read_bytes())  # noqa: S302 - our own folder, mode 0700
+        if isinstance(code, CodeType) and code.co_filename == filename:
+            return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, "exec")
+    with contextlib.suppress(OSError):
+        partial = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        partial.write_bytes(marshal.dumps(code))
+        partial.replace(entry)  # whole or not at all, for a concurrent reader
+    return code
+
+
 def _load_one(path: Path) -> Team | Problem:
     real = os.path.realpath(path)
     shown = _shown(real)
     try:
         source = path.read_text(encoding="utf-8")
-        code = compile(source, str(path), "exec")
+        code = _compile(source, str(path))
     except SyntaxError as exc:
         return Problem(shown, exc.lineno, None, "", f"the spec does not parse: {exc.msg}")
     except (OSError, UnicodeDecodeError) as exc:

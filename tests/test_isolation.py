@@ -4,14 +4,17 @@ that ends its process is an error, never a success."""
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from gen import isolate
+from gen import Team, isolate, load
 from gen.cli import main
+from gen.errors import Problem
 from gen.validate import is_credential_name
 
 SPEC = """from gen import Fargate, Job, Team
@@ -159,3 +162,50 @@ def test_a_spec_file_that_is_a_symlink_loop_is_a_spec_error(workdir: Path) -> No
     code, out, err = invoke("check", "specs")
     assert (code, out) == (2, "")
     assert err.startswith("ecsgen: error: specs/loop.py: cannot read the spec: [Errno "), err
+
+
+def _fresh_code_cache(monkeypatch: pytest.MonkeyPatch, temp: Path) -> None:
+    monkeypatch.setattr(load.tempfile, "gettempdir", lambda: str(temp))
+    load._code_cache.cache_clear()
+
+
+def test_compiled_specs_are_kept_and_a_damaged_entry_is_compiled_again(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fresh_code_cache(monkeypatch, workdir / "tmp")
+    (workdir / "tmp").mkdir()
+    spec = workdir / "specs" / "alpha.py"
+    write(workdir / "specs", "alpha", prelude="x = 1\nassert False, 'line three'")
+    try:
+        first = load._load_one(spec)
+        folder = workdir / "tmp" / f"ecsgen-code-{os.getuid()}"
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        (entry,) = folder.iterdir()
+        kept = entry.read_bytes()
+        again = load._load_one(spec)  # from the kept code: the same problem, on the same line
+        assert isinstance(first, Problem) and first == again and first.line == 3
+        assert entry.read_bytes() == kept
+        entry.write_bytes(b"\x00damaged")
+        assert load._load_one(spec) == first
+        assert entry.read_bytes() == kept  # compiled again and kept again
+        write(workdir / "specs", "alpha")  # the source changed: another entry, another result
+        assert isinstance(load._load_one(spec), Team)
+        assert len(list(folder.iterdir())) == 2
+    finally:
+        load._code_cache.cache_clear()
+
+
+def test_a_code_cache_folder_others_could_write_is_not_used(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fresh_code_cache(monkeypatch, workdir)
+    folder = workdir / f"ecsgen-code-{os.getuid()}"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    write(workdir / "specs", "alpha")
+    try:
+        assert load._code_cache() is None
+        assert isinstance(load._load_one(workdir / "specs" / "alpha.py"), Team)
+        assert not list(folder.iterdir())
+    finally:
+        load._code_cache.cache_clear()
