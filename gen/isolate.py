@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 from gen.errors import EcsgenError, Problem, SpecError
 from gen.load import display_path, find_spec_files, load_all
-from gen.parallel import default_jobs
+from gen.parallel import default_jobs, shares
 from gen.validate import Checked, TeamConfig, check_each, combine
 
 __all__ = ["MIN_SHARE", "load_and_validate"]
@@ -137,9 +137,7 @@ def _receive(loader: _Loader) -> None:
 def _shares(paths: Sequence[Path], jobs: int | None) -> list[Sequence[Path]]:
     """`paths` cut into contiguous shares, one a child: up to `jobs` (default: one per CPU),
     each of at least `MIN_SHARE` files."""
-    count = max(1, min(jobs or default_jobs(), len(paths) // MIN_SHARE))
-    bounds = [len(paths) * i // count for i in range(count + 1)]
-    return [paths[bounds[i] : bounds[i + 1]] for i in range(count)]
+    return shares(paths, min(jobs or default_jobs(), len(paths) // MIN_SHARE))
 
 
 def load_and_validate(specs: Sequence[Path], jobs: int | None = None) -> list[TeamConfig]:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["default_jobs", "run", "split"]
+__all__ = ["default_jobs", "run", "shares", "split"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,6 +82,13 @@ def run(
     return out
 
 
+def shares(items: Sequence[T], count: int) -> list[Sequence[T]]:
+    """`items` cut into `count` contiguous shares (at least one), as even as can be, in order."""
+    count = max(1, count)
+    bounds = [len(items) * i // count for i in range(count + 1)]
+    return [items[bounds[i] : bounds[i + 1]] for i in range(count)]
+
+
 def split(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     """`[func(item) for item in items]` for many quick items: the items are cut into up to
     `jobs` contiguous shares, the parent takes the first itself and a forked child each of the
@@ -89,15 +96,13 @@ def split(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
 
     `func` must return its result (picklable) rather than change the parent's state. The first
     exception (in item order) is raised here; a child that dies is a `RuntimeError`."""
-    count = max(1, min(jobs, len(items)))
-    bounds = [len(items) * i // count for i in range(count + 1)]
-    shares = [items[bounds[i] : bounds[i + 1]] for i in range(count)]
+    parts = shares(items, min(jobs, len(items)))
     children: list[tuple[int, int]] = []  # (pid, read end)
     sys.stdout.flush()
     sys.stderr.flush()
     gc.freeze()  # the children inherit the parent's objects: keep their collector off those pages
     try:
-        for share in shares[1:]:
+        for share in parts[1:]:
             read_fd, write_fd = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: never returns
@@ -124,7 +129,7 @@ def split(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     outcomes: list[tuple[bool, object]] = []
     try:
         try:
-            outcomes.append((True, [func(item) for item in shares[0]]))
+            outcomes.append((True, [func(item) for item in parts[0]]))
         except BaseException as exc:  # noqa: BLE001 - raised below, once the children are reaped
             outcomes.append((False, exc))
     finally:
