@@ -121,6 +121,7 @@ def _encode(value: object) -> object:
 
 
 def _encode_other(value: object) -> object:
+    """Everything but the exact common types and plain dataclasses, which `_encode` takes."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -129,14 +130,6 @@ def _encode_other(value: object) -> object:
         return {"float": repr(value)}
     if isinstance(value, enum.Enum):
         return {"enum": type(value).__qualname__, "v": _encode(value.value)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        skip = _EXCLUDED.get(type(value), frozenset())
-        fields = [
-            [f.name, _encode(getattr(value, f.name))]
-            for f in dataclasses.fields(value)
-            if f.name not in skip
-        ]
-        return {"dataclass": type(value).__qualname__, "fields": fields}
     if isinstance(value, (tuple, list)):
         return [_encode(item) for item in value]
     if isinstance(value, (set, frozenset)):
