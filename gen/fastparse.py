@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["Unsupported", "data", "loads", "parser"]
 
 
-@cache
-def parser() -> Lark:
-    """The LALR parser of python-hcl2's grammar, without position tracking; built once."""
+def _open(transformer: object = None) -> Lark:
+    """An LALR parser of python-hcl2's grammar with its post-lexer, without position tracking,
+    and with `transformer` as lark's inline transformer if one is given."""
     import hcl2.parser  # noqa: PLC0415 - lark costs ~0.1 s to import; only parse-back needs it
     from hcl2.postlexer import PostLexer  # noqa: PLC0415
     from lark import Lark  # noqa: PLC0415
@@ -46,8 +46,15 @@ def parser() -> Lark:
         parser="lalr",
         propagate_positions=False,
         postlex=PostLexer(),
+        transformer=transformer,
         cache=True,  # the built tables are kept in the temp folder, keyed by grammar and options
     )
+
+
+@cache
+def parser() -> Lark:
+    """The LALR parser of python-hcl2's grammar, without position tracking; built once."""
+    return _open()
 
 
 def loads(text: str) -> dict[str, Any]:
@@ -279,20 +286,8 @@ class _Block:
 @cache
 def _reader() -> tuple[Lark, _Reader]:
     """python-hcl2's grammar and post-lexer with `_Reader` as lark's inline transformer."""
-    import hcl2.parser  # noqa: PLC0415
-    from hcl2.postlexer import PostLexer  # noqa: PLC0415
-    from lark import Lark  # noqa: PLC0415
-
     reader = _Reader()
-    lark = Lark.open(
-        "hcl2.lark",
-        rel_to=hcl2.parser.__file__,
-        parser="lalr",
-        propagate_positions=False,
-        postlex=PostLexer(),
-        transformer=reader,
-        cache=True,
-    )
+    lark = _open(reader)
     _drive_fast(lark)
     _lex_fast(lark)
     return lark, reader
@@ -396,7 +391,7 @@ def _drive_fast(lark: Lark) -> None:
                 return super().parse_from_state(state, last_token)
             if self.tables is None:
                 self.tables = _tables(state.parse_conf)
-            return _fast_loop(self, state, self.tables)
+            return _fast_loop(state, self.tables)
 
     assert lalr is not None
     lalr.parser = FastParser(base.parse_table, base.callbacks, base.debug)
@@ -434,45 +429,40 @@ def _tables(parse_conf: Any) -> dict[Any, _Row]:
     }
 
 
-def _fast_loop(parser: Any, state: Any, tables: dict[Any, _Row]) -> Any:
+def _fast_loop(state: Any, tables: dict[Any, _Row]) -> Any:
     """lark's `parse_from_state` and `ParserState.feed_token` in one loop: no per-token asserts
     and rule comparisons, reductions looked up in plain tuples, and the pass-through reductions
-    of the expression precedence ladder skipped. Errors and the end of input go through lark's
-    own `feed_token`, so they are raised and finished exactly as lark does."""
-    from lark.exceptions import UnexpectedInput  # noqa: PLC0415
+    of the expression precedence ladder skipped. The end of input goes through lark's own
+    `feed_token`, and so does an unexpected token (it raises lark's `UnexpectedToken`; `data`
+    then reads the text again with `loads` for the error with its line and column)."""
     from lark.lexer import Token  # noqa: PLC0415
-    from lark.parsers.lalr_interactive_parser import InteractiveParser  # noqa: PLC0415
 
     states = state.state_stack
     values = state.value_stack
     token = None
-    try:
-        for token in state.lexer.lex(state):
-            kind = token.type
-            while True:
-                try:
-                    shift, arg = tables[states[-1]][kind]
-                except KeyError:
-                    state.feed_token(token)  # raises lark's UnexpectedToken
-                    raise
-                if shift:
-                    states.append(arg)
-                    values.append(token)
-                    break
-                size, origin, callback = arg
-                if size:
-                    children = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
-                else:
-                    children = []
-                states.append(tables[states[-1]][origin][1])
-                values.append(callback(children) if callback is not None else children[0])
-        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        return state.feed_token(end, True)
-    except UnexpectedInput as exc:
-        exc.interactive_parser = InteractiveParser(parser, state, state.lexer)
-        raise
+    for token in state.lexer.lex(state):
+        kind = token.type
+        while True:
+            try:
+                shift, arg = tables[states[-1]][kind]
+            except KeyError:
+                state.feed_token(token)  # raises lark's UnexpectedToken
+                raise
+            if shift:
+                states.append(arg)
+                values.append(token)
+                break
+            size, origin, callback = arg
+            if size:
+                children = values[-size:]
+                del states[-size:]
+                del values[-size:]
+            else:
+                children = []
+            states.append(tables[states[-1]][origin][1])
+            values.append(callback(children) if callback is not None else children[0])
+    end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+    return state.feed_token(end, True)
 
 
 def data(text: str) -> dict[str, object]:
