@@ -87,6 +87,7 @@ class JobNames:
     states_role: str
     state_machine: str
     run_parameter: str
+    progress_parameter: str
 
     def all(self, ec2: bool) -> tuple[DerivedName, ...]:
         common = (
@@ -107,6 +108,7 @@ class JobNames:
             DerivedName("IAM role name", self.states_role, 64),
             DerivedName("Step Functions state machine name", self.state_machine, 80),
             DerivedName("SSM parameter name", self.run_parameter, 1011),
+            DerivedName("SSM parameter name", self.progress_parameter, 1011),
         )
         if not ec2:
             return common
@@ -159,4 +161,5 @@ def job_names(team: str, job: str) -> JobNames:
         states_role=f"{prefix}-states",
         state_machine=f"{prefix}-completion",
         run_parameter=f"/ecsgen/{team}/{job}/run",
+        progress_parameter=f"/ecsgen/{team}/{job}/run-progress",
     )

@@ -92,6 +92,7 @@ class S3(SpecNode):
 
     positional = ("uri",)
     uri: str
+    per_run: bool = False  # checkpoints only: each run under `<prefix><run id>/`
 
 
 class Network(SpecNode):
@@ -137,6 +138,8 @@ class Job(SpecNode):
     secrets: Mapping[str, str] = field(default_factory=dict)
     datasets: Sequence[S3] = ()
     checkpoints: S3 | None = None
+    max_failures: int = 3  # leader tasks of one run that may fail before it ends as FAILED
+    max_runtime: str | None = None  # a duration ("72h", "90m", "2d"): the run ends TIMED_OUT
 
 
 class Team(SpecNode):

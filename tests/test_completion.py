@@ -25,7 +25,10 @@ the same JSON.
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -43,6 +46,7 @@ from tests.conftest import OUTPUT, ROOT, ident
 
 EVENTS = ROOT / "tests" / "assets" / "events"
 ACCOUNT = "123456789012"
+KINDS = ("finished", "failed", "stopped", "deployment")
 MODULES = sorted(
     [p for p in OUTPUT.iterdir() if p.is_dir()]
     + [p / "expected" for p in (ROOT / "tests" / "cases").iterdir() if p.is_dir()]
@@ -61,43 +65,87 @@ def _locals(folder: Path) -> dict[str, Any]:
     return found
 
 
-def resolve(value: Any, region: str, placeholder: str | None = None) -> Any:
-    """Plain JSON from parsed HCL: the partition, the account and `var.*_run` filled in. Any
-    other expression fails, unless `placeholder` stands in for it (container definitions hold
-    image tags and log group names, which the shape check only needs to be strings)."""
+def resolve(
+    value: Any,
+    region: str,
+    placeholder: str | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Any:
+    """Plain JSON from parsed HCL: the partition, the account, `var.*_run` ("1" unless `values`
+    says otherwise) and the expressions named in `values` (a task definition's ARN) filled in.
+    Any other expression fails, unless `placeholder` stands in for it (container definitions
+    hold image tags and log group names, which the shape check only needs to be strings)."""
+    known = dict(values or {})
     if isinstance(value, Expr):
         text = value.text
+        if text in known:
+            return known[text]
         if re.fullmatch(r"var\.[a-z0-9_]+_run", text):
-            return "1"
+            return known.get("run", "1")
         if text.startswith('"') and text.endswith('"'):
             body = (
                 text[1:-1]
                 .replace("${data.aws_partition.current.partition}", "aws")
                 .replace("${data.aws_caller_identity.current.account_id}", ACCOUNT)
             )
+            for expr, replacement in known.items():
+                body = body.replace("${" + expr + "}", replacement)
+            body = re.sub(r"\$\{var\.[a-z0-9_]+_run\}", known.get("run", "1"), body)
             if "${" not in body:
                 return json.loads(f'"{body}"')
         if placeholder is not None:
             return placeholder
         raise AssertionError(f"unexpected expression {text}")
     if isinstance(value, Mapping):
-        return {k: resolve(v, region, placeholder) for k, v in value.items()}
+        return {k: resolve(v, region, placeholder, known) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, region, placeholder) for v in value]
+        return [resolve(v, region, placeholder, known) for v in value]
     return value
 
 
-def completion(folder: Path, job_ident: str, region: str) -> dict[str, Any]:
-    """The resolved state machine definition, event patterns and input transformers of a job."""
+def task_definition_arns(folder: Path, job_ident: str, region: str, revision: int) -> dict[str, str]:
+    """`aws_ecs_task_definition.<label>.arn` of a job's task definitions, at one revision."""
+    doc = parse((folder / f"job_{job_ident}.tf").read_text(encoding="utf-8"), "job")
+    arns: dict[str, str] = {}
+    for entry in doc["resource"]:  # type: ignore[union-attr]
+        for label, body in entry.get("aws_ecs_task_definition", {}).items():
+            family = body["family"]
+            arns[f"aws_ecs_task_definition.{label}.arn"] = (
+                f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:{revision}"
+            )
+    return arns
+
+
+def run_parameters(folder: Path, job_ident: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """The job's SSM parameters (name -> initial JSON value), as Terraform creates them."""
     found = _locals(folder)
+    doc = parse((folder / f"job_{job_ident}.tf").read_text(encoding="utf-8"), "job")
+    parameters: dict[str, Any] = {}
+    for entry in doc["resource"]:  # type: ignore[union-attr]
+        for body in entry.get("aws_ssm_parameter", {}).values():
+            initial = body["insecure_value"]
+            assert isinstance(initial, Expr), initial
+            match = re.fullmatch(r"jsonencode\(local\.(\w+)\)", initial.text)
+            assert match, initial.text
+            parameters[body["name"]] = resolve(found[match[1]], "", values=values)
+    return parameters
+
+
+def completion(
+    folder: Path, job_ident: str, region: str, run: str = "1", revision: int = 1
+) -> dict[str, Any]:
+    """The resolved state machine definition, event patterns and input transformers of a job,
+    for run id `run` whose task definitions are at `revision`."""
+    found = _locals(folder)
+    values = {"run": run, **task_definition_arns(folder, job_ident, region, revision)}
     out: dict[str, Any] = {
-        "definition": resolve(found[f"{job_ident}_completion"], region),
+        "definition": resolve(found[f"{job_ident}_completion"], region, values=values),
         "patterns": {},
     }
-    for kind in ("finished", "failed", "deployment"):
+    for kind in KINDS:
         key = f"{job_ident}_{kind}_pattern"
         if key in found:
-            out["patterns"][kind] = resolve(found[key], region)
+            out["patterns"][kind] = resolve(found[key], region, values=values)
     doc = parse((folder / f"job_{job_ident}.tf").read_text(encoding="utf-8"), "job")
     targets: dict[str, Any] = {}
     for entry in doc["resource"]:  # type: ignore[union-attr]
@@ -105,6 +153,8 @@ def completion(folder: Path, job_ident: str, region: str) -> dict[str, Any]:
             (transformer,) = body["input_transformer"]
             targets[name.removeprefix(f"{job_ident}_")] = transformer
     out["targets"] = targets
+    out["parameters"] = run_parameters(folder, job_ident, values)
+    out["task_definitions"] = task_definition_arns(folder, job_ident, region, revision)
     return out
 
 
@@ -166,12 +216,14 @@ def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
 
 
 def transform(transformer: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
-    """An input transformer applied as EventBridge does for placeholders inside strings."""
+    """An input transformer applied as EventBridge does: a placeholder that is a whole JSON value
+    gets the value as JSON (an object or a list stays one), one inside a string gets its text."""
     text = transformer["input_template"]
     for name, path in transformer["input_paths"].items():
         value: Any = event
         for part in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]", path.removeprefix("$")):
             value = value[part[0]] if part[0] else value[int(part[1])]
+        text = re.sub(rf"(?<=:)(\s*)<{name}>(?=\s*[,}}])", lambda m: m[1] + json.dumps(value), text)
         inserted = value if isinstance(value, str) else json.dumps(value)
         text = text.replace(f"<{name}>", json.dumps(inserted)[1:-1])
     result = json.loads(text)
@@ -193,8 +245,11 @@ def task_stopped(
     stop_code: str = "EssentialContainerExited",
     container: str = "trainer",
     task: str = "0123456789abcdef0123456789abcdef",
+    task_definition: str | None = None,
+    others: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """AWS's task state change sample, changed to a stopped task of ours."""
+    """AWS's task state change sample, changed to a stopped task of ours (with `others`, more
+    containers by name and exit code, after the first)."""
     event = _sample("ecs-task-state-change.json")
     detail = event["detail"]
     region = cluster.split(":")[3]
@@ -209,10 +264,14 @@ def task_stopped(
         stoppedReason="Essential container in task exited",
         taskArn=task_arn,
     )
+    if task_definition is not None:
+        detail["taskDefinitionArn"] = task_definition
     (entry,) = detail["containers"]
     entry.update(name=container, lastStatus="STOPPED", taskArn=task_arn)
     if exit_code is not None:
         entry["exitCode"] = exit_code
+    for name, code in (others or {}).items():
+        detail["containers"].append({**copy.deepcopy(entry), "name": name, "exitCode": code})
     return event
 
 
@@ -451,6 +510,12 @@ def test_container_definitions_match_the_ecs_model(module: Path) -> None:
         assert not problems, f"{module.name}: {problems}"
         env = {e["name"]: e["value"] for e in container["environment"]}
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"]
+        # The run id reaches the job: in its environment and its rendezvous id, so a new run
+        # is a new task definition revision and a new rendezvous.
+        assert env["ECSGEN_RUN_ID"] == "1", key
+        assert env["PET_RDZV_ID"].endswith("-1"), key
+        other = resolve(raw, "us-east-1", placeholder="x", values={"run": "2"})
+        assert other != container, f"{key}: a new run id must change the container definition"
         policy = container["restartPolicy"]
         assert policy["enabled"] is True and policy["ignoredExitCodes"] == [0]
         assert 60 <= policy["restartAttemptPeriod"] <= 1800
@@ -474,9 +539,11 @@ def moto_parameters(definition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MotoJob:
-    """One job's services, run record and topic in moto, and its state machine definition."""
+    """One job's services, run records and topic in moto, and its completion as applied for one
+    run id: the state machine on moto's Step Functions, and the rules' patterns and input
+    transformers, which `send` applies to an event as EventBridge would."""
 
-    def __init__(self, team: TeamConfig, job: JobConfig) -> None:
+    def __init__(self, team: TeamConfig, job: JobConfig, run: str = "1") -> None:
         import boto3
 
         self.team, self.job = team, job
@@ -486,48 +553,91 @@ class MotoJob:
         self.ssm = boto3.client("ssm", **kwargs)
         self.sfn = boto3.client("stepfunctions", **kwargs)
         self.sns = boto3.client("sns", **kwargs)
-        found = completion(OUTPUT / team.name, self.names.ident, team.region)
-        self.definition = moto_parameters(found["definition"])
-        self.targets = found["targets"]
         self.cluster = self.ecs.create_cluster(clusterName=team.name)["cluster"]["clusterArn"]
         family = self.ecs.register_task_definition(
             family=self.names.leader_family,
             containerDefinitions=[{"name": "trainer", "image": "x", "memory": 512}],
         )["taskDefinition"]["taskDefinitionArn"]
-        for service, count in (
-            (self.names.leader_service, 1),
-            (self.names.workers_service, job.max_nodes - 1),
-        ):
+        for service, count in self.nodes():
             self.ecs.create_service(
                 cluster=team.name, serviceName=service, taskDefinition=family, desiredCount=count
             )
-        initial = {"run": "1", "status": "RUNNING", "failures": 0, "task": ""}
-        self.ssm.put_parameter(
-            Name=self.names.run_parameter, Value=json.dumps(initial), Type="String"
-        )
         self.sns.create_topic(Name=f"{team.name}-training-events")
         for topic in team.notify_topics:  # the existing topics the spec forwards to
             self.sns.create_topic(Name=topic.rsplit(":", 1)[1])
-        self.executions = 0
+        self.revision = self.executions = 0
+        self.new_run(run)
+        for name, value in self.parameters.items():
+            self.ssm.put_parameter(Name=name, Value=json.dumps(value), Type="String")
+
+    def nodes(self) -> list[tuple[str, int]]:
+        return [(self.names.leader_service, 1), (self.names.workers_service, self.job.max_nodes - 1)]
+
+    def new_run(self, run: str) -> None:
+        """What `terraform apply` with a new `<job>_run` does: the task definitions get a new
+        revision, the state machine and the rules are updated, both services start again."""
+        self.run, self.revision = run, self.revision + 1
+        found = completion(
+            OUTPUT / self.team.name, self.names.ident, self.team.region, run, self.revision
+        )
+        self.definition = moto_parameters(found["definition"])
+        self.patterns, self.targets = found["patterns"], found["targets"]
+        self.parameters = found["parameters"]
+        self.machine = self.sfn.create_state_machine(
+            name=f"{self.names.state_machine}-{self.revision}",
+            definition=json.dumps(self.definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{self.names.states_role}",
+            type="EXPRESS",
+        )["stateMachineArn"]
+        if self.revision > 1:
+            for service, count in self.nodes():
+                self.ecs.update_service(
+                    cluster=self.team.name, service=service, desiredCount=count
+                )
+
+    def start(self, rule: str, event: Mapping[str, Any]) -> str:
+        """Start the state machine on the input the rule's target would give it."""
+        payload = transform(self.targets[rule], event)
+        self.executions += 1
+        execution = self.sfn.start_execution(
+            stateMachineArn=self.machine,
+            name=f"delivery-{self.executions}",  # EventBridge names each execution uniquely
+            input=json.dumps(payload),
+        )
+        return str(execution["executionArn"])
+
+    def wait(self, executions: list[str]) -> list[dict[str, Any]]:
+        """Each execution's result once it has ended (at most 60 s in all)."""
+        deadline = time.monotonic() + 60
+        results: list[dict[str, Any]] = []
+        for arn in executions:
+            while True:
+                result = self.sfn.describe_execution(executionArn=arn)
+                if result["status"] != "RUNNING":
+                    break
+                assert time.monotonic() < deadline, f"{arn} still running after 60 s"
+                time.sleep(0.05)
+            assert result["status"] == "SUCCEEDED", result
+            results.append(dict(result))
+        return results
 
     def deliver(self, rule: str, event: Mapping[str, Any]) -> dict[str, Any]:
         """Run the state machine on the input the rule's target would give it."""
-        self.executions += 1  # moto runs one execution per state machine (see the docstring)
-        arn = self.sfn.create_state_machine(
-            name=f"{self.names.state_machine}-{self.executions}",
-            definition=json.dumps(self.definition),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{self.names.states_role}",
-        )["stateMachineArn"]
-        payload = transform(self.targets[rule], event)
-        execution = self.sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))
-        deadline = time.monotonic() + 60
-        while True:
-            result = self.sfn.describe_execution(executionArn=execution["executionArn"])
-            if result["status"] != "RUNNING" or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert result["status"] == "SUCCEEDED", result
-        return dict(result)
+        (result,) = self.wait([self.start(rule, event)])
+        return result
+
+    def send(self, *events: Mapping[str, Any], concurrently: bool = False) -> int:
+        """Deliver each event to every rule whose pattern matches it, one after the other or
+        all at once; the number of executions."""
+        started: list[str] = []
+        for event in events:
+            for rule, pattern in sorted(self.patterns.items()):
+                if matches(pattern, event):
+                    started.append(self.start(rule, event))
+                    if not concurrently:
+                        self.wait(started[-1:])
+        self.wait(started)
+        return len(started)
 
     def desired(self) -> tuple[int, int]:
         services = self.ecs.describe_services(
@@ -541,9 +651,27 @@ class MotoJob:
         value = self.ssm.get_parameter(Name=self.names.run_parameter)["Parameter"]["Value"]
         return dict(json.loads(value))
 
-    def leader_stopped(self, exit_code: int, task: str) -> dict[str, Any]:
+    def ended(self) -> bool:
+        """The module's `local.<job>_ended`: the record says the current run has ended."""
+        record = self.record()
+        return bool(record["run"] == self.run and record["status"] != "RUNNING")
+
+    def leader_stopped(
+        self,
+        exit_code: int,
+        task: str,
+        revision: int | None = None,
+        others: Mapping[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """A stop of a leader task of this run (of the run at `revision`, if given)."""
+        family = f"{self.names.leader_family}:{revision or self.revision}"
         return task_stopped(
-            self.cluster, f"service:{self.names.leader_service}", exit_code, task=task
+            self.cluster,
+            f"service:{self.names.leader_service}",
+            exit_code,
+            task=task,
+            task_definition=f"arn:aws:ecs:{self.team.region}:{ACCOUNT}:task-definition/{family}",
+            others=others,
         )
 
 
@@ -646,3 +774,182 @@ def test_parse_back_checks_the_templated_fragments(
     files[file] = files[file].replace(old, new, 1)
     with pytest.raises(OutputError, match="lacks what the model decided"):
         verify_files(module, files)
+
+
+# -- a run's record: terminal states are final, each task counts once, other runs are ignored ---
+
+
+def _starter(example_configs: dict[str, TeamConfig]) -> MotoJob:
+    return MotoJob(example_configs["starter"], _config(example_configs, "starter", "ai-training"))
+
+
+def _task(n: int) -> str:
+    return f"{n:032x}"
+
+
+def test_a_late_failure_leaves_a_finished_run_finished(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """A leader ECS restarted just before the scale-down, or a re-delivered event, stops with a
+    non-zero exit after the run finished: the record must not go back to RUNNING (the next
+    apply would start the finished job again)."""
+    moto = _starter(example_configs)
+    moto.send(moto.leader_stopped(0, _task(1)))
+    moto.send(moto.leader_stopped(1, _task(2)))
+    record = moto.record()
+    assert (record["run"], record["status"]) == ("1", "FINISHED")
+    assert moto.ended() and moto.desired() == (0, 0)
+
+
+def test_a_late_finish_leaves_a_failed_run_failed(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    moto = _starter(example_configs)
+    for n in range(1, FAILURE_BUDGET + 1):
+        moto.send(moto.leader_stopped(1, _task(n)))
+    assert moto.record()["status"] == "FAILED"
+    moto.send(moto.leader_stopped(0, _task(FAILURE_BUDGET + 1)))
+    record = moto.record()
+    assert (record["status"], record["failures"]) == ("FAILED", FAILURE_BUDGET)
+    assert moto.ended() and moto.desired() == (0, 0)
+
+
+def test_a_redelivered_older_failure_counts_once(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """Dedup against every counted task of the run, not only the last one."""
+    moto = _starter(example_configs)
+    for n in (1, 2, 1, 2, 1):
+        moto.send(moto.leader_stopped(1, _task(n)))
+    assert not moto.ended() and moto.desired() == (1, moto.job.max_nodes - 1)
+    moto.send(moto.leader_stopped(1, _task(3)))
+    record = moto.record()
+    assert (record["status"], record["failures"]) == ("FAILED", FAILURE_BUDGET)
+
+
+def test_a_late_finish_of_the_previous_run_leaves_the_new_run_running(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """Run 1 finished; the team starts run 2. A re-delivered finish (or failures) of a run-1
+    leader must not end run 2."""
+    moto = _starter(example_configs)
+    moto.send(moto.leader_stopped(0, _task(1)))
+    assert moto.ended()
+    moto.new_run("2")
+    assert not moto.ended() and moto.desired() == (1, moto.job.max_nodes - 1)
+    moto.send(moto.leader_stopped(0, _task(1), revision=1))
+    for n in range(2, FAILURE_BUDGET + 2):
+        moto.send(moto.leader_stopped(1, _task(n), revision=1))
+    assert not moto.ended() and moto.desired() == (1, moto.job.max_nodes - 1)
+    moto.send(moto.leader_stopped(0, _task(9)))
+    record = moto.record()
+    assert (record["run"], record["status"], record["failures"]) == ("2", "FINISHED", 0)
+
+
+def test_a_sidecar_that_exits_0_does_not_finish_a_failed_trainer(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """EventBridge flattens `containers`: a pattern {name: trainer, exitCode: 0} matches a task
+    whose trainer exited 1 and whose log router exited 0. The outcome must come from the
+    trainer's own exit code."""
+    moto = _starter(example_configs)
+    moto.send(moto.leader_stopped(1, _task(1), others={"log-router": 0}))
+    record = moto.record()
+    assert record["status"] == "RUNNING" or record["run"] != "1"
+    assert not moto.ended() and moto.desired() == (1, moto.job.max_nodes - 1)
+
+
+# A delivery: ("finish" | "fail" | "old-finish" | "old-fail", task number). "old-" events are
+# stops of the previous run's leaders. A step is one delivery or several delivered at once.
+Delivery = tuple[str, int]
+
+
+def _scenario(rng: random.Random, budget: int) -> list[list[Delivery]]:
+    """Shuffled, duplicated, late and concurrent deliveries of one run's leader stops."""
+    failures = rng.randint(0, budget + 1)
+    deliveries: list[Delivery] = [("fail", n) for n in range(1, failures + 1)]
+    if rng.random() < 0.7:
+        deliveries.insert(rng.randint(0, len(deliveries)), ("finish", 50))
+    for _ in range(rng.randint(1, 3)):  # re-deliveries, late: after the original
+        if deliveries:
+            at = rng.randrange(len(deliveries))
+            deliveries.insert(rng.randint(at + 1, len(deliveries)), deliveries[at])
+    for _ in range(rng.randint(0, 2)):  # the previous run's leaders, at any time
+        old = ("old-finish", 90) if rng.random() < 0.5 else ("old-fail", 91 + rng.randrange(3))
+        deliveries.insert(rng.randint(0, len(deliveries)), old)
+    if rng.random() < 0.3:  # a little shuffling beyond late re-deliveries
+        i, j = rng.randrange(len(deliveries)), rng.randrange(len(deliveries))
+        deliveries[i], deliveries[j] = deliveries[j], deliveries[i]
+    steps: list[list[Delivery]] = []
+    for delivery in deliveries:
+        # At once with the step before, unless that would race two first counts of different
+        # tasks: one leader runs at a time, so two distinct failures are never concurrent.
+        previous = steps[-1] if steps else []
+        firsts = {d for d in [*previous, delivery] if d[0] == "fail"}
+        if previous and len(previous) < 3 and rng.random() < 0.4 and len(firsts) <= 1:
+            previous.append(delivery)
+        else:
+            steps.append([delivery])
+    return steps
+
+
+def _outcomes(steps: list[list[Delivery]], budget: int) -> set[tuple[str, int]]:
+    """Every (status, failures) the run may end with: steps in order, the deliveries of one
+    step in any order. RUNNING with the number of distinct failed tasks if it has not ended."""
+
+    def apply(state: tuple[str, frozenset[int]], delivery: Delivery) -> tuple[str, frozenset[int]]:
+        status, counted = state
+        kind, task = delivery
+        if status != "RUNNING" or kind.startswith("old-"):
+            return state
+        if kind == "finish":
+            return "FINISHED", counted
+        counted = counted | {task}
+        return ("FAILED" if len(counted) >= budget else "RUNNING"), counted
+
+    states = {("RUNNING", frozenset[int]())}
+    for step in steps:
+        states = {
+            functools.reduce(apply, order, state)
+            for state in states
+            for order in itertools.permutations(step)
+        }
+    return {(status, len(counted)) for status, counted in states}
+
+
+def test_a_scenario_gives_every_outcome_it_can() -> None:
+    """The oracle itself, on hand-made cases."""
+    assert _outcomes([[("fail", 1)], [("fail", 1)], [("finish", 50)]], 3) == {("FINISHED", 1)}
+    assert _outcomes([[("finish", 50), ("fail", 3)]], 1) == {("FINISHED", 0), ("FAILED", 1)}
+    assert _outcomes([[("fail", 1)], [("old-finish", 90)]], 3) == {("RUNNING", 1)}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_any_order_of_deliveries_gives_the_right_record(
+    seed: int, example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """Property: for shuffled, duplicated, late and concurrent deliveries (including the
+    previous run's leaders), the record ends as the run's semantics say, whatever the order
+    inside a step of concurrent deliveries."""
+    moto = _starter(example_configs)
+    moto.send(moto.leader_stopped(0, _task(90)))  # run 1 finished; this is run 2
+    moto.new_run("2")
+    budget = FAILURE_BUDGET
+    steps = _scenario(random.Random(seed), budget)
+    events = {
+        "finish": lambda task: moto.leader_stopped(0, _task(task)),
+        "fail": lambda task: moto.leader_stopped(1 + task % 3, _task(task)),
+        "old-finish": lambda task: moto.leader_stopped(0, _task(task), revision=1),
+        "old-fail": lambda task: moto.leader_stopped(1, _task(task), revision=1),
+    }
+    for step in steps:
+        moto.send(*(events[kind](task) for kind, task in step), concurrently=len(step) > 1)
+    expected = _outcomes(steps, budget)
+    record = moto.record()
+    if moto.ended():
+        assert record["run"] == "2"
+        assert (record["status"], record["failures"]) in expected, steps
+        assert moto.desired() == (0, 0), steps
+    else:
+        assert {status for status, _ in expected} == {"RUNNING"}, (steps, record)
+        assert moto.desired() == (1, moto.job.max_nodes - 1), steps
