@@ -88,6 +88,8 @@ class JobNames:
     state_machine: str
     run_parameter: str
     progress_parameter: str
+    started_rule: str
+    timer: str
 
     def all(self, ec2: bool) -> tuple[DerivedName, ...]:
         common = (
@@ -109,6 +111,8 @@ class JobNames:
             DerivedName("Step Functions state machine name", self.state_machine, 80),
             DerivedName("SSM parameter name", self.run_parameter, 1011),
             DerivedName("SSM parameter name", self.progress_parameter, 1011),
+            DerivedName("EventBridge rule name", self.started_rule, 64),
+            DerivedName("Step Functions state machine name", self.timer, 80),
         )
         if not ec2:
             return common
@@ -162,4 +166,6 @@ def job_names(team: str, job: str) -> JobNames:
         state_machine=f"{prefix}-completion",
         run_parameter=f"/ecsgen/{team}/{job}/run",
         progress_parameter=f"/ecsgen/{team}/{job}/run-progress",
+        started_rule=f"{prefix}-started",
+        timer=f"{prefix}-timer",
     )

@@ -11,14 +11,18 @@
 - The definitions run on moto's Step Functions (in-process, `execute_state_machine`). moto
   passes aws-sdk parameters to boto3 as they are, so it needs the API's own member names
   (camelCase for ECS: `cluster`, `desiredCount`); `moto_parameters` translates PascalCase to
-  botocore's member names in this test only. moto also crashes on a second execution of one
-  state machine, so each execution gets its own copy of the definition.
+  botocore's member names in this test only. `MotoJob` runs one state machine per applied run
+  id, and executions of it one after the other or at once (moto runs each in a thread; moto
+  5.2.1 crashed on a second execution, hence the lower bound in pyproject.toml). Events reach
+  the machine through the rules' patterns (`matches`) and input transformers (`transform`).
+- Runs are tested as sequences: named tests for each old failure mode, and a seeded property
+  test over shuffled, duplicated, late and concurrent deliveries with an oracle (`_outcomes`).
 - Every container definition is validated against botocore's ECS `ContainerDefinition` shape,
   enums included (ECS's model refuses AWS Batch's uppercase `READ`/`WRITE`/`MKNOD`).
 
 Definitions, patterns and container definitions come from the committed modules, parsed back
-with python-hcl2; the only expressions in them are the partition, the account and the run id,
-which `resolve` fills in. tests/test_apply.py checks that Terraform's own plan resolves them to
+with python-hcl2; the only expressions in them are the partition, the account, the run id and
+the leader task definition's ARN, which `resolve` fills in. tests/test_apply.py checks that Terraform's own plan resolves them to
 the same JSON.
 """
 
@@ -38,15 +42,15 @@ from typing import Any
 import pytest
 
 from gen.hcl import Expr
-from gen.model.job.completion import FAILURE_BUDGET
 from gen.names import job_names
 from gen.validate import JobConfig, TeamConfig
 from gen.verify import parse
 from tests.conftest import OUTPUT, ROOT, ident
 
 EVENTS = ROOT / "tests" / "assets" / "events"
+FAILURE_BUDGET = 3  # Job.max_failures' default, which the starter example keeps
 ACCOUNT = "123456789012"
-KINDS = ("finished", "failed", "stopped", "deployment")
+KINDS = ("finished", "failed", "started", "deployment")
 MODULES = sorted(
     [p for p in OUTPUT.iterdir() if p.is_dir()]
     + [p / "expected" for p in (ROOT / "tests" / "cases").iterdir() if p.is_dir()]
@@ -103,7 +107,9 @@ def resolve(
     return value
 
 
-def task_definition_arns(folder: Path, job_ident: str, region: str, revision: int) -> dict[str, str]:
+def task_definition_arns(
+    folder: Path, job_ident: str, region: str, revision: int
+) -> dict[str, str]:
     """`aws_ecs_task_definition.<label>.arn` of a job's task definitions, at one revision."""
     doc = parse((folder / f"job_{job_ident}.tf").read_text(encoding="utf-8"), "job")
     arns: dict[str, str] = {}
@@ -140,6 +146,11 @@ def completion(
     values = {"run": run, **task_definition_arns(folder, job_ident, region, revision)}
     out: dict[str, Any] = {
         "definition": resolve(found[f"{job_ident}_completion"], region, values=values),
+        "timer": (
+            resolve(found[f"{job_ident}_timer"], region, values=values)
+            if f"{job_ident}_timer" in found
+            else None
+        ),
         "patterns": {},
     }
     for kind in KINDS:
@@ -223,7 +234,8 @@ def transform(transformer: Mapping[str, Any], event: Mapping[str, Any]) -> dict[
         value: Any = event
         for part in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]", path.removeprefix("$")):
             value = value[part[0]] if part[0] else value[int(part[1])]
-        text = re.sub(rf"(?<=:)(\s*)<{name}>(?=\s*[,}}])", lambda m: m[1] + json.dumps(value), text)
+        whole = json.dumps(value).replace("\\", "\\\\")
+        text = re.sub(rf"(?<=:)(\s*)<{name}>(?=\s*[,}}])", rf"\g<1>{whole}", text)
         inserted = value if isinstance(value, str) else json.dumps(value)
         text = text.replace(f"<{name}>", json.dumps(inserted)[1:-1])
     result = json.loads(text)
@@ -275,6 +287,17 @@ def task_stopped(
     return event
 
 
+def _running(event: dict[str, Any]) -> dict[str, Any]:
+    """A task state change event of a task that reached RUNNING."""
+    event["detail"].update(lastStatus="RUNNING", desiredStatus="RUNNING")
+    for key in ("stopCode", "stoppedReason", "stoppedAt", "stoppingAt", "executionStoppedAt"):
+        event["detail"].pop(key, None)
+    for container in event["detail"]["containers"]:
+        container["lastStatus"] = "RUNNING"
+        container.pop("exitCode", None)
+    return event
+
+
 def deployment(service_arn: str, name: str = "SERVICE_DEPLOYMENT_FAILED") -> dict[str, Any]:
     event = _sample("ecs-deployment-failed.json")
     event["resources"] = [service_arn]
@@ -314,6 +337,13 @@ def test_event_patterns_match_only_their_events(
     names = job_names(team, job)
     found = completion(OUTPUT / team, names.ident, config.region)
     patterns = found["patterns"]
+    current = f"arn:aws:ecs:{config.region}:{ACCOUNT}:task-definition/{names.leader_family}:1"
+    previous = current.removesuffix(":1") + ":0"
+
+    def task_stopped(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        """A task of the current run (its leader task definition's revision) by default."""
+        return globals()["task_stopped"](*args, **{"task_definition": current, **kwargs})
+
     cluster = f"arn:aws:ecs:{config.region}:{ACCOUNT}:cluster/{team}"
     leader = f"service:{names.leader_service}"
     cases: dict[str, tuple[dict[str, Any], set[str]]] = {
@@ -334,7 +364,33 @@ def test_event_patterns_match_only_their_events(
         "stopped by a user": (task_stopped(cluster, leader, 143, "UserInitiated"), set()),
         "never started": (task_stopped(cluster, leader, None, "TaskFailedToStart"), set()),
         "another container": (task_stopped(cluster, leader, 0, container="sidecar"), set()),
+        "the previous run's leader exit 0": (
+            task_stopped(cluster, leader, 0, task_definition=previous),
+            {"finished"} if job_config.keep_running else set(),
+        ),
+        "the previous run's leader exit 1": (
+            task_stopped(cluster, leader, 1, task_definition=previous),
+            {"failed"} if job_config.keep_running else set(),
+        ),
+        # With a sidecar both rules match (arrays of objects are flattened): the state machine
+        # decides by the trainer's own exit code.
+        "trainer exit 1, sidecar exit 0": (
+            task_stopped(cluster, leader, 1, others={"log-router": 0}),
+            {"finished", "failed"},
+        ),
         "the sample as published": (_sample("ecs-task-state-change.json"), set()),
+        "leader running": (
+            _running(task_stopped(cluster, leader, None)),
+            {"started"} if job_config.max_runtime else set(),
+        ),
+        "the previous run's leader running": (
+            _running(task_stopped(cluster, leader, None, task_definition=previous)),
+            set(),
+        ),
+        "worker running": (
+            _running(task_stopped(cluster, f"service:{names.workers_service}", None)),
+            set(),
+        ),
         "deployment failed": (
             deployment(
                 f"arn:aws:ecs:{config.region}:{ACCOUNT}:service/{team}/{names.leader_service}"
@@ -361,6 +417,7 @@ def test_event_patterns_match_only_their_events(
         "the deployment sample as published": (_sample("ecs-deployment-failed.json"), set()),
     }
     expected_rules = {"failed", "deployment"} | (set() if job_config.keep_running else {"finished"})
+    expected_rules |= {"started"} if job_config.max_runtime else set()
     assert set(patterns) == expected_rules
     for case, (event, rules) in cases.items():
         wanted = rules - {"finished"} if job_config.keep_running else rules
@@ -385,10 +442,14 @@ def test_matcher_follows_eventbridge_semantics() -> None:
 # -- botocore's models -------------------------------------------------------------------------
 
 
+# Step Functions' aws-sdk integrations name a few services unlike botocore does.
+BOTOCORE_NAMES = {"sfn": "stepfunctions"}
+
+
 def _model(service: str) -> Any:
     import botocore.session
 
-    return botocore.session.get_session().get_service_model(service)
+    return botocore.session.get_session().get_service_model(BOTOCORE_NAMES.get(service, service))
 
 
 def shape_problems(value: Any, shape: Any, path: str) -> list[str]:
@@ -467,7 +528,9 @@ def _tasks(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_state_machine_tasks_match_the_api_models(module: Path) -> None:
-    definitions = {k: v for k, v in _locals(module).items() if k.endswith("_completion")}
+    definitions = {
+        k: v for k, v in _locals(module).items() if k.endswith(("_completion", "_timer"))
+    }
     assert definitions, f"{module}: no state machine"
     for key, raw in definitions.items():
         definition = resolve(raw, "us-east-1")
@@ -510,15 +573,20 @@ def test_container_definitions_match_the_ecs_model(module: Path) -> None:
         assert not problems, f"{module.name}: {problems}"
         env = {e["name"]: e["value"] for e in container["environment"]}
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"]
+        policy = container["restartPolicy"]
+        assert policy["enabled"] is True and policy["ignoredExitCodes"] == [0]
+        assert 60 <= policy["restartAttemptPeriod"] <= 1800
         # The run id reaches the job: in its environment and its rendezvous id, so a new run
-        # is a new task definition revision and a new rendezvous.
+        # is a new task definition revision and a new rendezvous (keep_running jobs, which
+        # have no `<job>_run`, have neither).
+        job_ident = key.rsplit("_", 1)[0]
+        if f'variable "{job_ident}_run"' not in (module / "variables.tf").read_text():
+            assert "ECSGEN_RUN_ID" not in env and "${" not in env["PET_RDZV_ID"], key
+            continue
         assert env["ECSGEN_RUN_ID"] == "1", key
         assert env["PET_RDZV_ID"].endswith("-1"), key
         other = resolve(raw, "us-east-1", placeholder="x", values={"run": "2"})
         assert other != container, f"{key}: a new run id must change the container definition"
-        policy = container["restartPolicy"]
-        assert policy["enabled"] is True and policy["ignoredExitCodes"] == [0]
-        assert 60 <= policy["restartAttemptPeriod"] <= 1800
 
 
 # -- the definitions run on moto's Step Functions ----------------------------------------------
@@ -543,10 +611,13 @@ class MotoJob:
     run id: the state machine on moto's Step Functions, and the rules' patterns and input
     transformers, which `send` applies to an event as EventBridge would."""
 
-    def __init__(self, team: TeamConfig, job: JobConfig, run: str = "1") -> None:
+    def __init__(
+        self, team: TeamConfig, job: JobConfig, run: str = "1", timer_seconds: int = 1
+    ) -> None:
         import boto3
 
         self.team, self.job = team, job
+        self.timer_seconds = timer_seconds
         self.names = job_names(team.name, job.name)
         kwargs = {"region_name": team.region}
         self.ecs = boto3.client("ecs", **kwargs)
@@ -571,7 +642,10 @@ class MotoJob:
             self.ssm.put_parameter(Name=name, Value=json.dumps(value), Type="String")
 
     def nodes(self) -> list[tuple[str, int]]:
-        return [(self.names.leader_service, 1), (self.names.workers_service, self.job.max_nodes - 1)]
+        return [
+            (self.names.leader_service, 1),
+            (self.names.workers_service, self.job.max_nodes - 1),
+        ]
 
     def new_run(self, run: str) -> None:
         """What `terraform apply` with a new `<job>_run` does: the task definitions get a new
@@ -583,6 +657,17 @@ class MotoJob:
         self.definition = moto_parameters(found["definition"])
         self.patterns, self.targets = found["patterns"], found["targets"]
         self.parameters = found["parameters"]
+        if found["timer"] is not None:  # max_runtime, made `timer_seconds` long
+            timer = moto_parameters(found["timer"])
+            timer["States"]["Wait"]["Seconds"] = self.timer_seconds
+            if self.revision > 1:
+                self.sfn.delete_state_machine(stateMachineArn=self.timer)
+            self.timer = self.sfn.create_state_machine(
+                name=self.names.timer,
+                definition=json.dumps(timer),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{self.names.states_role}",
+                type="STANDARD",
+            )["stateMachineArn"]
         self.machine = self.sfn.create_state_machine(
             name=f"{self.names.state_machine}-{self.revision}",
             definition=json.dumps(self.definition),
@@ -591,9 +676,7 @@ class MotoJob:
         )["stateMachineArn"]
         if self.revision > 1:
             for service, count in self.nodes():
-                self.ecs.update_service(
-                    cluster=self.team.name, service=service, desiredCount=count
-                )
+                self.ecs.update_service(cluster=self.team.name, service=service, desiredCount=count)
 
     def start(self, rule: str, event: Mapping[str, Any]) -> str:
         """Start the state machine on the input the rule's target would give it."""
@@ -639,6 +722,20 @@ class MotoJob:
         self.wait(started)
         return len(started)
 
+    def timers(self) -> list[dict[str, Any]]:
+        """The max_runtime timer's executions, each once it has ended (at most 60 s)."""
+        deadline = time.monotonic() + 60
+        while True:
+            executions = self.sfn.list_executions(stateMachineArn=self.timer)["executions"]
+            if all(e["status"] != "RUNNING" for e in executions):
+                return [dict(e) for e in executions]
+            assert time.monotonic() < deadline, "a timer still running after 60 s"
+            time.sleep(0.1)
+
+    def leader_started(self, task: str) -> dict[str, Any]:
+        """A leader task of this run reached RUNNING."""
+        return _running(self.leader_stopped(0, task))
+
     def desired(self) -> tuple[int, int]:
         services = self.ecs.describe_services(
             cluster=self.team.name,
@@ -649,6 +746,19 @@ class MotoJob:
 
     def record(self) -> dict[str, Any]:
         value = self.ssm.get_parameter(Name=self.names.run_parameter)["Parameter"]["Value"]
+        return dict(json.loads(value))
+
+    def notifications(self) -> list[tuple[str, str]]:
+        """(subject, message) of everything published to the team's topic, in order."""
+        from moto.sns.models import sns_backends
+
+        topic = f"arn:aws:sns:{self.team.region}:{ACCOUNT}:{self.team.name}-training-events"
+        sent = sns_backends[ACCOUNT][self.team.region].topics[topic].sent_notifications
+        return [(subject or "", message) for _, message, subject, _, _ in sent]
+
+    def progress(self) -> dict[str, Any]:
+        """The failures counted in the current run (written while it runs)."""
+        value = self.ssm.get_parameter(Name=self.names.progress_parameter)["Parameter"]["Value"]
         return dict(json.loads(value))
 
     def ended(self) -> bool:
@@ -708,11 +818,11 @@ def test_a_leader_that_keeps_failing_ends_the_run_as_failed(
     moto = MotoJob(example_configs["starter"], _config(example_configs, "starter", "ai-training"))
     for attempt in range(1, FAILURE_BUDGET):
         moto.deliver("failed", moto.leader_stopped(1, f"{attempt:032x}"))
-        assert moto.record()["failures"] == attempt
+        assert (moto.progress()["run"], moto.progress()["failures"]) == ("1", attempt)
         assert moto.record()["status"] == "RUNNING"
         assert moto.desired() == (1, 1), "below the budget ECS keeps replacing the leader"
     moto.deliver("failed", moto.leader_stopped(1, f"{FAILURE_BUDGET - 1:032x}"))  # a duplicate
-    assert moto.record()["failures"] == FAILURE_BUDGET - 1, "one task counts once"
+    assert moto.progress()["failures"] == FAILURE_BUDGET - 1, "one task counts once"
     moto.deliver("failed", moto.leader_stopped(137, f"{FAILURE_BUDGET:032x}"))
     record = moto.record()
     assert (record["run"], record["status"], record["failures"]) == ("1", "FAILED", FAILURE_BUDGET)
@@ -953,3 +1063,93 @@ def test_any_order_of_deliveries_gives_the_right_record(
     else:
         assert {status for status, _ in expected} == {"RUNNING"}, (steps, record)
         assert moto.desired() == (1, moto.job.max_nodes - 1), steps
+
+
+def test_the_record_and_every_notification_say_how_the_run_went(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """The record carries the run, status, exit code, reason, counted failures, end time and
+    the deciding leader's log stream; each message names the run, the outcome, the exit code
+    and the `aws logs` command (with --region) for that leader's stream."""
+    moto = _starter(example_configs)
+    moto.send(moto.leader_stopped(3, _task(1)))
+    moto.send(moto.leader_stopped(0, _task(2)))
+    record = moto.record()
+    assert record == {
+        "run": "1",
+        "status": "FINISHED",
+        "failures": 1,
+        "exitCode": 0,
+        "reason": "Essential container in task exited",
+        "task": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/starter/{_task(2)}",
+        "logStream": f"leader/trainer/{_task(2)}",
+        "ended": "2020-01-23T17:57:58Z",  # the event's time (AWS's sample)
+    }
+    (failed, finished) = moto.notifications()
+    logs = "aws logs tail /ecs/starter/ai-training --log-stream-names leader/trainer/{} "
+    assert failed[0] == "ecsgen: starter/ai-training leader failed"
+    assert "run 1:" in failed[1] and "exited 3" in failed[1] and "failure 1 of 3" in failed[1]
+    assert logs.format(_task(1)) + "--since 1h --region us-east-1" in failed[1]
+    assert finished[0] == "ecsgen: starter/ai-training FINISHED"
+    assert "run 1: FINISHED" in finished[1] and "exited 0" in finished[1]
+    assert logs.format(_task(2)) + "--since 1h --region us-east-1" in finished[1]
+
+
+# -- limits a team sets: max_failures and max_runtime, end to end on moto -----------------------
+
+
+def _dlrm(example_configs: dict[str, TeamConfig], timer_seconds: int = 1) -> MotoJob:
+    """recsys/dlrm: max_failures=5, max_runtime="72h" (made `timer_seconds` here)."""
+    job = _config(example_configs, "recsys", "dlrm")
+    assert (job.max_failures, job.max_runtime) == (5, 72 * 3600)
+    return MotoJob(example_configs["recsys"], job, timer_seconds=timer_seconds)
+
+
+def test_max_failures_is_the_spec_s(example_configs: dict[str, TeamConfig], moto_sfn: None) -> None:
+    moto = _dlrm(example_configs)
+    for n in range(1, 5):
+        moto.send(moto.leader_stopped(1, _task(n)), moto.leader_stopped(1, _task(n)))
+    assert moto.progress()["failures"] == 4 and not moto.ended()
+    moto.send(moto.leader_stopped(1, _task(5)))
+    record = moto.record()
+    assert (record["status"], record["failures"]) == ("FAILED", 5)
+    assert moto.desired() == (0, 0)
+    assert "failure 4 of 5" in moto.notifications()[3][1]
+
+
+def test_max_runtime_ends_a_run_still_running_as_timed_out(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    """The first leader start of the run starts its timer (an execution named by the run id);
+    later starts (a replaced leader) do not start another; when it fires the run is TIMED_OUT,
+    both services go to 0 and the team is told."""
+    moto = _dlrm(example_configs)
+    moto.send(moto.leader_started(_task(1)))
+    moto.send(moto.leader_started(_task(2)), moto.leader_started(_task(2)), concurrently=True)
+    (timer,) = moto.timers()
+    assert (timer["name"], timer["status"]) == ("1", "SUCCEEDED")
+    record = moto.record()
+    assert (record["run"], record["status"], record["reason"]) == (
+        "1",
+        "TIMED_OUT",
+        "max_runtime 3d reached",
+    )
+    assert moto.ended() and moto.desired() == (0, 0)
+    ((subject, message),) = moto.notifications()
+    assert subject == "ecsgen: recsys/dlrm TIMED_OUT"
+    assert "run 1: TIMED_OUT" in message and "--region us-east-1" in message
+    moto.send(moto.leader_stopped(1, _task(3)))  # a late stop changes nothing
+    assert moto.record() == record
+
+
+def test_a_run_that_ends_before_max_runtime_stays_as_it_ended(
+    example_configs: dict[str, TeamConfig], moto_sfn: None
+) -> None:
+    moto = _dlrm(example_configs, timer_seconds=2)
+    moto.send(moto.leader_started(_task(1)))
+    moto.send(moto.leader_stopped(0, _task(1)))
+    assert moto.record()["status"] == "FINISHED"
+    (timer,) = moto.timers()
+    assert timer["status"] == "SUCCEEDED"
+    assert moto.record()["status"] == "FINISHED"
+    assert [subject for subject, _ in moto.notifications()] == ["ecsgen: recsys/dlrm FINISHED"]

@@ -20,6 +20,8 @@ team = Team(
             compute=Ec2(instance_type="g6e.12xlarge", spot=True, shm_mib=32768),
             datasets=[S3("s3://recsys-data/criteo/")],
             checkpoints=S3("s3://recsys-ckpt/dlrm/"),
+            max_failures=5,  # Spot: a few more leader losses before the run counts as failed
+            max_runtime="72h",  # a bound on the GPU bill: the run ends TIMED_OUT after 3 days
         ),
     ],
 )

@@ -21,7 +21,8 @@ team = Team(
                 S3("s3://speech-corpora/librispeech/"),
                 S3("s3://speech-corpora/common-voice/"),
             ],
-            checkpoints=S3("s3://speech-ckpt/whisper-ft/"),
+            # Each fine-tuning run starts fresh under s3://speech-ckpt/whisper-ft/<run id>/.
+            checkpoints=S3("s3://speech-ckpt/whisper-ft/", per_run=True),
         ),
     ],
 )

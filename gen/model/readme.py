@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from gen import hcl
-from gen.model.job.completion import FAILURE_BUDGET
+from gen.model.job.state_machines import duration
 from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
 from gen.model.module import Module
 from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
@@ -16,6 +16,17 @@ from gen.validate import Ec2Compute
 __all__ = ["readme_view"]
 
 REGISTRY_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
+# After a run ends, ECS's scale-in alarm needs 15 one-minute data points before the Auto Scaling
+# group shrinks (cluster-auto-scaling.html); managed termination protection keeps the instances
+# protected until then, so setting the group's desired capacity to 0 earlier would not stand.
+IDLE_MINUTES = 15
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 101st."""
+    if number % 100 in (11, 12, 13):
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
 
 
 def _job_rows(module: Module) -> list[dict[str, object]]:
@@ -39,6 +50,12 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
             cost = ""
+        idle = (
+            f"at least {config.max_nodes * IDLE_MINUTES} instance-minutes "
+            f"({config.max_nodes} x {compute.instance.name} for {IDLE_MINUTES} minutes or more)"
+            if isinstance(compute, Ec2Compute)
+            else ""
+        )
         rule = f"0, or {config.min_nodes} and more" if config.elastic else "a whole number"
         rows.append(
             {
@@ -56,6 +73,13 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "keep_running": config.keep_running,
                 "run_variable": job.completion.run_variable,
                 "run_parameter": job.names.run_parameter,
+                "progress_parameter": job.names.progress_parameter,
+                "max_failures": config.max_failures,
+                "max_failures_ordinal": ordinal(config.max_failures),
+                "max_runtime": duration(config.max_runtime) if config.max_runtime else "",
+                "per_run": bool(config.checkpoints and config.checkpoints.per_run),
+                "checkpoints": config.checkpoints.uri if config.checkpoints else "",
+                "idle": idle,
             }
         )
     return rows
@@ -113,7 +137,6 @@ def readme_view(module: Module) -> dict[str, object]:
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,
-        "failure_budget": FAILURE_BUDGET,
         "restart_period": RESTART_ATTEMPT_PERIOD,
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,

@@ -15,6 +15,7 @@ __all__ = ["Ec2Compute", "FargateCompute", "JobConfig", "S3Location", "TeamConfi
 class S3Location:
     bucket: str
     prefix: str  # "" (whole bucket) or ending in "/"
+    per_run: bool = False  # checkpoints: each run under `<prefix><run id>/`
 
     @property
     def uri(self) -> str:
@@ -57,6 +58,8 @@ class JobConfig:
     datasets: tuple[S3Location, ...]
     checkpoints: S3Location | None
     compute: FargateCompute | Ec2Compute
+    max_failures: int = 3  # leader tasks of a run that may fail; the next ends it as FAILED
+    max_runtime: int | None = None  # seconds; a run still running then ends as TIMED_OUT
 
     @property
     def elastic(self) -> bool:

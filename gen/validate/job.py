@@ -17,9 +17,14 @@ from gen.validate.ec2 import check_ec2
 from gen.validate.env import check_env, check_secrets
 from gen.validate.fargate import check_fargate
 from gen.validate.limits import (
+    DURATION,
+    DURATION_UNITS,
     IMAGE,
     INTEGER_TEXT,
+    MAX_FAILURES,
     MAX_NODES,
+    MAX_RUNTIME_RANGE,
+    MAX_RUNTIME_TEXT,
     MAX_SPOT_STOP_TIMEOUT,
     MAX_STOP_TIMEOUT,
     MAX_TEAM_AND_JOB,
@@ -102,6 +107,33 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         if given.get("checkpoints") is not None
         else None
     )
+    for i, dataset in enumerate(datasets):
+        if dataset is not None and dataset.per_run:
+            check.fail(
+                job,
+                f"{path}.datasets[{i}].per_run",
+                "only checkpoints can be per run: a dataset is read by every run",
+            )
+    if checkpoints is not None and checkpoints.per_run and keep_running:
+        check.fail(
+            job,
+            f"{path}.checkpoints.per_run",
+            "a keep_running job has no runs: drop per_run, or keep_running",
+        )
+    failures = check.integer(
+        job, f"{path}.max_failures", given.get("max_failures", 3), 1, MAX_FAILURES
+    )
+    runtime = (
+        _duration(check, job, f"{path}.max_runtime", given["max_runtime"])
+        if given.get("max_runtime") is not None
+        else None
+    )
+    if runtime is not None and keep_running:
+        check.fail(
+            job,
+            f"{path}.max_runtime",
+            "a keep_running job has no runs to time out: drop max_runtime, or keep_running",
+        )
     if isinstance(compute, Ec2Compute) and compute.spot and checkpoints is None:
         check.fail(
             job,
@@ -126,6 +158,8 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
     parts = (name, image, command, nodes, restarts, stop, keep_running, ppn, env, secrets, compute)
     if (
         any(p is None for p in parts)
+        or failures is None
+        or (given.get("max_runtime") is not None and runtime is None)
         or None in datasets
         or (given.get("checkpoints") is not None and checkpoints is None)
     ):
@@ -149,7 +183,32 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         datasets=tuple(d for d in datasets if d is not None),
         checkpoints=checkpoints,
         compute=compute,
+        max_failures=failures,
+        max_runtime=runtime,
     )
+
+
+def _duration(check: Checker, job: Job, path: str, value: object) -> int | None:
+    """A duration such as "72h", "90m", "7d" or "1d12h", in seconds, within the limits."""
+    text = check.typed(job, path, value, str, 'a duration such as "72h"')
+    if text is None:
+        return None
+    match = DURATION.fullmatch(text)
+    seconds = (
+        sum(int(match[unit] or 0) * factor for unit, factor in DURATION_UNITS.items())
+        if match and text
+        else None
+    )
+    low, high = MAX_RUNTIME_RANGE
+    if seconds is None or not low <= seconds <= high:
+        check.fail(
+            job,
+            path,
+            f"{shown(text)} is not a duration ecsgen accepts: days, hours and minutes such as "
+            f'"72h", "90m" or "1d12h", from {MAX_RUNTIME_TEXT[0]} to {MAX_RUNTIME_TEXT[1]}',
+        )
+        return None
+    return seconds
 
 
 def _nodes(check: Checker, job: Job, path: str, value: object) -> tuple[int, int] | None:

@@ -48,6 +48,15 @@ LOG_RETENTION_DAYS = (
 # ECS registers less memory than the instance's nominal size; ask for at most this share of it.
 EC2_MEMORY_SHARE = 0.90
 MAX_NODES = 1000  # Cloud Map registers at most 1,000 tasks per ECS service
+# Leader tasks of one run that may fail before the run ends as FAILED (Job.max_failures). Each
+# counted task id is kept in the run's progress parameter (33 bytes each, in 4 KB).
+MAX_FAILURES = 100
+# Job.max_runtime: "1d12h", "72h", "90m". The timer is a Standard workflow execution, which
+# may run for at most a year; below 10 minutes a run cannot even start on EC2.
+DURATION = re.compile(r"(?:(?P<d>[0-9]{1,3})d)?(?:(?P<h>[0-9]{1,4})h)?(?:(?P<m>[0-9]{1,6})m)?")
+DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
+MAX_RUNTIME_RANGE = (600, 360 * 86400)
+MAX_RUNTIME_TEXT = ("10m", "360d")
 MAX_STOP_TIMEOUT = 120  # Fargate's maximum
 # Spot: the two-minute interruption notice starts draining, so SIGTERM comes less than 120 s
 # before the instance goes; leave the stop (a last checkpoint) time to finish before that.

@@ -32,4 +32,7 @@ def check_s3(check: Checker, node: SpecNode, path: str, value: object) -> S3Loca
         return None
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    return S3Location(match["bucket"], prefix)
+    per_run = check.typed(s3, f"{path}.per_run", given.get("per_run", False), bool, "True or False")
+    if per_run is None:
+        return None
+    return S3Location(match["bucket"], prefix, per_run)

@@ -13,6 +13,7 @@ from gen.model.job.logs import log_group
 from gen.model.job.network import https_rule, nodes_rules, security_group
 from gen.model.job.rendezvous import discovery
 from gen.model.job.services import service
+from gen.model.job.state_machines import StateMachines, state_machines
 from gen.model.job.task_definitions import containers, task_definition
 from gen.model.outputs import job_outputs
 from gen.model.variables import job_variables
@@ -48,6 +49,7 @@ class JobView:
     variables: tuple[Decl, ...]
     outputs: tuple[Decl, ...]
     completion: JobCompletion
+    state_machines: StateMachines
 
     @property
     def name(self) -> str:
@@ -79,6 +81,7 @@ class JobView:
             *self.task_definitions,
             *self.services,
             *self.completion.decls,
+            *self.state_machines.decls,
         )
 
 
@@ -107,4 +110,5 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
         variables=job_variables(job, team, names),
         outputs=job_outputs(job, names),
         completion=job_completion(job, team, names),
+        state_machines=state_machines(job, team, names),
     )

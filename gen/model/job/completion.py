@@ -22,26 +22,14 @@ from dataclasses import dataclass
 
 from gen.hcl import Expr
 from gen.model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
+from gen.model.job.state_machines import timer_arn
 from gen.model.job.task_definitions import CONTAINER
 from gen.model.notifications import topic_arn
 from gen.names import JobNames, team_names
 from gen.validate import JobConfig, TeamConfig
 
-__all__ = ["FAILURE_BUDGET", "JobCompletion", "job_completion"]
+__all__ = ["JobCompletion", "job_completion"]
 
-# Leader tasks of one run that may stop with a non-zero exit (after the trainer's in-task
-# restarts) before the run is recorded as failed and both services are set to 0.
-FAILURE_BUDGET = 3
-
-
-RETRY: list[object] = [
-    {
-        "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": 2,
-        "MaxAttempts": 3,
-        "BackoffRate": 2,
-    }
-]
 KINDS = ("finished", "failed", "deployment")
 
 
@@ -68,14 +56,13 @@ class JobCompletion:
     stops: bool  # False for keep_running jobs: report only
     run_variable: str
     run_parameter: Decl | None
+    progress_parameter: Decl | None  # the run's counted failures, written while it runs
     run_record: Decl | None
     run_values: Decl | None
     patterns: tuple[Decl, ...]  # one `locals` value per rule: its event pattern
-    definition: Decl  # the state machine definition, a `locals` value
     rules: tuple[Decl, ...]
     targets: tuple[Decl, ...]
     roles: tuple[Role, ...]  # events (EventBridge -> state machine), states (-> ECS, SSM, SNS)
-    state_machine: Decl
 
     @property
     def outcomes(self) -> tuple[tuple[Decl, Decl, Decl], ...]:
@@ -84,16 +71,29 @@ class JobCompletion:
 
     @property
     def decls(self) -> tuple[Decl, ...]:
-        run = tuple(d for d in (self.run_parameter, self.run_record, self.run_values) if d)
+        run = tuple(
+            d
+            for d in (
+                self.run_parameter,
+                self.progress_parameter,
+                self.run_record,
+                self.run_values,
+            )
+            if d
+        )
         pairs = tuple(d for _, rule, target in self.outcomes for d in (rule, target))
         roles = tuple(d for role in self.roles for d in role.decls)
-        return (*run, *self.patterns, self.definition, *pairs, *roles, self.state_machine)
+        return (*run, *self.patterns, *pairs, *roles)
 
 
-def _template(fields: dict[str, str]) -> str:
+def _template(fields: dict[str, object], raw: dict[str, str] | None = None) -> str:
     """An input template: JSON text whose `<name>` placeholders sit inside strings, where
-    EventBridge inserts the value's text (jsonencode would escape the `<` and `>`)."""
-    return json.dumps(fields, sort_keys=True)
+    EventBridge inserts the value's text (jsonencode would escape the `<` and `>`), or, in
+    `raw`, are whole values, where EventBridge inserts the value as JSON (a list stays one)."""
+    text = json.dumps(fields, sort_keys=True)
+    for key, placeholder in sorted((raw or {}).items()):
+        text = f"{text[:-1]}, {json.dumps(key)}: {placeholder}}}"
+    return text
 
 
 def _service_arns(team: TeamConfig, names: JobNames) -> list[object]:
@@ -116,10 +116,29 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
         # deployment or a scale-in (ServiceSchedulerInitiated, UserInitiated), nor Spot.
         "stopCode": ["EssentialContainerExited"],
     }
+    if not job.keep_running:
+        # Only this run's leaders: the run id is in the task definition, so each run has its
+        # own revision, and a late event of an earlier run's task does not match.
+        leader_stopped["taskDefinitionArn"] = [
+            Expr(f"aws_ecs_task_definition.{names.ident}_leader.arn")
+        ]
     task_change: dict[str, object] = {
         "source": ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
     }
+    # The state machine reads the trainer's own exit code from the containers list:
+    # EventBridge matches arrays of objects field by field, so with a sidecar the patterns
+    # below can match the trainer's name and another container's exit code.
+    stopped_paths = {
+        "task": "$.detail.taskArn",
+        "containers": "$.detail.containers",
+        "reason": "$.detail.stoppedReason",
+        "time": "$.time",
+    }
+    stopped_template = _template(
+        {"outcome": "STOPPED", "task": "<task>", "reason": "<reason>", "time": "<time>"},
+        raw={"containers": "<containers>"},
+    )
     rules: dict[str, dict[str, object]] = {}
     if not job.keep_running:
         rules["finished"] = {
@@ -132,43 +151,61 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
                     "containers": {"name": [CONTAINER], "exitCode": [0]},
                 },
             },
-            "input_paths": {"task": "$.detail.taskArn"},
+            "input_paths": stopped_paths,
+            "input_template": stopped_template,
+        }
+    failed_pattern = {
+        **task_change,
+        "detail": {
+            **leader_stopped,
+            "containers": {"name": [CONTAINER], "exitCode": [{"anything-but": 0}]},
+        },
+    }
+    if job.keep_running:
+        rules["failed"] = {
+            "name": names.failed_rule,
+            "description": f"The leader of {label} stopped with a non-zero exit",
+            "pattern": failed_pattern,
+            "input_paths": {
+                "task": "$.detail.taskArn",
+                "exitCode": "$.detail.containers[0].exitCode",
+            },
             "input_template": _template(
                 {
-                    "outcome": "FINISHED",
-                    "task": "<task>",
-                    "subject": f"ecsgen: job {label} finished",
-                    "message": f"Job {label} finished: the leader's trainer exited 0 "
-                    "(task <task>). Both services are set to 0 tasks.",
+                    "outcome": "FAILED",
+                    "note": {
+                        "subject": f"ecsgen: job {label} failed",
+                        "message": f"Job {label}: the leader exited <exitCode> after its "
+                        "in-task restarts (task <task>). ECS starts the same task again "
+                        "(keep_running).",
+                    },
                 }
             ),
         }
-    ending = (
-        "ECS starts the same task again (keep_running)."
-        if job.keep_running
-        else f"After {FAILURE_BUDGET} such stops in one run the job ends as failed."
-    )
-    rules["failed"] = {
-        "name": names.failed_rule,
-        "description": f"The leader of {label} stopped with a non-zero exit",
-        "pattern": {
-            **task_change,
-            "detail": {
-                **leader_stopped,
-                "containers": {"name": [CONTAINER], "exitCode": [{"anything-but": 0}]},
+    else:
+        rules["failed"] = {
+            "name": names.failed_rule,
+            "description": f"The leader of {label} stopped with a non-zero exit",
+            "pattern": failed_pattern,
+            "input_paths": stopped_paths,
+            "input_template": stopped_template,
+        }
+    if job.max_runtime is not None and not job.keep_running:
+        rules["started"] = {
+            "name": names.started_rule,
+            "description": f"A leader of {label} is running: start the run's max_runtime timer",
+            "pattern": {
+                **task_change,
+                "detail": {
+                    "clusterArn": leader_stopped["clusterArn"],
+                    "group": leader_stopped["group"],
+                    "lastStatus": ["RUNNING"],
+                    "taskDefinitionArn": leader_stopped["taskDefinitionArn"],
+                },
             },
-        },
-        "input_paths": {"task": "$.detail.taskArn", "exitCode": "$.detail.containers[0].exitCode"},
-        "input_template": _template(
-            {
-                "outcome": "FAILED",
-                "task": "<task>",
-                "subject": f"ecsgen: job {label} failed",
-                "message": f"Job {label}: the leader's trainer exited <exitCode> after its "
-                f"in-task restarts (task <task>). {ending}",
-            }
-        ),
-    }
+            "input_paths": {"time": "$.time"},
+            "input_template": _template({"outcome": "STARTED", "time": "<time>"}),
+        }
     rules["deployment"] = {
         "name": names.deployment_rule,
         "description": f"A deployment of {label} failed (circuit breaker)",
@@ -183,163 +220,16 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
         "input_template": _template(
             {
                 "outcome": "DEPLOYMENT_FAILED",
-                "task": "",
-                "subject": f"ecsgen: deployment of {label} failed",
-                "message": f"Job {label}: ECS deployment <deployment> of <service> failed; "
-                "the circuit breaker stopped starting tasks. See the service's events "
-                "(aws ecs describe-services).",
+                "note": {
+                    "subject": f"ecsgen: deployment of {label} failed",
+                    "message": f"Job {label}: ECS deployment <deployment> of <service> failed; "
+                    "the circuit breaker stopped starting tasks. See the service's events "
+                    "(aws ecs describe-services).",
+                },
             }
         ),
     }
     return rules
-
-
-def _task(resource_: str, parameters: dict[str, object], next_: str | None) -> dict[str, object]:
-    state: dict[str, object] = {
-        "Type": "Task",
-        "Resource": f"arn:aws:states:::aws-sdk:{resource_}",
-        "Parameters": parameters,
-        "ResultPath": None,
-        "Retry": RETRY,
-    }
-    if next_ is None:
-        state["End"] = True
-    else:
-        state["Next"] = next_
-    return state
-
-
-def _notify_states(team: TeamConfig) -> dict[str, dict[str, object]]:
-    """Publish to the team topic, then forward to each existing topic of the spec."""
-    targets: list[object] = [topic_arn(team), *team.notify_topics]
-    states: dict[str, dict[str, object]] = {}
-    for index, target in enumerate(targets):
-        name = "Notify" if index == 0 else f"Forward{index}"
-        following = f"Forward{index + 1}" if index + 1 < len(targets) else None
-        states[name] = _task(
-            "sns:publish",
-            {
-                "TopicArn": target,
-                "Subject.$": "$.subject",
-                "Message.$": "States.JsonToString($)",
-            },
-            following,
-        )
-    return states
-
-
-def _definition(job: JobConfig, team: TeamConfig, names: JobNames, run: Expr) -> dict[str, object]:
-    label = f"{team.name}/{job.name}"
-    notify = _notify_states(team)
-    if job.keep_running:
-        return {
-            "Comment": f"Reports how tasks of {label} ended (keep_running: it is not stopped)",
-            "StartAt": "Notify",
-            "States": dict(notify),
-        }
-    cluster = team_names(team.name).cluster
-
-    def record(status: str, failures: object) -> dict[str, object]:
-        fields: dict[str, object] = {"run": run, "status": status}
-        if isinstance(failures, str):
-            fields["failures.$"] = failures
-        else:
-            fields["failures"] = failures
-        fields["task.$"] = "$.task"
-        return fields
-
-    add_one = "States.MathAdd($.previous.value.failures, 1)"
-    save = {
-        "Name": names.run_parameter,
-        "Type": "String",
-        "Overwrite": True,
-        "Value.$": "States.JsonToString($.record)",
-    }
-    states: dict[str, dict[str, object]] = {
-        "Outcome": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.outcome", "StringEquals": "FINISHED", "Next": "Finished"},
-                {"Variable": "$.outcome", "StringEquals": "FAILED", "Next": "ReadRecord"},
-            ],
-            "Default": "Notify",
-        },
-        "Finished": {
-            "Type": "Pass",
-            "Parameters": record("FINISHED", 0),
-            "ResultPath": "$.record",
-            "Next": "EndRun",
-        },
-        "ReadRecord": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
-            "Parameters": {"Name": names.run_parameter},
-            "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
-            "ResultPath": "$.previous",
-            "Retry": RETRY,
-            "Next": "CountFailure",
-        },
-        "CountFailure": {
-            "Type": "Choice",
-            "Choices": [
-                # EventBridge and Express workflows deliver at least once: count a task once.
-                {
-                    "Variable": "$.previous.value.task",
-                    "StringEqualsPath": "$.task",
-                    "Next": "AlreadyCounted",
-                },
-                {
-                    "And": [
-                        {"Variable": "$.previous.value.run", "StringEquals": run},
-                        {
-                            "Variable": "$.previous.value.failures",
-                            "NumericGreaterThanEquals": FAILURE_BUDGET - 1,
-                        },
-                    ],
-                    "Next": "OutOfBudget",
-                },
-                {"Variable": "$.previous.value.run", "StringEquals": run, "Next": "OneMore"},
-            ],
-            "Default": "FirstFailure",
-        },
-        "AlreadyCounted": {"Type": "Succeed"},
-        "OutOfBudget": {
-            "Type": "Pass",
-            "Parameters": record("FAILED", add_one),
-            "ResultPath": "$.record",
-            "Next": "EndRun",
-        },
-        "OneMore": {
-            "Type": "Pass",
-            "Parameters": record("RUNNING", add_one),
-            "ResultPath": "$.record",
-            "Next": "SaveFailures",
-        },
-        "FirstFailure": {
-            "Type": "Pass",
-            "Parameters": record("RUNNING", 1),
-            "ResultPath": "$.record",
-            "Next": "SaveFailures",
-        },
-        "SaveFailures": _task("ssm:putParameter", dict(save), "Notify"),
-        "EndRun": _task("ssm:putParameter", dict(save), "StopWorkers"),
-        "StopWorkers": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.workers_service, "DesiredCount": 0},
-            "StopLeader",
-        ),
-        "StopLeader": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.leader_service, "DesiredCount": 0},
-            "Notify",
-        ),
-        **notify,
-    }
-    return {
-        "Comment": f"Ends {label} when its leader exits 0 or keeps failing, and reports it",
-        "StartAt": "Outcome",
-        "States": dict(states),
-    }
 
 
 def _role(
@@ -392,9 +282,16 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
             statement(
                 "RunRecord",
                 ["ssm:GetParameter", "ssm:PutParameter"],
-                [Expr(f"aws_ssm_parameter.{ident}_run.arn")],
+                [
+                    Expr(f"aws_ssm_parameter.{ident}_run.arn"),
+                    Expr(f"aws_ssm_parameter.{ident}_run_progress.arn"),
+                ],
             ),
         ]
+    timer = timer_arn(team, names)
+    timed = job.max_runtime is not None and not job.keep_running
+    if timed:
+        states_statements.append(statement("StartTimer", ["states:StartExecution"], [timer]))
     states_statements.append(
         statement("Notify", ["sns:Publish"], [topic_arn(team), *team.notify_topics])
     )
@@ -419,7 +316,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
         names.states_role,
         f"The completion state machine of {label} runs with this role",
         "states.amazonaws.com",
-        [machine_arn],
+        [machine_arn, timer] if timed else [machine_arn],
         states_statements,
     )
     stops = not job.keep_running
@@ -437,7 +334,19 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
                 f"{ident}_run",
                 name=names.run_parameter,
                 description=f"Last run of job {label}: run id, RUNNING/FINISHED/FAILED, "
-                "failures (written by its state machine; the module reads it)",
+                "how it ended (written by its state machine when the run ends; the module "
+                "reads it; get-parameter-history lists earlier runs)",
+            )
+            if stops
+            else None
+        ),
+        progress_parameter=(
+            resource(
+                "aws_ssm_parameter",
+                f"{ident}_run_progress",
+                name=names.progress_parameter,
+                description=f"Failures counted in the current run of job {label}: run id, "
+                "count, task ids (written by its state machine)",
             )
             if stops
             else None
@@ -446,6 +355,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
         run_values=(
             local_values(
                 run_initial={"run": run, "status": "RUNNING", "failures": 0, "task": ""},
+                progress_initial={"run": run, "failures": 0, "counted": ""},
                 last_run=PRESENT,
                 ended=Expr(
                     f"local.{ident}_last_run.run == var.{ident}_run && "
@@ -453,6 +363,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
                 ),
                 at={
                     "run_initial": f"{ident}_run_initial",
+                    "progress_initial": f"{ident}_run_progress_initial",
                     "last_run": f"{ident}_last_run",
                     "ended": f"{ident}_ended",
                 },
@@ -463,10 +374,6 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
         patterns=tuple(
             local_values(pattern=r["pattern"], at={"pattern": f"{ident}_{kind}_pattern"})
             for kind, r in rules.items()
-        ),
-        definition=local_values(
-            definition=_definition(job, team, names, run),
-            at={"definition": f"{ident}_completion"},
         ),
         rules=tuple(
             resource(
@@ -491,5 +398,4 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
             for kind, r in rules.items()
         ),
         roles=(events, states),
-        state_machine=resource("aws_sfn_state_machine", ident, name=names.state_machine),
     )

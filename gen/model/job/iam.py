@@ -88,16 +88,26 @@ def _bucket_statements(
     sid: str,
     locations: Sequence[S3Location],
     object_actions: Sequence[str],
+    run: Expr | None = None,
 ) -> list[dict[str, object]]:
+    """List and object statements per bucket, limited to the locations' prefixes (with `run`,
+    to `<prefix><run id>/` under each: a per-run checkpoint location)."""
     statements: list[dict[str, object]] = []
     ordered = sorted(set(locations), key=lambda s: (s.bucket, s.prefix))
     for index, (bucket, group) in enumerate(groupby(ordered, key=lambda s: s.bucket)):
         prefixes = [s.prefix for s in group]
         bucket_arn = interpolate("arn:", PARTITION, f":s3:::{bucket}")
-        whole = "" in prefixes
-        conditions = [] if whole else [("StringLike", "s3:prefix", [f"{p}*" for p in prefixes])]
+        whole = "" in prefixes and run is None
+        listed: list[object] = (
+            [f"{p}*" for p in prefixes]
+            if run is None
+            else [interpolate(p, run, "/*") for p in prefixes]
+        )
+        conditions = [] if whole else [("StringLike", "s3:prefix", listed)]
         objects = [
             interpolate("arn:", PARTITION, f":s3:::{bucket}/{p}*")
+            if run is None
+            else interpolate("arn:", PARTITION, f":s3:::{bucket}/{p}", run, "/*")
             for p in ([""] if whole else prefixes)
         ]
         suffix = str(index) if index else ""
@@ -108,16 +118,17 @@ def _bucket_statements(
     return statements
 
 
-def _task_statements(job: JobConfig) -> list[dict[str, object]]:
+def _task_statements(job: JobConfig, names: JobNames) -> list[dict[str, object]]:
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
-        statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS)
+        run = ref("var", f"{names.ident}_run") if job.checkpoints.per_run else None
+        statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS, run)
     return statements
 
 
 def iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
     ident = names.ident
-    task_statements = _task_statements(job)
+    task_statements = _task_statements(job, names)
     task_policy_args: dict[str, object] = {"name": "task"}
     if not task_statements:  # only ECS Exec could need a policy
         task_policy_args["count"] = Expr("var.enable_execute_command ? 1 : 0")

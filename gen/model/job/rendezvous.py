@@ -8,7 +8,13 @@ from gen.model.decl import Decl, ref, resource
 from gen.names import RDZV_PORT, JobNames
 from gen.validate import JobConfig
 
-__all__ = ["RDZV_JOIN_TIMEOUT", "WORKER_READ_TIMEOUT", "discovery", "rendezvous_env"]
+__all__ = [
+    "RDZV_JOIN_TIMEOUT",
+    "WORKER_READ_TIMEOUT",
+    "discovery",
+    "rendezvous_env",
+    "rendezvous_id",
+]
 
 RDZV_JOIN_TIMEOUT = 1800  # GPU capacity starts from zero: instances boot and pull large images
 
@@ -25,6 +31,13 @@ def nodes_expr(job: JobConfig, names: JobNames) -> Expr:
     return Expr(f"tostring({var.text})")
 
 
+def rendezvous_id(job: JobConfig, names: JobNames) -> str | Expr:
+    """One rendezvous per run: `<team>-<job>-<run id>` (keep_running jobs have no runs)."""
+    if job.keep_running:
+        return names.rendezvous_id
+    return interpolate(f"{names.rendezvous_id}-", ref("var", f"{names.ident}_run"))
+
+
 def rendezvous_env(job: JobConfig, names: JobNames, leader: bool) -> dict[str, object]:
     """torchrun's configuration (`PET_*`): the leader hosts the c10d store, workers reach it
     through the leader's Cloud Map name."""
@@ -39,7 +52,7 @@ def rendezvous_env(job: JobConfig, names: JobNames, leader: bool) -> dict[str, o
         "PET_NPROC_PER_NODE": str(job.processes_per_node),
         "PET_RDZV_BACKEND": "c10d",
         "PET_RDZV_ENDPOINT": f"{endpoint_host}:{RDZV_PORT}",
-        "PET_RDZV_ID": names.rendezvous_id,
+        "PET_RDZV_ID": rendezvous_id(job, names),
         "PET_RDZV_CONF": conf,
         "PET_MAX_RESTARTS": str(job.max_restarts),
     }

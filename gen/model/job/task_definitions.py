@@ -46,8 +46,15 @@ def _environment(
             "ECSGEN_ROLE": "leader" if leader else "worker",
         }
     )
+    run = ref("var", f"{names.ident}_run")
+    if not job.keep_running:  # a new run id: a new revision, every node restarts cleanly
+        env["ECSGEN_RUN_ID"] = run
     if job.checkpoints:
-        env["ECSGEN_CHECKPOINT_URI"] = job.checkpoints.uri
+        env["ECSGEN_CHECKPOINT_URI"] = (
+            interpolate(job.checkpoints.uri, run, "/")
+            if job.checkpoints.per_run
+            else job.checkpoints.uri
+        )
     if job.datasets:
         env["ECSGEN_DATASET_URIS"] = ",".join(d.uri for d in job.datasets)
     return [{"name": k, "value": v} for k, v in sorted(env.items())]

@@ -1,0 +1,458 @@
+"""`job/state_machines.tf.j2`: what runs in Step Functions for one job, decided.
+
+- The completion machine (Express), started by the job's EventBridge rules. For a leader that
+  stopped it reads the trainer's own exit code (a sidecar's does not count), then: a run that
+  has ended stays ended (FINISHED, FAILED or TIMED_OUT are final); exit 0 ends the run as
+  FINISHED; a non-zero exit counts the task once per run (its id is kept, at most
+  `max_failures` of them) and at `max_failures` ends the run as FAILED. Ending a run writes the
+  run record (the only write to it) and sets both services to 0. Counting writes the separate
+  progress parameter, so a count that races with the end cannot bring the run back.
+- The max_runtime timer (Standard), one execution per run named by the run id, started by the
+  completion machine at every leader start (the name makes the later starts no-ops): it waits,
+  then ends a run still running as TIMED_OUT.
+
+Events of earlier runs never reach them: the rules match the current leader task definition's
+ARN, which changes with the run id (`ECSGEN_RUN_ID` is in every container).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gen.hcl import Expr
+from gen.model.decl import Decl, arn, local_values, resource
+from gen.model.job.task_definitions import CONTAINER
+from gen.model.notifications import topic_arn
+from gen.names import JobNames, team_names
+from gen.validate import JobConfig, TeamConfig
+
+__all__ = ["StateMachines", "duration", "state_machines", "timer_arn"]
+
+
+def duration(seconds: int) -> str:
+    """A max_runtime as the spec writes it: 72h, 1d12h, 90m."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
+
+
+RETRY: list[object] = [
+    {
+        "ErrorEquals": ["States.ALL"],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
+]
+
+
+def _task(resource_: str, parameters: dict[str, object], next_: str | None) -> dict[str, object]:
+    state: dict[str, object] = {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::aws-sdk:{resource_}",
+        "Parameters": parameters,
+        "ResultPath": None,
+        "Retry": RETRY,
+    }
+    if next_ is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_
+    return state
+
+
+def _notify_states(team: TeamConfig) -> dict[str, dict[str, object]]:
+    """Publish to the team topic, then forward to each existing topic of the spec."""
+    targets: list[object] = [topic_arn(team), *team.notify_topics]
+    states: dict[str, dict[str, object]] = {}
+    for index, target in enumerate(targets):
+        name = "Notify" if index == 0 else f"Forward{index}"
+        following = f"Forward{index + 1}" if index + 1 < len(targets) else None
+        states[name] = _task(
+            "sns:publish",
+            {
+                "TopicArn": target,
+                "Subject.$": "$.note.subject",
+                "Message.$": "$.note.message",
+            },
+            following,
+        )
+    return states
+
+
+def _logs_command(team: TeamConfig, names: JobNames) -> str:
+    """`aws logs tail` of one leader task's trainer, its task id left as a `States.Format` `{}`
+    (the awslogs driver names streams `<prefix>/<container>/<task id>`)."""
+    return (
+        f"aws logs tail {names.log_group} --log-stream-names leader/{CONTAINER}/{{}} "
+        f"--since 1h --region {team.region}"
+    )
+
+
+def _save(name: str, path: str) -> dict[str, object]:
+    return {
+        "Name": name,
+        "Type": "String",
+        "Overwrite": True,
+        "Value.$": f"States.JsonToString({path})",
+    }
+
+
+def _read(name: str, result: str, next_: str) -> dict[str, object]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+        "Parameters": {"Name": name},
+        "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
+        "ResultPath": result,
+        "Retry": RETRY,
+        "Next": next_,
+    }
+
+
+def _run_ended(run: Expr, ended: str, running: str) -> dict[str, object]:
+    """A run that ended stays ended: events delivered late, again, or at the same time change
+    nothing."""
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": "$.previous.value.run", "StringEquals": run},
+                    {"Not": {"Variable": "$.previous.value.status", "StringEquals": "RUNNING"}},
+                ],
+                "Next": ended,
+            }
+        ],
+        "Default": running,
+    }
+
+
+def _end_run(team: TeamConfig, names: JobNames, then: str) -> dict[str, dict[str, object]]:
+    """Write the record in `$.record`, then set both services to 0 tasks."""
+    cluster = team_names(team.name).cluster
+    return {
+        "EndRun": _task("ssm:putParameter", _save(names.run_parameter, "$.record"), "StopWorkers"),
+        "StopWorkers": _task(
+            "ecs:updateService",
+            {"Cluster": cluster, "Service": names.workers_service, "DesiredCount": 0},
+            "StopLeader",
+        ),
+        "StopLeader": _task(
+            "ecs:updateService",
+            {"Cluster": cluster, "Service": names.leader_service, "DesiredCount": 0},
+            then,
+        ),
+    }
+
+
+def _timer_definition(
+    job: JobConfig, team: TeamConfig, names: JobNames, run: Expr, seconds: int, text: str
+) -> dict[str, object]:
+    """max_runtime: a Standard workflow execution per run, named by the run id (started by the
+    completion machine at each leader start; the name makes every start after the first a
+    no-op), waits, then ends the run as TIMED_OUT unless it has ended."""
+    label = f"{team.name}/{job.name}"
+    logs = (
+        f"aws logs tail {names.log_group} --log-stream-name-prefix leader/ "
+        f"--since 1h --region {team.region}"
+    )
+    record: dict[str, object] = {
+        "run": run,
+        "status": "TIMED_OUT",
+        "reason": f"max_runtime {text} reached",
+        "ended.$": "$$.State.EnteredTime",
+    }
+    states: dict[str, dict[str, object]] = {
+        "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
+        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
+        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
+        "AlreadyEnded": {"Type": "Succeed"},
+        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
+        "ThisRun": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "TimedOut"}
+            ],
+            "Default": "TimedOutFirstTry",
+        },
+        "TimedOut": {
+            "Type": "Pass",
+            "Parameters": {**record, "failures.$": "$.progress.value.failures"},
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        "TimedOutFirstTry": {
+            "Type": "Pass",
+            "Parameters": {**record, "failures": 0},
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        **_end_run(team, names, "Ended"),
+        "Ended": {
+            "Type": "Pass",
+            "Parameters": {
+                "subject": f"ecsgen: {label} TIMED_OUT",
+                "message.$": f"States.Format('Job {label} run {{}}: TIMED_OUT, still running "
+                f"{text} after its leader first started (max_runtime); both services are set "
+                f"to 0 tasks. Logs: {logs}', $.record.run)",
+            },
+            "ResultPath": "$.note",
+            "Next": "Notify",
+        },
+        **_notify_states(team),
+    }
+    return {
+        "Comment": f"Ends a run of {label} that is still running after {text} (max_runtime)",
+        "StartAt": "Wait",
+        "States": states,
+    }
+
+
+def _definition(
+    job: JobConfig, team: TeamConfig, names: JobNames, run: Expr, budget: int
+) -> dict[str, object]:
+    label = f"{team.name}/{job.name}"
+    notify = _notify_states(team)
+    if job.keep_running:
+        return {
+            "Comment": f"Reports how tasks of {label} ended (keep_running: it is not stopped)",
+            "StartAt": "Notify",
+            "States": dict(notify),
+        }
+
+    def record(status: str, failures: object) -> dict[str, object]:
+        fields: dict[str, object] = {"run": run, "status": status}
+        if isinstance(failures, str):
+            fields["failures.$"] = failures
+        else:
+            fields["failures"] = failures
+        fields["exitCode.$"] = "$.trainer.exitCode"
+        fields["reason.$"] = "$.reason"
+        fields["task.$"] = "$.task"
+        fields["logStream.$"] = f"States.Format('leader/{CONTAINER}/{{}}', $.trainer.id)"
+        fields["ended.$"] = "$.time"
+        return fields
+
+    def progress(failures: object, counted: str) -> dict[str, object]:
+        fields: dict[str, object] = {"run": run}
+        if isinstance(failures, str):
+            fields["failures.$"] = failures
+        else:
+            fields["failures"] = failures
+        fields["counted.$"] = counted
+        return fields
+
+    logs = _logs_command(team, names)
+    first_failure = "FirstCount" if budget > 1 else "OutOfBudget"
+    states: dict[str, dict[str, object]] = {
+        "Outcome": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Trainer"},
+                *(
+                    [{"Variable": "$.outcome", "StringEquals": "STARTED", "Next": "StartTimer"}]
+                    if job.max_runtime is not None
+                    else []
+                ),
+            ],
+            "Default": "Notify",
+        },
+        # max_runtime: one timer execution per run, named by the run id; starting it again
+        # (every leader start sends this) returns the running execution.
+        **(
+            {
+                "StartTimer": _task(
+                    "sfn:startExecution",
+                    {
+                        "StateMachineArn": timer_arn(team, names),
+                        "Name": run,
+                    },
+                    None,
+                )
+            }
+            if job.max_runtime is not None
+            else {}
+        ),
+        # The task id and the trainer's own exit code (other containers' codes do not count).
+        "Trainer": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": "States.ArrayGetItem(States.StringSplit($.task, '/'), 2)",
+                "exitCodes.$": f"$.containers[?(@.name == '{CONTAINER}')].exitCode",
+            },
+            "ResultPath": "$.trainer",
+            "Next": "ExitCode",
+        },
+        "ExitCode": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": "$.trainer.id",
+                "exitCode.$": "States.ArrayGetItem($.trainer.exitCodes, 0)",
+            },
+            "ResultPath": "$.trainer",
+            "Next": "ReadRecord",
+        },
+        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
+        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
+        "AlreadyEnded": {"Type": "Succeed"},
+        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
+        "ThisRun": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "Classify"}
+            ],
+            "Default": "NewRun",
+        },
+        "NewRun": {
+            "Type": "Pass",
+            "Parameters": {"run": run, "failures": 0, "counted": ""},
+            "ResultPath": "$.progress.value",
+            "Next": "Classify",
+        },
+        "Classify": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.trainer.exitCode", "NumericEquals": 0, "Next": "Finished"},
+                {
+                    "Variable": "$.progress.value.failures",
+                    "NumericGreaterThanEquals": 1,
+                    "Next": "Tally",
+                },
+            ],
+            "Default": first_failure,
+        },
+        # Each failed task counts once per run: its id is kept in `counted`, at most
+        # max_failures of them (the run has ended by then).
+        "Tally": {
+            "Type": "Pass",
+            "Parameters": {
+                "seen.$": "States.ArrayContains(States.StringSplit("
+                "$.progress.value.counted, ','), $.trainer.id)"
+            },
+            "ResultPath": "$.tally",
+            "Next": "Counted",
+        },
+        "Counted": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.tally.seen", "BooleanEquals": True, "Next": "AlreadyCounted"},
+                {
+                    "Variable": "$.progress.value.failures",
+                    "NumericGreaterThanEquals": budget - 1,
+                    "Next": "OutOfBudget",
+                },
+            ],
+            "Default": "NextCount",
+        },
+        "AlreadyCounted": {"Type": "Succeed"},
+        "FirstCount": {
+            "Type": "Pass",
+            "Parameters": progress(1, "$.trainer.id"),
+            "ResultPath": "$.progress.value",
+            "Next": "SaveProgress",
+        },
+        "NextCount": {
+            "Type": "Pass",
+            "Parameters": progress(
+                "States.MathAdd($.progress.value.failures, 1)",
+                "States.Format('{},{}', $.progress.value.counted, $.trainer.id)",
+            ),
+            "ResultPath": "$.progress.value",
+            "Next": "SaveProgress",
+        },
+        # Counting never writes the run record: only an end does, so a count racing with
+        # the end cannot bring the run back.
+        "SaveProgress": _task(
+            "ssm:putParameter", _save(names.progress_parameter, "$.progress.value"), "Failure"
+        ),
+        "Failure": {
+            "Type": "Pass",
+            "Parameters": {
+                "subject": f"ecsgen: {label} leader failed",
+                "message.$": f"States.Format('Job {label} run {{}}: the leader trainer exited "
+                f"{{}} (task {{}}), failure {{}} of {budget}; ECS starts a new leader. "
+                f"Logs: {logs}', $.progress.value.run, $.trainer.exitCode, $.task, "
+                "$.progress.value.failures, $.trainer.id)",
+            },
+            "ResultPath": "$.note",
+            "Next": "Notify",
+        },
+        "Finished": {
+            "Type": "Pass",
+            "Parameters": record("FINISHED", "$.progress.value.failures"),
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        "OutOfBudget": {
+            "Type": "Pass",
+            "Parameters": record("FAILED", budget),
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        **_end_run(team, names, "Ended"),
+        "Ended": {
+            "Type": "Pass",
+            "Parameters": {
+                "subject.$": f"States.Format('ecsgen: {label} {{}}', $.record.status)",
+                "message.$": f"States.Format('Job {label} run {{}}: {{}}. The leader trainer "
+                "exited {} (task {}) after {} counted failures; both services are set to 0 "
+                f"tasks. Logs: {logs}', $.record.run, $.record.status, $.record.exitCode, "
+                "$.record.task, $.record.failures, $.trainer.id)",
+            },
+            "ResultPath": "$.note",
+            "Next": "Notify",
+        },
+        **notify,
+    }
+    return {
+        "Comment": f"Ends {label} when its leader exits 0 or keeps failing, and reports it",
+        "StartAt": "Outcome",
+        "States": dict(states),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachines:
+    """The definitions (`locals` values) and the state machines of one job."""
+
+    definition: Decl  # the completion machine's, a `locals` value
+    machine: Decl
+    timer_definition: Decl | None  # max_runtime: the Standard workflow that waits
+    timer: Decl | None
+
+    @property
+    def decls(self) -> tuple[Decl, ...]:
+        pairs = ((self.definition, self.machine), (self.timer_definition, self.timer))
+        return tuple(d for pair in pairs for d in pair if d)
+
+
+def timer_arn(team: TeamConfig, names: JobNames) -> Expr:
+    return arn("states", f"stateMachine:{names.timer}", team.region)
+
+
+def state_machines(job: JobConfig, team: TeamConfig, names: JobNames) -> StateMachines:
+    ident = names.ident
+    run = Expr(f"var.{ident}_run")
+    timed = job.max_runtime is not None and not job.keep_running
+    return StateMachines(
+        definition=local_values(
+            definition=_definition(job, team, names, run, job.max_failures),
+            at={"definition": f"{ident}_completion"},
+        ),
+        machine=resource("aws_sfn_state_machine", ident, name=names.state_machine),
+        timer_definition=(
+            local_values(
+                definition=_timer_definition(
+                    job, team, names, run, job.max_runtime, duration(job.max_runtime)
+                ),
+                at={"definition": f"{ident}_timer"},
+            )
+            if timed and job.max_runtime is not None
+            else None
+        ),
+        timer=(
+            resource("aws_sfn_state_machine", f"{ident}_timer", name=names.timer) if timed else None
+        ),
+    )
