@@ -412,31 +412,6 @@ locals {
       eventName = ["SERVICE_DEPLOYMENT_FAILED"]
     }
   }
-  eval_completion = {
-    Comment = "Reports how tasks of llm/eval ended (keep_running: it is not stopped)"
-    StartAt = "Notify"
-    States = {
-      Notify = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:sns:publish"
-        Parameters = {
-          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events"
-          "Subject.$" = "$.subject"
-          "Message.$" = "States.JsonToString($)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        End = true
-      }
-    }
-  }
 }
 
 resource "aws_cloudwatch_event_rule" "eval_failed" {
@@ -454,7 +429,7 @@ resource "aws_cloudwatch_event_target" "eval_failed" {
 
   input_transformer {
     input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
-    input_template = "{\"message\": \"Job llm/eval: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). ECS starts the same task again (keep_running).\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job llm/eval failed\", \"task\": \"<task>\"}"
+    input_template = "{\"note\": {\"message\": \"Job llm/eval: the leader exited <exitCode> after its in-task restarts (task <task>). ECS starts the same task again (keep_running).\", \"subject\": \"ecsgen: job llm/eval failed\"}, \"outcome\": \"FAILED\"}"
   }
 }
 
@@ -473,7 +448,7 @@ resource "aws_cloudwatch_event_target" "eval_deployment" {
 
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
-    input_template = "{\"message\": \"Job llm/eval: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of llm/eval failed\", \"task\": \"\"}"
+    input_template = "{\"note\": {\"message\": \"Job llm/eval: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of llm/eval failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
   }
 }
 
@@ -578,6 +553,38 @@ resource "aws_iam_role_policy" "eval_states" {
   name   = "states"
   role   = aws_iam_role.eval_states.id
   policy = data.aws_iam_policy_document.eval_states.json
+}
+
+################################################################################
+# State machines
+################################################################################
+
+locals {
+  eval_completion = {
+    Comment = "Reports how tasks of llm/eval ended (keep_running: it is not stopped)"
+    StartAt = "Notify"
+    States = {
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
 }
 
 resource "aws_sfn_state_machine" "eval" {

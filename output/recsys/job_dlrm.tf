@@ -349,6 +349,7 @@ locals {
       { name = "ECSGEN_DATASET_URIS", value = "s3://recsys-data/criteo/" },
       { name = "ECSGEN_JOB", value = "dlrm" },
       { name = "ECSGEN_ROLE", value = "leader" },
+      { name = "ECSGEN_RUN_ID", value = var.dlrm_run },
       { name = "ECSGEN_TEAM", value = "recsys" },
       { name = "NVIDIA_DRIVER_CAPABILITIES", value = "compute,utility" },
       { name = "PET_MAX_RESTARTS", value = "3" },
@@ -357,7 +358,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=1,join_timeout=1800" },
       { name = "PET_RDZV_ENDPOINT", value = "localhost:29400" },
-      { name = "PET_RDZV_ID", value = "recsys-dlrm" },
+      { name = "PET_RDZV_ID", value = "recsys-dlrm-${var.dlrm_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets = []
@@ -409,6 +410,7 @@ locals {
       { name = "ECSGEN_DATASET_URIS", value = "s3://recsys-data/criteo/" },
       { name = "ECSGEN_JOB", value = "dlrm" },
       { name = "ECSGEN_ROLE", value = "worker" },
+      { name = "ECSGEN_RUN_ID", value = var.dlrm_run },
       { name = "ECSGEN_TEAM", value = "recsys" },
       { name = "NVIDIA_DRIVER_CAPABILITIES", value = "compute,utility" },
       { name = "PET_MAX_RESTARTS", value = "3" },
@@ -417,7 +419,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "dlrm-leader.recsys.training.internal:29400" },
-      { name = "PET_RDZV_ID", value = "recsys-dlrm" },
+      { name = "PET_RDZV_ID", value = "recsys-dlrm-${var.dlrm_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets = []
@@ -595,9 +597,22 @@ resource "aws_ecs_service" "dlrm_workers" {
 
 resource "aws_ssm_parameter" "dlrm_run" {
   name           = "/ecsgen/recsys/dlrm/run"
-  description    = "Last run of job recsys/dlrm: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  description    = "Last run of job recsys/dlrm: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.dlrm_run_initial)
+
+  tags = local.dlrm_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+resource "aws_ssm_parameter" "dlrm_run_progress" {
+  name           = "/ecsgen/recsys/dlrm/run-progress"
+  description    = "Failures counted in the current run of job recsys/dlrm: run id, count, task ids (written by its state machine)"
+  type           = "String"
+  insecure_value = jsonencode(local.dlrm_run_progress_initial)
 
   tags = local.dlrm_tags
 
@@ -618,6 +633,11 @@ locals {
     failures = 0
     task     = ""
   }
+  dlrm_run_progress_initial = {
+    run      = var.dlrm_run
+    failures = 0
+    counted  = ""
+  }
   dlrm_last_run = jsondecode(data.aws_ssm_parameter.dlrm_run.insecure_value)
   dlrm_ended    = local.dlrm_last_run.run == var.dlrm_run && local.dlrm_last_run.status != "RUNNING"
 }
@@ -630,9 +650,10 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/recsys",
       ]
-      group      = ["service:dlrm-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:dlrm-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.dlrm_leader.arn]
       containers = {
         name     = ["trainer"]
         exitCode = [0]
@@ -646,15 +667,28 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/recsys",
       ]
-      group      = ["service:dlrm-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:dlrm-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.dlrm_leader.arn]
       containers = {
         name = ["trainer"]
         exitCode = [
           { "anything-but" = 0 },
         ]
       }
+    }
+  }
+  dlrm_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/recsys",
+      ]
+      group             = ["service:dlrm-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.dlrm_leader.arn]
     }
   }
   dlrm_deployment_pattern = {
@@ -668,6 +702,232 @@ locals {
       eventName = ["SERVICE_DEPLOYMENT_FAILED"]
     }
   }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_finished" {
+  name          = "recsys-dlrm-finished"
+  description   = "The leader of recsys/dlrm exited 0: the job is done"
+  event_pattern = jsonencode(local.dlrm_finished_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_finished" {
+  rule     = aws_cloudwatch_event_rule.dlrm_finished.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_failed" {
+  name          = "recsys-dlrm-failed"
+  description   = "The leader of recsys/dlrm stopped with a non-zero exit"
+  event_pattern = jsonencode(local.dlrm_failed_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_failed" {
+  rule     = aws_cloudwatch_event_rule.dlrm_failed.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_started" {
+  name          = "recsys-dlrm-started"
+  description   = "A leader of recsys/dlrm is running: start the run's max_runtime timer"
+  event_pattern = jsonencode(local.dlrm_started_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_started" {
+  rule     = aws_cloudwatch_event_rule.dlrm_started.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths    = { time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"time\": \"<time>\"}"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "dlrm_deployment" {
+  name          = "recsys-dlrm-deploy"
+  description   = "A deployment of recsys/dlrm failed (circuit breaker)"
+  event_pattern = jsonencode(local.dlrm_deployment_pattern)
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_event_target" "dlrm_deployment" {
+  rule     = aws_cloudwatch_event_rule.dlrm_deployment.name
+  arn      = aws_sfn_state_machine.dlrm.arn
+  role_arn = aws_iam_role.dlrm_events.arn
+
+  input_transformer {
+    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
+    input_template = "{\"note\": {\"message\": \"Job recsys/dlrm: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of recsys/dlrm failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_events_assume" {
+  statement {
+    sid     = "EventsAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-started",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-deploy",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_events" {
+  statement {
+    sid       = "StartCompletion"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.dlrm.arn]
+  }
+}
+
+resource "aws_iam_role" "dlrm_events" {
+  name               = "recsys-dlrm-events"
+  description        = "EventBridge starts the completion state machine of recsys/dlrm with this role"
+  assume_role_policy = data.aws_iam_policy_document.dlrm_events_assume.json
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_iam_role_policy" "dlrm_events" {
+  name   = "events"
+  role   = aws_iam_role.dlrm_events.id
+  policy = data.aws_iam_policy_document.dlrm_events.json
+}
+
+data "aws_iam_policy_document" "dlrm_states_assume" {
+  statement {
+    sid     = "StatesAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-completion",
+        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-timer",
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlrm_states" {
+  statement {
+    sid     = "StopServices"
+    effect  = "Allow"
+    actions = ["ecs:UpdateService"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-leader",
+      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-workers",
+    ]
+  }
+
+  statement {
+    sid       = "RunRecord"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.dlrm_run.arn, aws_ssm_parameter.dlrm_run_progress.arn]
+  }
+
+  statement {
+    sid     = "StartTimer"
+    effect  = "Allow"
+    actions = ["states:StartExecution"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-timer",
+    ]
+  }
+
+  statement {
+    sid     = "Notify"
+    effect  = "Allow"
+    actions = ["sns:Publish"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events",
+      "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts",
+    ]
+  }
+}
+
+resource "aws_iam_role" "dlrm_states" {
+  name               = "recsys-dlrm-states"
+  description        = "The completion state machine of recsys/dlrm runs with this role"
+  assume_role_policy = data.aws_iam_policy_document.dlrm_states_assume.json
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_iam_role_policy" "dlrm_states" {
+  name   = "states"
+  role   = aws_iam_role.dlrm_states.id
+  policy = data.aws_iam_policy_document.dlrm_states.json
+}
+
+################################################################################
+# State machines
+################################################################################
+
+locals {
   dlrm_completion = {
     Comment = "Ends recsys/dlrm when its leader exits 0 or keeps failing, and reports it"
     StartAt = "Outcome"
@@ -677,27 +937,49 @@ locals {
         Choices = [
           {
             Variable     = "$.outcome"
-            StringEquals = "FINISHED"
-            Next         = "Finished"
+            StringEquals = "STOPPED"
+            Next         = "Trainer"
           },
           {
             Variable     = "$.outcome"
-            StringEquals = "FAILED"
-            Next         = "ReadRecord"
+            StringEquals = "STARTED"
+            Next         = "StartTimer"
           },
         ]
         Default = "Notify"
       }
-      Finished = {
+      StartTimer = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sfn:startExecution"
+        Parameters = {
+          StateMachineArn = "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-timer"
+          Name            = var.dlrm_run
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      Trainer = {
         Type = "Pass"
         Parameters = {
-          run      = var.dlrm_run
-          status   = "FINISHED"
-          failures = 0
-          "task.$" = "$.task"
+          "id.$"        = "States.ArrayGetItem(States.StringSplit($.task, '/'), 2)"
+          "exitCodes.$" = "$.containers[?(@.name == 'trainer')].exitCode"
         }
-        ResultPath = "$.record"
-        Next       = "EndRun"
+        ResultPath = "$.trainer"
+        Next       = "ExitCode"
+      }
+      ExitCode = {
+        Type       = "Pass"
+        Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
+        ResultPath = "$.trainer"
+        Next       = "ReadRecord"
       }
       ReadRecord = {
         Type           = "Task"
@@ -713,73 +995,128 @@ locals {
             BackoffRate     = 2
           },
         ]
-        Next = "CountFailure"
+        Next = "RunEnded"
       }
-      CountFailure = {
+      RunEnded = {
         Type = "Choice"
         Choices = [
           {
-            Variable         = "$.previous.value.task"
-            StringEqualsPath = "$.task"
-            Next             = "AlreadyCounted"
-          },
-          {
             And = [
               { Variable = "$.previous.value.run", StringEquals = var.dlrm_run },
-              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
+              {
+                Not = { Variable = "$.previous.value.status", StringEquals = "RUNNING" }
+              },
             ]
-            Next = "OutOfBudget"
-          },
-          {
-            Variable     = "$.previous.value.run"
-            StringEquals = var.dlrm_run
-            Next         = "OneMore"
+            Next = "AlreadyEnded"
           },
         ]
-        Default = "FirstFailure"
+        Default = "ReadProgress"
       }
-      AlreadyCounted = { Type = "Succeed" }
-      OutOfBudget = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.dlrm_run
-          status       = "FAILED"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
+      AlreadyEnded = { Type = "Succeed" }
+      ReadProgress = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/recsys/dlrm/run-progress" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.progress"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "ThisRun"
       }
-      OneMore = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.dlrm_run
-          status       = "RUNNING"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
+      ThisRun = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.progress.value.run"
+            StringEquals = var.dlrm_run
+            Next         = "Classify"
+          },
+        ]
+        Default = "NewRun"
       }
-      FirstFailure = {
+      NewRun = {
         Type = "Pass"
         Parameters = {
           run      = var.dlrm_run
-          status   = "RUNNING"
-          failures = 1
-          "task.$" = "$.task"
+          failures = 0
+          counted  = ""
         }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
+        ResultPath = "$.progress.value"
+        Next       = "Classify"
       }
-      SaveFailures = {
+      Classify = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.trainer.exitCode"
+            NumericEquals = 0
+            Next          = "Finished"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 1
+            Next                     = "Tally"
+          },
+        ]
+        Default = "FirstCount"
+      }
+      Tally = {
+        Type       = "Pass"
+        Parameters = { "seen.$" = "States.ArrayContains(States.StringSplit($.progress.value.counted, ','), $.trainer.id)" }
+        ResultPath = "$.tally"
+        Next       = "Counted"
+      }
+      Counted = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.tally.seen"
+            BooleanEquals = true
+            Next          = "AlreadyCounted"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 4
+            Next                     = "OutOfBudget"
+          },
+        ]
+        Default = "NextCount"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      FirstCount = {
+        Type = "Pass"
+        Parameters = {
+          run         = var.dlrm_run
+          failures    = 1
+          "counted.$" = "$.trainer.id"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      NextCount = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.dlrm_run
+          "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
+          "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      SaveProgress = {
         Type     = "Task"
         Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
         Parameters = {
-          Name      = "/ecsgen/recsys/dlrm/run"
+          Name      = "/ecsgen/recsys/dlrm/run-progress"
           Type      = "String"
           Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
+          "Value.$" = "States.JsonToString($.progress.value)"
         }
         ResultPath = null
         Retry = [
@@ -790,7 +1127,46 @@ locals {
             BackoffRate     = 2
           },
         ]
-        Next = "Notify"
+        Next = "Failure"
+      }
+      Failure = {
+        Type = "Pass"
+        Parameters = {
+          subject     = "ecsgen: recsys/dlrm leader failed"
+          "message.$" = "States.Format('Job recsys/dlrm run {}: the leader trainer exited {} (task {}), failure {} of 5; ECS starts a new leader. Logs: aws logs tail /ecs/recsys/dlrm --log-stream-names leader/trainer/{} --since 1h --region us-east-1', $.progress.value.run, $.trainer.exitCode, $.task, $.progress.value.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.dlrm_run
+          status        = "FINISHED"
+          "failures.$"  = "$.progress.value.failures"
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.dlrm_run
+          status        = "FAILED"
+          failures      = 5
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
       }
       EndRun = {
         Type     = "Task"
@@ -848,15 +1224,24 @@ locals {
             BackoffRate     = 2
           },
         ]
-        Next = "Notify"
+        Next = "Ended"
+      }
+      Ended = {
+        Type = "Pass"
+        Parameters = {
+          "subject.$" = "States.Format('ecsgen: recsys/dlrm {}', $.record.status)"
+          "message.$" = "States.Format('Job recsys/dlrm run {}: {}. The leader trainer exited {} (task {}) after {} counted failures; both services are set to 0 tasks. Logs: aws logs tail /ecs/recsys/dlrm --log-stream-names leader/trainer/{} --since 1h --region us-east-1', $.record.run, $.record.status, $.record.exitCode, $.record.task, $.record.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
       }
       Notify = {
         Type     = "Task"
         Resource = "arn:aws:states:::aws-sdk:sns:publish"
         Parameters = {
           TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events"
-          "Subject.$" = "$.subject"
-          "Message.$" = "States.JsonToString($)"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
         }
         ResultPath = null
         Retry = [
@@ -874,8 +1259,207 @@ locals {
         Resource = "arn:aws:states:::aws-sdk:sns:publish"
         Parameters = {
           TopicArn    = "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts"
-          "Subject.$" = "$.subject"
-          "Message.$" = "States.JsonToString($)"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
+  dlrm_timer = {
+    Comment = "Ends a run of recsys/dlrm that is still running after 3d (max_runtime)"
+    StartAt = "Wait"
+    States = {
+      Wait = {
+        Type    = "Wait"
+        Seconds = 259200
+        Next    = "ReadRecord"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/recsys/dlrm/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "RunEnded"
+      }
+      RunEnded = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.dlrm_run },
+              {
+                Not = { Variable = "$.previous.value.status", StringEquals = "RUNNING" }
+              },
+            ]
+            Next = "AlreadyEnded"
+          },
+        ]
+        Default = "ReadProgress"
+      }
+      AlreadyEnded = { Type = "Succeed" }
+      ReadProgress = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/recsys/dlrm/run-progress" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.progress"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "ThisRun"
+      }
+      ThisRun = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.progress.value.run"
+            StringEquals = var.dlrm_run
+            Next         = "TimedOut"
+          },
+        ]
+        Default = "TimedOutFirstTry"
+      }
+      TimedOut = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.dlrm_run
+          status       = "TIMED_OUT"
+          reason       = "max_runtime 3d reached"
+          "ended.$"    = "$$.State.EnteredTime"
+          "failures.$" = "$.progress.value.failures"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      TimedOutFirstTry = {
+        Type = "Pass"
+        Parameters = {
+          run       = var.dlrm_run
+          status    = "TIMED_OUT"
+          reason    = "max_runtime 3d reached"
+          "ended.$" = "$$.State.EnteredTime"
+          failures  = 0
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/recsys/dlrm/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "recsys"
+          Service      = "dlrm-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "recsys"
+          Service      = "dlrm-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Ended"
+      }
+      Ended = {
+        Type = "Pass"
+        Parameters = {
+          subject     = "ecsgen: recsys/dlrm TIMED_OUT"
+          "message.$" = "States.Format('Job recsys/dlrm run {}: TIMED_OUT, still running 3d after its leader first started (max_runtime); both services are set to 0 tasks. Logs: aws logs tail /ecs/recsys/dlrm --log-stream-name-prefix leader/ --since 1h --region us-east-1', $.record.run)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Forward1"
+      }
+      Forward1 = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
         }
         ResultPath = null
         Retry = [
@@ -892,190 +1476,21 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_event_rule" "dlrm_finished" {
-  name          = "recsys-dlrm-finished"
-  description   = "The leader of recsys/dlrm exited 0: the job is done"
-  event_pattern = jsonencode(local.dlrm_finished_pattern)
-
-  tags = local.dlrm_tags
-}
-
-resource "aws_cloudwatch_event_target" "dlrm_finished" {
-  rule     = aws_cloudwatch_event_rule.dlrm_finished.name
-  arn      = aws_sfn_state_machine.dlrm.arn
-  role_arn = aws_iam_role.dlrm_events.arn
-
-  input_transformer {
-    input_paths    = { task = "$.detail.taskArn" }
-    input_template = "{\"message\": \"Job recsys/dlrm finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job recsys/dlrm finished\", \"task\": \"<task>\"}"
-  }
-}
-
-resource "aws_cloudwatch_event_rule" "dlrm_failed" {
-  name          = "recsys-dlrm-failed"
-  description   = "The leader of recsys/dlrm stopped with a non-zero exit"
-  event_pattern = jsonencode(local.dlrm_failed_pattern)
-
-  tags = local.dlrm_tags
-}
-
-resource "aws_cloudwatch_event_target" "dlrm_failed" {
-  rule     = aws_cloudwatch_event_rule.dlrm_failed.name
-  arn      = aws_sfn_state_machine.dlrm.arn
-  role_arn = aws_iam_role.dlrm_events.arn
-
-  input_transformer {
-    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
-    input_template = "{\"message\": \"Job recsys/dlrm: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job recsys/dlrm failed\", \"task\": \"<task>\"}"
-  }
-}
-
-resource "aws_cloudwatch_event_rule" "dlrm_deployment" {
-  name          = "recsys-dlrm-deploy"
-  description   = "A deployment of recsys/dlrm failed (circuit breaker)"
-  event_pattern = jsonencode(local.dlrm_deployment_pattern)
-
-  tags = local.dlrm_tags
-}
-
-resource "aws_cloudwatch_event_target" "dlrm_deployment" {
-  rule     = aws_cloudwatch_event_rule.dlrm_deployment.name
-  arn      = aws_sfn_state_machine.dlrm.arn
-  role_arn = aws_iam_role.dlrm_events.arn
-
-  input_transformer {
-    input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
-    input_template = "{\"message\": \"Job recsys/dlrm: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of recsys/dlrm failed\", \"task\": \"\"}"
-  }
-}
-
-data "aws_iam_policy_document" "dlrm_events_assume" {
-  statement {
-    sid     = "EventsAssume"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values = [
-        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-finished",
-        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-failed",
-        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-deploy",
-      ]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "dlrm_events" {
-  statement {
-    sid       = "StartCompletion"
-    effect    = "Allow"
-    actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.dlrm.arn]
-  }
-}
-
-resource "aws_iam_role" "dlrm_events" {
-  name               = "recsys-dlrm-events"
-  description        = "EventBridge starts the completion state machine of recsys/dlrm with this role"
-  assume_role_policy = data.aws_iam_policy_document.dlrm_events_assume.json
-
-  tags = local.dlrm_tags
-}
-
-resource "aws_iam_role_policy" "dlrm_events" {
-  name   = "events"
-  role   = aws_iam_role.dlrm_events.id
-  policy = data.aws_iam_policy_document.dlrm_events.json
-}
-
-data "aws_iam_policy_document" "dlrm_states_assume" {
-  statement {
-    sid     = "StatesAssume"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values = [
-        "arn:${data.aws_partition.current.partition}:states:us-east-1:${data.aws_caller_identity.current.account_id}:stateMachine:recsys-dlrm-completion",
-      ]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "dlrm_states" {
-  statement {
-    sid     = "StopServices"
-    effect  = "Allow"
-    actions = ["ecs:UpdateService"]
-    resources = [
-      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-leader",
-      "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:service/recsys/dlrm-workers",
-    ]
-  }
-
-  statement {
-    sid       = "RunRecord"
-    effect    = "Allow"
-    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = [aws_ssm_parameter.dlrm_run.arn]
-  }
-
-  statement {
-    sid     = "Notify"
-    effect  = "Allow"
-    actions = ["sns:Publish"]
-    resources = [
-      "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events",
-      "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts",
-    ]
-  }
-}
-
-resource "aws_iam_role" "dlrm_states" {
-  name               = "recsys-dlrm-states"
-  description        = "The completion state machine of recsys/dlrm runs with this role"
-  assume_role_policy = data.aws_iam_policy_document.dlrm_states_assume.json
-
-  tags = local.dlrm_tags
-}
-
-resource "aws_iam_role_policy" "dlrm_states" {
-  name   = "states"
-  role   = aws_iam_role.dlrm_states.id
-  policy = data.aws_iam_policy_document.dlrm_states.json
-}
-
 resource "aws_sfn_state_machine" "dlrm" {
   name       = "recsys-dlrm-completion"
   type       = "EXPRESS"
   role_arn   = aws_iam_role.dlrm_states.arn
   definition = jsonencode(local.dlrm_completion)
+
+  tags = local.dlrm_tags
+}
+
+# max_runtime: one execution per run (named by the run id) waits, then ends a run still running.
+resource "aws_sfn_state_machine" "dlrm_timer" {
+  name       = "recsys-dlrm-timer"
+  type       = "STANDARD"
+  role_arn   = aws_iam_role.dlrm_states.arn
+  definition = jsonencode(local.dlrm_timer)
 
   tags = local.dlrm_tags
 }

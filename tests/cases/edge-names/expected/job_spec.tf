@@ -156,6 +156,7 @@ locals {
       { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_JOB", value = "spec" },
       { name = "ECSGEN_ROLE", value = "leader" },
+      { name = "ECSGEN_RUN_ID", value = var.spec_run },
       { name = "ECSGEN_TEAM", value = "edge" },
       { name = "PET_MAX_RESTARTS", value = "3" },
       { name = "PET_NNODES", value = tostring(var.spec_nodes) },
@@ -163,7 +164,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=1,join_timeout=1800" },
       { name = "PET_RDZV_ENDPOINT", value = "localhost:29400" },
-      { name = "PET_RDZV_ID", value = "edge-spec" },
+      { name = "PET_RDZV_ID", value = "edge-spec-${var.spec_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets         = []
@@ -193,6 +194,7 @@ locals {
       { name = "AWS_REGION", value = "eu-west-1" },
       { name = "ECSGEN_JOB", value = "spec" },
       { name = "ECSGEN_ROLE", value = "worker" },
+      { name = "ECSGEN_RUN_ID", value = var.spec_run },
       { name = "ECSGEN_TEAM", value = "edge" },
       { name = "PET_MAX_RESTARTS", value = "3" },
       { name = "PET_NNODES", value = tostring(var.spec_nodes) },
@@ -200,7 +202,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "spec-leader.edge.training.internal:29400" },
-      { name = "PET_RDZV_ID", value = "edge-spec" },
+      { name = "PET_RDZV_ID", value = "edge-spec-${var.spec_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
     ]
     secrets         = []
@@ -330,9 +332,22 @@ resource "aws_ecs_service" "spec_workers" {
 
 resource "aws_ssm_parameter" "spec_run" {
   name           = "/ecsgen/edge/spec/run"
-  description    = "Last run of job edge/spec: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  description    = "Last run of job edge/spec: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.spec_run_initial)
+
+  tags = local.spec_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+resource "aws_ssm_parameter" "spec_run_progress" {
+  name           = "/ecsgen/edge/spec/run-progress"
+  description    = "Failures counted in the current run of job edge/spec: run id, count, task ids (written by its state machine)"
+  type           = "String"
+  insecure_value = jsonencode(local.spec_run_progress_initial)
 
   tags = local.spec_tags
 
@@ -353,6 +368,11 @@ locals {
     failures = 0
     task     = ""
   }
+  spec_run_progress_initial = {
+    run      = var.spec_run
+    failures = 0
+    counted  = ""
+  }
   spec_last_run = jsondecode(data.aws_ssm_parameter.spec_run.insecure_value)
   spec_ended    = local.spec_last_run.run == var.spec_run && local.spec_last_run.status != "RUNNING"
 }
@@ -365,9 +385,10 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
       ]
-      group      = ["service:spec-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:spec-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.spec_leader.arn]
       containers = {
         name     = ["trainer"]
         exitCode = [0]
@@ -381,9 +402,10 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/edge",
       ]
-      group      = ["service:spec-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:spec-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.spec_leader.arn]
       containers = {
         name = ["trainer"]
         exitCode = [
@@ -403,209 +425,6 @@ locals {
       eventName = ["SERVICE_DEPLOYMENT_FAILED"]
     }
   }
-  spec_completion = {
-    Comment = "Ends edge/spec when its leader exits 0 or keeps failing, and reports it"
-    StartAt = "Outcome"
-    States = {
-      Outcome = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FINISHED"
-            Next         = "Finished"
-          },
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FAILED"
-            Next         = "ReadRecord"
-          },
-        ]
-        Default = "Notify"
-      }
-      Finished = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.spec_run
-          status   = "FINISHED"
-          failures = 0
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      ReadRecord = {
-        Type           = "Task"
-        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
-        Parameters     = { Name = "/ecsgen/edge/spec/run" }
-        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
-        ResultPath     = "$.previous"
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "CountFailure"
-      }
-      CountFailure = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable         = "$.previous.value.task"
-            StringEqualsPath = "$.task"
-            Next             = "AlreadyCounted"
-          },
-          {
-            And = [
-              { Variable = "$.previous.value.run", StringEquals = var.spec_run },
-              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
-            ]
-            Next = "OutOfBudget"
-          },
-          {
-            Variable     = "$.previous.value.run"
-            StringEquals = var.spec_run
-            Next         = "OneMore"
-          },
-        ]
-        Default = "FirstFailure"
-      }
-      AlreadyCounted = { Type = "Succeed" }
-      OutOfBudget = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.spec_run
-          status       = "FAILED"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      OneMore = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.spec_run
-          status       = "RUNNING"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      FirstFailure = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.spec_run
-          status   = "RUNNING"
-          failures = 1
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      SaveFailures = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/edge/spec/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
-      EndRun = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/edge/spec/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopWorkers"
-      }
-      StopWorkers = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "edge"
-          Service      = "spec-workers"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopLeader"
-      }
-      StopLeader = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "edge"
-          Service      = "spec-leader"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
-      Notify = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:sns:publish"
-        Parameters = {
-          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
-          "Subject.$" = "$.subject"
-          "Message.$" = "States.JsonToString($)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        End = true
-      }
-    }
-  }
 }
 
 resource "aws_cloudwatch_event_rule" "spec_finished" {
@@ -622,8 +441,13 @@ resource "aws_cloudwatch_event_target" "spec_finished" {
   role_arn = aws_iam_role.spec_events.arn
 
   input_transformer {
-    input_paths    = { task = "$.detail.taskArn" }
-    input_template = "{\"message\": \"Job edge/spec finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job edge/spec finished\", \"task\": \"<task>\"}"
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 }
 
@@ -641,8 +465,13 @@ resource "aws_cloudwatch_event_target" "spec_failed" {
   role_arn = aws_iam_role.spec_events.arn
 
   input_transformer {
-    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
-    input_template = "{\"message\": \"Job edge/spec: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job edge/spec failed\", \"task\": \"<task>\"}"
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 }
 
@@ -661,7 +490,7 @@ resource "aws_cloudwatch_event_target" "spec_deployment" {
 
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
-    input_template = "{\"message\": \"Job edge/spec: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of edge/spec failed\", \"task\": \"\"}"
+    input_template = "{\"note\": {\"message\": \"Job edge/spec: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of edge/spec failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
   }
 }
 
@@ -759,7 +588,7 @@ data "aws_iam_policy_document" "spec_states" {
     sid       = "RunRecord"
     effect    = "Allow"
     actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = [aws_ssm_parameter.spec_run.arn]
+    resources = [aws_ssm_parameter.spec_run.arn, aws_ssm_parameter.spec_run_progress.arn]
   }
 
   statement {
@@ -784,6 +613,318 @@ resource "aws_iam_role_policy" "spec_states" {
   name   = "states"
   role   = aws_iam_role.spec_states.id
   policy = data.aws_iam_policy_document.spec_states.json
+}
+
+################################################################################
+# State machines
+################################################################################
+
+locals {
+  spec_completion = {
+    Comment = "Ends edge/spec when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Trainer"
+          },
+        ]
+        Default = "Notify"
+      }
+      Trainer = {
+        Type = "Pass"
+        Parameters = {
+          "id.$"        = "States.ArrayGetItem(States.StringSplit($.task, '/'), 2)"
+          "exitCodes.$" = "$.containers[?(@.name == 'trainer')].exitCode"
+        }
+        ResultPath = "$.trainer"
+        Next       = "ExitCode"
+      }
+      ExitCode = {
+        Type       = "Pass"
+        Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
+        ResultPath = "$.trainer"
+        Next       = "ReadRecord"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/spec/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "RunEnded"
+      }
+      RunEnded = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.spec_run },
+              {
+                Not = { Variable = "$.previous.value.status", StringEquals = "RUNNING" }
+              },
+            ]
+            Next = "AlreadyEnded"
+          },
+        ]
+        Default = "ReadProgress"
+      }
+      AlreadyEnded = { Type = "Succeed" }
+      ReadProgress = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/edge/spec/run-progress" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.progress"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "ThisRun"
+      }
+      ThisRun = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.progress.value.run"
+            StringEquals = var.spec_run
+            Next         = "Classify"
+          },
+        ]
+        Default = "NewRun"
+      }
+      NewRun = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.spec_run
+          failures = 0
+          counted  = ""
+        }
+        ResultPath = "$.progress.value"
+        Next       = "Classify"
+      }
+      Classify = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.trainer.exitCode"
+            NumericEquals = 0
+            Next          = "Finished"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 1
+            Next                     = "Tally"
+          },
+        ]
+        Default = "FirstCount"
+      }
+      Tally = {
+        Type       = "Pass"
+        Parameters = { "seen.$" = "States.ArrayContains(States.StringSplit($.progress.value.counted, ','), $.trainer.id)" }
+        ResultPath = "$.tally"
+        Next       = "Counted"
+      }
+      Counted = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.tally.seen"
+            BooleanEquals = true
+            Next          = "AlreadyCounted"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 2
+            Next                     = "OutOfBudget"
+          },
+        ]
+        Default = "NextCount"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      FirstCount = {
+        Type = "Pass"
+        Parameters = {
+          run         = var.spec_run
+          failures    = 1
+          "counted.$" = "$.trainer.id"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      NextCount = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.spec_run
+          "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
+          "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      SaveProgress = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/spec/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Failure"
+      }
+      Failure = {
+        Type = "Pass"
+        Parameters = {
+          subject     = "ecsgen: edge/spec leader failed"
+          "message.$" = "States.Format('Job edge/spec run {}: the leader trainer exited {} (task {}), failure {} of 3; ECS starts a new leader. Logs: aws logs tail /ecs/edge/spec --log-stream-names leader/trainer/{} --since 1h --region eu-west-1', $.progress.value.run, $.trainer.exitCode, $.task, $.progress.value.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.spec_run
+          status        = "FINISHED"
+          "failures.$"  = "$.progress.value.failures"
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.spec_run
+          status        = "FAILED"
+          failures      = 3
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/edge/spec/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "spec-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "edge"
+          Service      = "spec-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Ended"
+      }
+      Ended = {
+        Type = "Pass"
+        Parameters = {
+          "subject.$" = "States.Format('ecsgen: edge/spec {}', $.record.status)"
+          "message.$" = "States.Format('Job edge/spec run {}: {}. The leader trainer exited {} (task {}) after {} counted failures; both services are set to 0 tasks. Logs: aws logs tail /ecs/edge/spec --log-stream-names leader/trainer/{} --since 1h --region eu-west-1', $.record.run, $.record.status, $.record.exitCode, $.record.task, $.record.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
 }
 
 resource "aws_sfn_state_machine" "spec" {

@@ -157,6 +157,7 @@ locals {
       { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "leader" },
+      { name = "ECSGEN_RUN_ID", value = var.escape_run },
       { name = "ECSGEN_TEAM", value = "hostile" },
       { name = "JSONISH", value = "{\"a\": [1, \"b\\\\c\"]}" },
       { name = "MULTILINE", value = "line one\nline two\r\n\ttabbed" },
@@ -166,7 +167,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=1,join_timeout=1800" },
       { name = "PET_RDZV_ENDPOINT", value = "localhost:29400" },
-      { name = "PET_RDZV_ID", value = "hostile-escape" },
+      { name = "PET_RDZV_ID", value = "hostile-escape-${var.escape_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
       { name = "TEMPLATE", value = "$$${already} $${var.x} %%{for} %%%{x} $$ %" },
       { name = "UNICODE", value = "naïve café ☕" },
@@ -199,6 +200,7 @@ locals {
       { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "worker" },
+      { name = "ECSGEN_RUN_ID", value = var.escape_run },
       { name = "ECSGEN_TEAM", value = "hostile" },
       { name = "JSONISH", value = "{\"a\": [1, \"b\\\\c\"]}" },
       { name = "MULTILINE", value = "line one\nline two\r\n\ttabbed" },
@@ -208,7 +210,7 @@ locals {
       { name = "PET_RDZV_BACKEND", value = "c10d" },
       { name = "PET_RDZV_CONF", value = "is_host=0,join_timeout=1800,read_timeout=900" },
       { name = "PET_RDZV_ENDPOINT", value = "escape-leader.hostile.training.internal:29400" },
-      { name = "PET_RDZV_ID", value = "hostile-escape" },
+      { name = "PET_RDZV_ID", value = "hostile-escape-${var.escape_run}" },
       { name = "PYTHONUNBUFFERED", value = "1" },
       { name = "TEMPLATE", value = "$$${already} $${var.x} %%{for} %%%{x} $$ %" },
       { name = "UNICODE", value = "naïve café ☕" },
@@ -340,9 +342,22 @@ resource "aws_ecs_service" "escape_workers" {
 
 resource "aws_ssm_parameter" "escape_run" {
   name           = "/ecsgen/hostile/escape/run"
-  description    = "Last run of job hostile/escape: run id, RUNNING/FINISHED/FAILED, failures (written by its state machine; the module reads it)"
+  description    = "Last run of job hostile/escape: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.escape_run_initial)
+
+  tags = local.escape_tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
+}
+
+resource "aws_ssm_parameter" "escape_run_progress" {
+  name           = "/ecsgen/hostile/escape/run-progress"
+  description    = "Failures counted in the current run of job hostile/escape: run id, count, task ids (written by its state machine)"
+  type           = "String"
+  insecure_value = jsonencode(local.escape_run_progress_initial)
 
   tags = local.escape_tags
 
@@ -363,6 +378,11 @@ locals {
     failures = 0
     task     = ""
   }
+  escape_run_progress_initial = {
+    run      = var.escape_run
+    failures = 0
+    counted  = ""
+  }
   escape_last_run = jsondecode(data.aws_ssm_parameter.escape_run.insecure_value)
   escape_ended    = local.escape_last_run.run == var.escape_run && local.escape_last_run.status != "RUNNING"
 }
@@ -375,9 +395,10 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/hostile",
       ]
-      group      = ["service:escape-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:escape-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.escape_leader.arn]
       containers = {
         name     = ["trainer"]
         exitCode = [0]
@@ -391,9 +412,10 @@ locals {
       clusterArn = [
         "arn:${data.aws_partition.current.partition}:ecs:eu-west-1:${data.aws_caller_identity.current.account_id}:cluster/hostile",
       ]
-      group      = ["service:escape-leader"]
-      lastStatus = ["STOPPED"]
-      stopCode   = ["EssentialContainerExited"]
+      group             = ["service:escape-leader"]
+      lastStatus        = ["STOPPED"]
+      stopCode          = ["EssentialContainerExited"]
+      taskDefinitionArn = [aws_ecs_task_definition.escape_leader.arn]
       containers = {
         name = ["trainer"]
         exitCode = [
@@ -413,209 +435,6 @@ locals {
       eventName = ["SERVICE_DEPLOYMENT_FAILED"]
     }
   }
-  escape_completion = {
-    Comment = "Ends hostile/escape when its leader exits 0 or keeps failing, and reports it"
-    StartAt = "Outcome"
-    States = {
-      Outcome = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FINISHED"
-            Next         = "Finished"
-          },
-          {
-            Variable     = "$.outcome"
-            StringEquals = "FAILED"
-            Next         = "ReadRecord"
-          },
-        ]
-        Default = "Notify"
-      }
-      Finished = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.escape_run
-          status   = "FINISHED"
-          failures = 0
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      ReadRecord = {
-        Type           = "Task"
-        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
-        Parameters     = { Name = "/ecsgen/hostile/escape/run" }
-        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
-        ResultPath     = "$.previous"
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "CountFailure"
-      }
-      CountFailure = {
-        Type = "Choice"
-        Choices = [
-          {
-            Variable         = "$.previous.value.task"
-            StringEqualsPath = "$.task"
-            Next             = "AlreadyCounted"
-          },
-          {
-            And = [
-              { Variable = "$.previous.value.run", StringEquals = var.escape_run },
-              { Variable = "$.previous.value.failures", NumericGreaterThanEquals = 2 },
-            ]
-            Next = "OutOfBudget"
-          },
-          {
-            Variable     = "$.previous.value.run"
-            StringEquals = var.escape_run
-            Next         = "OneMore"
-          },
-        ]
-        Default = "FirstFailure"
-      }
-      AlreadyCounted = { Type = "Succeed" }
-      OutOfBudget = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.escape_run
-          status       = "FAILED"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "EndRun"
-      }
-      OneMore = {
-        Type = "Pass"
-        Parameters = {
-          run          = var.escape_run
-          status       = "RUNNING"
-          "failures.$" = "States.MathAdd($.previous.value.failures, 1)"
-          "task.$"     = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      FirstFailure = {
-        Type = "Pass"
-        Parameters = {
-          run      = var.escape_run
-          status   = "RUNNING"
-          failures = 1
-          "task.$" = "$.task"
-        }
-        ResultPath = "$.record"
-        Next       = "SaveFailures"
-      }
-      SaveFailures = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/hostile/escape/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
-      EndRun = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
-        Parameters = {
-          Name      = "/ecsgen/hostile/escape/run"
-          Type      = "String"
-          Overwrite = true
-          "Value.$" = "States.JsonToString($.record)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopWorkers"
-      }
-      StopWorkers = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "hostile"
-          Service      = "escape-workers"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "StopLeader"
-      }
-      StopLeader = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
-        Parameters = {
-          Cluster      = "hostile"
-          Service      = "escape-leader"
-          DesiredCount = 0
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        Next = "Notify"
-      }
-      Notify = {
-        Type     = "Task"
-        Resource = "arn:aws:states:::aws-sdk:sns:publish"
-        Parameters = {
-          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:hostile-training-events"
-          "Subject.$" = "$.subject"
-          "Message.$" = "States.JsonToString($)"
-        }
-        ResultPath = null
-        Retry = [
-          {
-            ErrorEquals     = ["States.ALL"]
-            IntervalSeconds = 2
-            MaxAttempts     = 3
-            BackoffRate     = 2
-          },
-        ]
-        End = true
-      }
-    }
-  }
 }
 
 resource "aws_cloudwatch_event_rule" "escape_finished" {
@@ -632,8 +451,13 @@ resource "aws_cloudwatch_event_target" "escape_finished" {
   role_arn = aws_iam_role.escape_events.arn
 
   input_transformer {
-    input_paths    = { task = "$.detail.taskArn" }
-    input_template = "{\"message\": \"Job hostile/escape finished: the leader's trainer exited 0 (task <task>). Both services are set to 0 tasks.\", \"outcome\": \"FINISHED\", \"subject\": \"ecsgen: job hostile/escape finished\", \"task\": \"<task>\"}"
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 }
 
@@ -651,8 +475,13 @@ resource "aws_cloudwatch_event_target" "escape_failed" {
   role_arn = aws_iam_role.escape_events.arn
 
   input_transformer {
-    input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
-    input_template = "{\"message\": \"Job hostile/escape: the leader's trainer exited <exitCode> after its in-task restarts (task <task>). After 3 such stops in one run the job ends as failed.\", \"outcome\": \"FAILED\", \"subject\": \"ecsgen: job hostile/escape failed\", \"task\": \"<task>\"}"
+    input_paths = {
+      task       = "$.detail.taskArn"
+      containers = "$.detail.containers"
+      reason     = "$.detail.stoppedReason"
+      time       = "$.time"
+    }
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 }
 
@@ -671,7 +500,7 @@ resource "aws_cloudwatch_event_target" "escape_deployment" {
 
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
-    input_template = "{\"message\": \"Job hostile/escape: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"outcome\": \"DEPLOYMENT_FAILED\", \"subject\": \"ecsgen: deployment of hostile/escape failed\", \"task\": \"\"}"
+    input_template = "{\"note\": {\"message\": \"Job hostile/escape: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of hostile/escape failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
   }
 }
 
@@ -769,7 +598,7 @@ data "aws_iam_policy_document" "escape_states" {
     sid       = "RunRecord"
     effect    = "Allow"
     actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = [aws_ssm_parameter.escape_run.arn]
+    resources = [aws_ssm_parameter.escape_run.arn, aws_ssm_parameter.escape_run_progress.arn]
   }
 
   statement {
@@ -794,6 +623,318 @@ resource "aws_iam_role_policy" "escape_states" {
   name   = "states"
   role   = aws_iam_role.escape_states.id
   policy = data.aws_iam_policy_document.escape_states.json
+}
+
+################################################################################
+# State machines
+################################################################################
+
+locals {
+  escape_completion = {
+    Comment = "Ends hostile/escape when its leader exits 0 or keeps failing, and reports it"
+    StartAt = "Outcome"
+    States = {
+      Outcome = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Trainer"
+          },
+        ]
+        Default = "Notify"
+      }
+      Trainer = {
+        Type = "Pass"
+        Parameters = {
+          "id.$"        = "States.ArrayGetItem(States.StringSplit($.task, '/'), 2)"
+          "exitCodes.$" = "$.containers[?(@.name == 'trainer')].exitCode"
+        }
+        ResultPath = "$.trainer"
+        Next       = "ExitCode"
+      }
+      ExitCode = {
+        Type       = "Pass"
+        Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
+        ResultPath = "$.trainer"
+        Next       = "ReadRecord"
+      }
+      ReadRecord = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/hostile/escape/run" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.previous"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "RunEnded"
+      }
+      RunEnded = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.previous.value.run", StringEquals = var.escape_run },
+              {
+                Not = { Variable = "$.previous.value.status", StringEquals = "RUNNING" }
+              },
+            ]
+            Next = "AlreadyEnded"
+          },
+        ]
+        Default = "ReadProgress"
+      }
+      AlreadyEnded = { Type = "Succeed" }
+      ReadProgress = {
+        Type           = "Task"
+        Resource       = "arn:aws:states:::aws-sdk:ssm:getParameter"
+        Parameters     = { Name = "/ecsgen/hostile/escape/run-progress" }
+        ResultSelector = { "value.$" = "States.StringToJson($.Parameter.Value)" }
+        ResultPath     = "$.progress"
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "ThisRun"
+      }
+      ThisRun = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.progress.value.run"
+            StringEquals = var.escape_run
+            Next         = "Classify"
+          },
+        ]
+        Default = "NewRun"
+      }
+      NewRun = {
+        Type = "Pass"
+        Parameters = {
+          run      = var.escape_run
+          failures = 0
+          counted  = ""
+        }
+        ResultPath = "$.progress.value"
+        Next       = "Classify"
+      }
+      Classify = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.trainer.exitCode"
+            NumericEquals = 0
+            Next          = "Finished"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 1
+            Next                     = "Tally"
+          },
+        ]
+        Default = "FirstCount"
+      }
+      Tally = {
+        Type       = "Pass"
+        Parameters = { "seen.$" = "States.ArrayContains(States.StringSplit($.progress.value.counted, ','), $.trainer.id)" }
+        ResultPath = "$.tally"
+        Next       = "Counted"
+      }
+      Counted = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable      = "$.tally.seen"
+            BooleanEquals = true
+            Next          = "AlreadyCounted"
+          },
+          {
+            Variable                 = "$.progress.value.failures"
+            NumericGreaterThanEquals = 2
+            Next                     = "OutOfBudget"
+          },
+        ]
+        Default = "NextCount"
+      }
+      AlreadyCounted = { Type = "Succeed" }
+      FirstCount = {
+        Type = "Pass"
+        Parameters = {
+          run         = var.escape_run
+          failures    = 1
+          "counted.$" = "$.trainer.id"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      NextCount = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.escape_run
+          "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
+          "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+        }
+        ResultPath = "$.progress.value"
+        Next       = "SaveProgress"
+      }
+      SaveProgress = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/hostile/escape/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Failure"
+      }
+      Failure = {
+        Type = "Pass"
+        Parameters = {
+          subject     = "ecsgen: hostile/escape leader failed"
+          "message.$" = "States.Format('Job hostile/escape run {}: the leader trainer exited {} (task {}), failure {} of 3; ECS starts a new leader. Logs: aws logs tail /ecs/hostile/escape --log-stream-names leader/trainer/{} --since 1h --region eu-west-1', $.progress.value.run, $.trainer.exitCode, $.task, $.progress.value.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Finished = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.escape_run
+          status        = "FINISHED"
+          "failures.$"  = "$.progress.value.failures"
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      OutOfBudget = {
+        Type = "Pass"
+        Parameters = {
+          run           = var.escape_run
+          status        = "FAILED"
+          failures      = 3
+          "exitCode.$"  = "$.trainer.exitCode"
+          "reason.$"    = "$.reason"
+          "task.$"      = "$.task"
+          "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "ended.$"     = "$.time"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      EndRun = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/hostile/escape/run"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.record)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopWorkers"
+      }
+      StopWorkers = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "hostile"
+          Service      = "escape-workers"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StopLeader"
+      }
+      StopLeader = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ecs:updateService"
+        Parameters = {
+          Cluster      = "hostile"
+          Service      = "escape-leader"
+          DesiredCount = 0
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "Ended"
+      }
+      Ended = {
+        Type = "Pass"
+        Parameters = {
+          "subject.$" = "States.Format('ecsgen: hostile/escape {}', $.record.status)"
+          "message.$" = "States.Format('Job hostile/escape run {}: {}. The leader trainer exited {} (task {}) after {} counted failures; both services are set to 0 tasks. Logs: aws logs tail /ecs/hostile/escape --log-stream-names leader/trainer/{} --since 1h --region eu-west-1', $.record.run, $.record.status, $.record.exitCode, $.record.task, $.record.failures, $.trainer.id)"
+        }
+        ResultPath = "$.note"
+        Next       = "Notify"
+      }
+      Notify = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:sns:publish"
+        Parameters = {
+          TopicArn    = "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:hostile-training-events"
+          "Subject.$" = "$.note.subject"
+          "Message.$" = "$.note.message"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+    }
+  }
 }
 
 resource "aws_sfn_state_machine" "escape" {
