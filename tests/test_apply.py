@@ -600,7 +600,13 @@ def _check_completion(
     assert definition == found["definition"], "test_completion checks what Terraform sends"
 
     kinds = ["failed", "deployment"] if job.keep_running else ["finished", "failed", "deployment"]
-    suffix = {"finished": "finished", "failed": "failed", "deployment": "deploy"}
+    kinds += ["started"] if job.max_runtime else []
+    suffix = {
+        "finished": "finished",
+        "failed": "failed",
+        "deployment": "deploy",
+        "started": "started",
+    }
     for kind in kinds:
         rule = events.describe_rule(Name=f"{prefix}-{suffix[kind]}")
         pattern = json.loads(rule["EventPattern"])
@@ -639,7 +645,10 @@ def _check_completion(
     trust = _policy(iam.get_role(RoleName=f"{prefix}-states")["Role"]["AssumeRolePolicyDocument"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "states.amazonaws.com"}
-    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": arn}
+    timer = f"arn:aws:states:{REGION}:123456789012:stateMachine:{prefix}-timer"
+    assert sorted(_as_list(statement["Condition"]["ArnLike"]["aws:SourceArn"])) == (
+        [arn, timer] if job.max_runtime else [arn]
+    )
     granted = _statements(
         _policy(
             iam.get_role_policy(RoleName=f"{prefix}-states", PolicyName="states")["PolicyDocument"]
@@ -651,14 +660,25 @@ def _check_completion(
     if job.keep_running:
         assert set(granted) == {"Notify"}
         return
-    assert set(granted) == {"Notify", "RunRecord", "StopServices"}
+    assert set(granted) == {"Notify", "RunRecord", "StopServices"} | (
+        {"StartTimer"} if job.max_runtime else set()
+    )
+    if job.max_runtime:
+        assert _as_list(granted["StartTimer"]["Resource"]) == [timer]
+        described = sfn.describe_state_machine(stateMachineArn=timer)
+        assert described["type"] == "STANDARD"
+        assert json.loads(described["definition"]) == found["timer"]
     assert sorted(_as_list(granted["StopServices"]["Resource"])) == [
         f"arn:aws:ecs:{REGION}:123456789012:service/{team.name}/{job.name}-{role}"
         for role in ("leader", "workers")
     ]
     assert _as_list(granted["StopServices"]["Action"]) == ["ecs:UpdateService"]
     parameter = ssm.get_parameter(Name=f"/ecsgen/{team.name}/{job.name}/run")["Parameter"]
-    assert _as_list(granted["RunRecord"]["Resource"]) == [parameter["ARN"]]
+    progress = ssm.get_parameter(Name=f"/ecsgen/{team.name}/{job.name}/run-progress")
+    assert sorted(_as_list(granted["RunRecord"]["Resource"])) == sorted(
+        [parameter["ARN"], progress["Parameter"]["ARN"]]
+    )
+    assert json.loads(progress["Parameter"]["Value"]) == {"run": "1", "failures": 0, "counted": ""}
     assert json.loads(parameter["Value"]) == {
         "run": "1",
         "status": "RUNNING",

@@ -1139,7 +1139,10 @@ def test_max_runtime_ends_a_run_still_running_as_timed_out(
     assert subject == "ecsgen: recsys/dlrm TIMED_OUT"
     assert "run 1: TIMED_OUT" in message and "--region us-east-1" in message
     moto.send(moto.leader_stopped(1, _task(3)))  # a late stop changes nothing
-    assert moto.record() == record
+    # A leader started in the seconds before the scale-down: its timer has closed, the name
+    # is refused (ExecutionAlreadyExists), and the execution still succeeds.
+    assert moto.send(moto.leader_started(_task(4))) == 1
+    assert moto.record() == record and len(moto.timers()) == 1
 
 
 def test_a_run_that_ends_before_max_runtime_stays_as_it_ended(

@@ -260,17 +260,29 @@ def _definition(
             "Default": "Notify",
         },
         # max_runtime: one timer execution per run, named by the run id; starting it again
-        # (every leader start sends this) returns the running execution.
+        # (every leader start sends this) returns the running execution, and once it has
+        # closed (the run ended) the name is refused, which is fine too.
         **(
             {
-                "StartTimer": _task(
-                    "sfn:startExecution",
-                    {
-                        "StateMachineArn": timer_arn(team, names),
-                        "Name": run,
-                    },
-                    None,
-                )
+                "StartTimer": {
+                    **_task(
+                        "sfn:startExecution",
+                        {"StateMachineArn": timer_arn(team, names), "Name": run},
+                        None,
+                    ),
+                    "Retry": [
+                        {"ErrorEquals": ["Sfn.ExecutionAlreadyExistsException"], "MaxAttempts": 0},
+                        *RETRY,
+                    ],
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["Sfn.ExecutionAlreadyExistsException"],
+                            "ResultPath": None,
+                            "Next": "TimerDone",
+                        }
+                    ],
+                },
+                "TimerDone": {"Type": "Succeed"},
             }
             if job.max_runtime is not None
             else {}
