@@ -958,6 +958,10 @@ locals {
         ResultPath = null
         Retry = [
           {
+            ErrorEquals = ["Sfn.ExecutionAlreadyExistsException"]
+            MaxAttempts = 0
+          },
+          {
             ErrorEquals     = ["States.ALL"]
             IntervalSeconds = 2
             MaxAttempts     = 3
@@ -965,7 +969,15 @@ locals {
           },
         ]
         End = true
+        Catch = [
+          {
+            ErrorEquals = ["Sfn.ExecutionAlreadyExistsException"]
+            ResultPath  = null
+            Next        = "TimerDone"
+          },
+        ]
       }
+      TimerDone = { Type = "Succeed" }
       Trainer = {
         Type = "Pass"
         Parameters = {
