@@ -350,7 +350,10 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         assert env["PET_NNODES"] == nodes
         assert env["PET_NPROC_PER_NODE"] == str(job.processes_per_node)
         assert env["PET_RDZV_BACKEND"] == "c10d"
-        assert env["PET_RDZV_ID"] == f"{team.name}-{job.name}"
+        # One rendezvous and one ECSGEN_RUN_ID per run (keep_running jobs have no runs).
+        run = "" if job.keep_running else "-1"
+        assert env["PET_RDZV_ID"] == f"{team.name}-{job.name}{run}"
+        assert env.get("ECSGEN_RUN_ID") == (None if job.keep_running else "1")
         host = (
             "localhost"
             if role == "leader"
