@@ -90,6 +90,11 @@ class JobNames:
     progress_parameter: str
     started_rule: str
     timer: str
+    states_log_group: str
+    dead_letters: str
+    completion_alarm: str
+    timer_alarm: str
+    dead_letters_alarm: str
 
     def all(self, ec2: bool) -> tuple[DerivedName, ...]:
         common = (
@@ -113,6 +118,11 @@ class JobNames:
             DerivedName("SSM parameter name", self.progress_parameter, 1011),
             DerivedName("EventBridge rule name", self.started_rule, 64),
             DerivedName("Step Functions state machine name", self.timer, 80),
+            DerivedName("CloudWatch log group name", self.states_log_group, 512),
+            DerivedName("SQS queue name", self.dead_letters, 80),
+            DerivedName("CloudWatch alarm name", self.completion_alarm, 255),
+            DerivedName("CloudWatch alarm name", self.timer_alarm, 255),
+            DerivedName("CloudWatch alarm name", self.dead_letters_alarm, 255),
         )
         if not ec2:
             return common
@@ -168,4 +178,11 @@ def job_names(team: str, job: str) -> JobNames:
         progress_parameter=f"/ecsgen/{team}/{job}/run-progress",
         started_rule=f"{prefix}-started",
         timer=f"{prefix}-timer",
+        # /aws/vendedlogs/ avoids CloudWatch Logs' resource policy size limit (Step Functions
+        # logging documentation).
+        states_log_group=f"/aws/vendedlogs/states/{prefix}",
+        dead_letters=f"{prefix}-events-dlq",
+        completion_alarm=f"{prefix}-completion-failed",
+        timer_alarm=f"{prefix}-timer-failed",
+        dead_letters_alarm=f"{prefix}-events-undelivered",
     )

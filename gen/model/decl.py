@@ -133,7 +133,7 @@ def statement(
     actions: Sequence[str],
     resources: Sequence[object],
     conditions: Sequence[tuple[str, str, Sequence[object]]] = (),
-    principals: Sequence[tuple[str, Sequence[str]]] = (),
+    principals: Sequence[tuple[str, Sequence[object]]] = (),
 ) -> dict[str, object]:
     """One IAM policy statement (always `Allow`), keyed as the `statement` block's arguments."""
     body: dict[str, object] = {"sid": sid, "actions": sorted(actions)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gen.hcl import Expr
-from gen.model.decl import Decl, arn, local_values, resource
+from gen.model.decl import ACCOUNT, Decl, arn, data, local_values, resource, statement
 from gen.names import team_names
 from gen.validate import TeamConfig
 
@@ -17,13 +17,16 @@ __all__ = ["TeamNotifications", "team_notifications", "topic_arn"]
 class TeamNotifications:
     """The team's SNS topic and who hears from it."""
 
+    key_policy: Decl
+    key: Decl  # customer managed: CloudWatch alarms may publish to the topic
     topic: Decl
     emails: Decl | None  # the addresses, as a local the subscription iterates over
     subscription: Decl | None
 
     @property
     def decls(self) -> tuple[Decl, ...]:
-        return tuple(d for d in (self.topic, self.emails, self.subscription) if d)
+        found = (self.key_policy, self.key, self.topic, self.emails, self.subscription)
+        return tuple(d for d in found if d)
 
 
 def topic_arn(team: TeamConfig) -> Expr:
@@ -33,7 +36,37 @@ def topic_arn(team: TeamConfig) -> Expr:
 
 def team_notifications(team: TeamConfig) -> TeamNotifications:
     emails = list(team.notify_emails)
+    # A key policy's "*" is the key itself. The account's IAM policies decide who else may use
+    # the key (the jobs' state machine roles, to publish); CloudWatch alarms, a service, need
+    # the key policy (SNS developer guide, "Enable compatibility between event sources from
+    # AWS services and encrypted topics").
+    key_statements = [
+        statement(
+            "Account",
+            ["kms:*"],
+            ["*"],
+            principals=[("AWS", [arn("iam", "root")])],
+        ),
+        statement(
+            "CloudWatchAlarms",
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            ["*"],
+            conditions=[("StringEquals", "aws:SourceAccount", [ACCOUNT])],
+            principals=[("Service", ["cloudwatch.amazonaws.com"])],
+        ),
+    ]
     return TeamNotifications(
+        key_policy=data(
+            "aws_iam_policy_document",
+            "notifications_key",
+            statements=key_statements,
+            at={"statements": "statement"},
+        ),
+        key=resource(
+            "aws_kms_key",
+            "notifications",
+            description=f"Encrypts SNS topic {team_names(team.name).topic}",
+        ),
         topic=resource("aws_sns_topic", "notifications", name=team_names(team.name).topic),
         emails=local_values(notify_emails=emails) if emails else None,
         subscription=resource("aws_sns_topic_subscription", "email") if emails else None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gen.model.decl import PRESENT, Decl, local_values
 from gen.model.job.capacity import CapacityView, capacity
 from gen.model.job.completion import JobCompletion, job_completion
+from gen.model.job.control_plane import ControlPlane, control_plane
 from gen.model.job.iam import iam
 from gen.model.job.logs import log_group
 from gen.model.job.network import https_rule, nodes_rules, security_group
@@ -50,6 +51,7 @@ class JobView:
     outputs: tuple[Decl, ...]
     completion: JobCompletion
     state_machines: StateMachines
+    control_plane: ControlPlane
 
     @property
     def name(self) -> str:
@@ -82,6 +84,7 @@ class JobView:
             *self.services,
             *self.completion.decls,
             *self.state_machines.decls,
+            *self.control_plane.decls,
         )
 
 
@@ -89,6 +92,7 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
     names = job_names(team.name, job.name)
     ident = names.ident
     compute = job.compute
+    completion = job_completion(job, team, names)
     return JobView(
         config=job,
         names=names,
@@ -109,6 +113,7 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
         services=(service(job, names, "leader"), service(job, names, "worker")),
         variables=job_variables(job, team, names),
         outputs=job_outputs(job, names),
-        completion=job_completion(job, team, names),
+        completion=completion,
         state_machines=state_machines(job, team, names),
+        control_plane=control_plane(job, team, names, completion.rule_names),
     )

@@ -65,6 +65,10 @@ class JobCompletion:
     roles: tuple[Role, ...]  # events (EventBridge -> state machine), states (-> ECS, SSM, SNS)
 
     @property
+    def rule_names(self) -> list[str]:
+        return [str(rule.name) for rule in self.rules]
+
+    @property
     def outcomes(self) -> tuple[tuple[Decl, Decl, Decl], ...]:
         """(pattern, rule, target) per outcome."""
         return tuple(zip(self.patterns, self.rules, self.targets, strict=True))
@@ -294,6 +298,14 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
         states_statements.append(statement("StartTimer", ["states:StartExecution"], [timer]))
     states_statements.append(
         statement("Notify", ["sns:Publish"], [topic_arn(team), *team.notify_topics])
+    )
+    # The team topic's customer managed key (its key policy lets the account's IAM decide).
+    states_statements.append(
+        statement(
+            "NotifyKey",
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            [Expr("aws_kms_key.notifications.arn")],
+        )
     )
     events = _role(
         "events",
