@@ -431,6 +431,15 @@ resource "aws_cloudwatch_event_target" "eval_failed" {
     input_paths    = { task = "$.detail.taskArn", exitCode = "$.detail.containers[0].exitCode" }
     input_template = "{\"note\": {\"message\": \"Job llm/eval: the leader exited <exitCode> after its in-task restarts (task <task>). ECS starts the same task again (keep_running).\", \"subject\": \"ecsgen: job llm/eval failed\"}, \"outcome\": \"FAILED\"}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.eval_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "eval_deployment" {
@@ -449,6 +458,15 @@ resource "aws_cloudwatch_event_target" "eval_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job llm/eval: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of llm/eval failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.eval_dead_letters.arn
   }
 }
 
@@ -539,6 +557,13 @@ data "aws_iam_policy_document" "eval_states" {
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events",
     ]
   }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
+  }
 }
 
 resource "aws_iam_role" "eval_states" {
@@ -592,6 +617,126 @@ resource "aws_sfn_state_machine" "eval" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.eval_states.arn
   definition = jsonencode(local.eval_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.eval_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.eval_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "eval_states" {
+  name              = "/aws/vendedlogs/states/llm-eval"
+  retention_in_days = var.log_retention_days
+
+  tags = local.eval_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "eval_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "eval_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.eval_states.id
+  policy = data.aws_iam_policy_document.eval_states_logs.json
+}
+
+resource "aws_sqs_queue" "eval_dead_letters" {
+  name                      = "llm-eval-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.eval_tags
+}
+
+data "aws_iam_policy_document" "eval_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:us-east-1:${data.aws_caller_identity.current.account_id}:llm-eval-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-eval-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "eval_dead_letters" {
+  queue_url = aws_sqs_queue.eval_dead_letters.id
+  policy    = data.aws_iam_policy_document.eval_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "eval_completion_failed" {
+  alarm_name          = "llm-eval-completion-failed"
+  alarm_description   = "An execution of the completion state machine of llm/eval failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/llm-eval"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.eval.arn }
+
+  tags = local.eval_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "eval_dead_letters" {
+  alarm_name          = "llm-eval-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of llm/eval: the events wait in SQS queue llm-eval-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "llm-eval-events-dlq" }
 
   tags = local.eval_tags
 }

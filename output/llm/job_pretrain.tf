@@ -814,6 +814,15 @@ resource "aws_cloudwatch_event_target" "pretrain_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.pretrain_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "pretrain_failed" {
@@ -838,6 +847,15 @@ resource "aws_cloudwatch_event_target" "pretrain_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.pretrain_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "pretrain_deployment" {
@@ -856,6 +874,15 @@ resource "aws_cloudwatch_event_target" "pretrain_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job llm/pretrain: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of llm/pretrain failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.pretrain_dead_letters.arn
   }
 }
 
@@ -963,6 +990,13 @@ data "aws_iam_policy_document" "pretrain_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:llm-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -1297,6 +1331,127 @@ resource "aws_sfn_state_machine" "pretrain" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.pretrain_states.arn
   definition = jsonencode(local.pretrain_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.pretrain_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.pretrain_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "pretrain_states" {
+  name              = "/aws/vendedlogs/states/llm-pretrain"
+  retention_in_days = var.log_retention_days
+
+  tags = local.pretrain_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "pretrain_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "pretrain_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.pretrain_states.id
+  policy = data.aws_iam_policy_document.pretrain_states_logs.json
+}
+
+resource "aws_sqs_queue" "pretrain_dead_letters" {
+  name                      = "llm-pretrain-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.pretrain_tags
+}
+
+data "aws_iam_policy_document" "pretrain_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:us-east-1:${data.aws_caller_identity.current.account_id}:llm-pretrain-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/llm-pretrain-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "pretrain_dead_letters" {
+  queue_url = aws_sqs_queue.pretrain_dead_letters.id
+  policy    = data.aws_iam_policy_document.pretrain_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "pretrain_completion_failed" {
+  alarm_name          = "llm-pretrain-completion-failed"
+  alarm_description   = "An execution of the completion state machine of llm/pretrain failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/llm-pretrain"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.pretrain.arn }
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "pretrain_dead_letters" {
+  alarm_name          = "llm-pretrain-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of llm/pretrain: the events wait in SQS queue llm-pretrain-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "llm-pretrain-events-dlq" }
 
   tags = local.pretrain_tags
 }

@@ -726,6 +726,15 @@ resource "aws_cloudwatch_event_target" "dlrm_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlrm_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "dlrm_failed" {
@@ -750,6 +759,15 @@ resource "aws_cloudwatch_event_target" "dlrm_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlrm_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "dlrm_started" {
@@ -769,6 +787,15 @@ resource "aws_cloudwatch_event_target" "dlrm_started" {
     input_paths    = { time = "$.time" }
     input_template = "{\"outcome\": \"STARTED\", \"time\": \"<time>\"}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlrm_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "dlrm_deployment" {
@@ -787,6 +814,15 @@ resource "aws_cloudwatch_event_target" "dlrm_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job recsys/dlrm: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of recsys/dlrm failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlrm_dead_letters.arn
   }
 }
 
@@ -906,6 +942,13 @@ data "aws_iam_policy_document" "dlrm_states" {
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-training-events",
       "arn:aws:sns:us-east-1:123456789012:ml-platform-alerts",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -1494,6 +1537,12 @@ resource "aws_sfn_state_machine" "dlrm" {
   role_arn   = aws_iam_role.dlrm_states.arn
   definition = jsonencode(local.dlrm_completion)
 
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.dlrm_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
   tags = local.dlrm_tags
 }
 
@@ -1503,6 +1552,145 @@ resource "aws_sfn_state_machine" "dlrm_timer" {
   type       = "STANDARD"
   role_arn   = aws_iam_role.dlrm_states.arn
   definition = jsonencode(local.dlrm_timer)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.dlrm_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.dlrm_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "dlrm_states" {
+  name              = "/aws/vendedlogs/states/recsys-dlrm"
+  retention_in_days = var.log_retention_days
+
+  tags = local.dlrm_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "dlrm_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "dlrm_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.dlrm_states.id
+  policy = data.aws_iam_policy_document.dlrm_states_logs.json
+}
+
+resource "aws_sqs_queue" "dlrm_dead_letters" {
+  name                      = "recsys-dlrm-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.dlrm_tags
+}
+
+data "aws_iam_policy_document" "dlrm_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:us-east-1:${data.aws_caller_identity.current.account_id}:recsys-dlrm-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-started",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/recsys-dlrm-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlrm_dead_letters" {
+  queue_url = aws_sqs_queue.dlrm_dead_letters.id
+  policy    = data.aws_iam_policy_document.dlrm_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlrm_completion_failed" {
+  alarm_name          = "recsys-dlrm-completion-failed"
+  alarm_description   = "An execution of the completion state machine of recsys/dlrm failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/recsys-dlrm"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.dlrm.arn }
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlrm_timer_failed" {
+  alarm_name          = "recsys-dlrm-timer-failed"
+  alarm_description   = "An execution of the max_runtime timer of recsys/dlrm failed: a run may not have been timed out. Its log group: /aws/vendedlogs/states/recsys-dlrm"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.dlrm_timer.arn }
+
+  tags = local.dlrm_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlrm_dead_letters" {
+  alarm_name          = "recsys-dlrm-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of recsys/dlrm: the events wait in SQS queue recsys-dlrm-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "recsys-dlrm-events-dlq" }
 
   tags = local.dlrm_tags
 }

@@ -463,6 +463,15 @@ resource "aws_cloudwatch_event_target" "ai_training_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.ai_training_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "ai_training_failed" {
@@ -487,6 +496,15 @@ resource "aws_cloudwatch_event_target" "ai_training_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.ai_training_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "ai_training_deployment" {
@@ -505,6 +523,15 @@ resource "aws_cloudwatch_event_target" "ai_training_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job starter/ai-training: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of starter/ai-training failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.ai_training_dead_letters.arn
   }
 }
 
@@ -612,6 +639,13 @@ data "aws_iam_policy_document" "ai_training_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:starter-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -946,6 +980,127 @@ resource "aws_sfn_state_machine" "ai_training" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.ai_training_states.arn
   definition = jsonencode(local.ai_training_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.ai_training_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.ai_training_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "ai_training_states" {
+  name              = "/aws/vendedlogs/states/starter-ai-training"
+  retention_in_days = var.log_retention_days
+
+  tags = local.ai_training_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "ai_training_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "ai_training_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.ai_training_states.id
+  policy = data.aws_iam_policy_document.ai_training_states_logs.json
+}
+
+resource "aws_sqs_queue" "ai_training_dead_letters" {
+  name                      = "starter-ai-training-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.ai_training_tags
+}
+
+data "aws_iam_policy_document" "ai_training_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:us-east-1:${data.aws_caller_identity.current.account_id}:starter-ai-training-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/starter-ai-training-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "ai_training_dead_letters" {
+  queue_url = aws_sqs_queue.ai_training_dead_letters.id
+  policy    = data.aws_iam_policy_document.ai_training_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "ai_training_completion_failed" {
+  alarm_name          = "starter-ai-training-completion-failed"
+  alarm_description   = "An execution of the completion state machine of starter/ai-training failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/starter-ai-training"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.ai_training.arn }
+
+  tags = local.ai_training_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "ai_training_dead_letters" {
+  alarm_name          = "starter-ai-training-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of starter/ai-training: the events wait in SQS queue starter-ai-training-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "starter-ai-training-events-dlq" }
 
   tags = local.ai_training_tags
 }

@@ -530,6 +530,15 @@ resource "aws_cloudwatch_event_target" "resnet_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.resnet_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "resnet_failed" {
@@ -554,6 +563,15 @@ resource "aws_cloudwatch_event_target" "resnet_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.resnet_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "resnet_deployment" {
@@ -572,6 +590,15 @@ resource "aws_cloudwatch_event_target" "resnet_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job vision/resnet: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of vision/resnet failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.resnet_dead_letters.arn
   }
 }
 
@@ -679,6 +706,13 @@ data "aws_iam_policy_document" "resnet_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:vision-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -1013,6 +1047,127 @@ resource "aws_sfn_state_machine" "resnet" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.resnet_states.arn
   definition = jsonencode(local.resnet_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.resnet_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.resnet_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "resnet_states" {
+  name              = "/aws/vendedlogs/states/vision-resnet"
+  retention_in_days = var.log_retention_days
+
+  tags = local.resnet_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "resnet_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "resnet_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.resnet_states.id
+  policy = data.aws_iam_policy_document.resnet_states_logs.json
+}
+
+resource "aws_sqs_queue" "resnet_dead_letters" {
+  name                      = "vision-resnet-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.resnet_tags
+}
+
+data "aws_iam_policy_document" "resnet_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:us-east-1:${data.aws_caller_identity.current.account_id}:vision-resnet-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-finished",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "resnet_dead_letters" {
+  queue_url = aws_sqs_queue.resnet_dead_letters.id
+  policy    = data.aws_iam_policy_document.resnet_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "resnet_completion_failed" {
+  alarm_name          = "vision-resnet-completion-failed"
+  alarm_description   = "An execution of the completion state machine of vision/resnet failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/vision-resnet"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.resnet.arn }
+
+  tags = local.resnet_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "resnet_dead_letters" {
+  alarm_name          = "vision-resnet-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of vision/resnet: the events wait in SQS queue vision-resnet-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "vision-resnet-events-dlq" }
 
   tags = local.resnet_tags
 }

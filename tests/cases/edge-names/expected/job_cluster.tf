@@ -449,6 +449,15 @@ resource "aws_cloudwatch_event_target" "cluster_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.cluster_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "cluster_failed" {
@@ -473,6 +482,15 @@ resource "aws_cloudwatch_event_target" "cluster_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.cluster_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "cluster_deployment" {
@@ -491,6 +509,15 @@ resource "aws_cloudwatch_event_target" "cluster_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job edge/cluster: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of edge/cluster failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.cluster_dead_letters.arn
   }
 }
 
@@ -598,6 +625,13 @@ data "aws_iam_policy_document" "cluster_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -932,6 +966,127 @@ resource "aws_sfn_state_machine" "cluster" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.cluster_states.arn
   definition = jsonencode(local.cluster_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.cluster_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.cluster_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "cluster_states" {
+  name              = "/aws/vendedlogs/states/edge-cluster"
+  retention_in_days = var.log_retention_days
+
+  tags = local.cluster_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "cluster_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "cluster_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.cluster_states.id
+  policy = data.aws_iam_policy_document.cluster_states_logs.json
+}
+
+resource "aws_sqs_queue" "cluster_dead_letters" {
+  name                      = "edge-cluster-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.cluster_tags
+}
+
+data "aws_iam_policy_document" "cluster_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-cluster-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-cluster-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "cluster_dead_letters" {
+  queue_url = aws_sqs_queue.cluster_dead_letters.id
+  policy    = data.aws_iam_policy_document.cluster_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "cluster_completion_failed" {
+  alarm_name          = "edge-cluster-completion-failed"
+  alarm_description   = "An execution of the completion state machine of edge/cluster failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/edge-cluster"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.cluster.arn }
+
+  tags = local.cluster_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "cluster_dead_letters" {
+  alarm_name          = "edge-cluster-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of edge/cluster: the events wait in SQS queue edge-cluster-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "edge-cluster-events-dlq" }
 
   tags = local.cluster_tags
 }

@@ -449,6 +449,15 @@ resource "aws_cloudwatch_event_target" "tags_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.tags_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "tags_failed" {
@@ -473,6 +482,15 @@ resource "aws_cloudwatch_event_target" "tags_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.tags_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "tags_deployment" {
@@ -491,6 +509,15 @@ resource "aws_cloudwatch_event_target" "tags_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job edge/tags: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of edge/tags failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.tags_dead_letters.arn
   }
 }
 
@@ -598,6 +625,13 @@ data "aws_iam_policy_document" "tags_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -932,6 +966,127 @@ resource "aws_sfn_state_machine" "tags" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.tags_states.arn
   definition = jsonencode(local.tags_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.tags_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.tags_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "tags_states" {
+  name              = "/aws/vendedlogs/states/edge-tags"
+  retention_in_days = var.log_retention_days
+
+  tags = local.tags_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "tags_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "tags_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.tags_states.id
+  policy = data.aws_iam_policy_document.tags_states_logs.json
+}
+
+resource "aws_sqs_queue" "tags_dead_letters" {
+  name                      = "edge-tags-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.tags_tags
+}
+
+data "aws_iam_policy_document" "tags_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:eu-west-1:${data.aws_caller_identity.current.account_id}:edge-tags-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-tags-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-tags-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/edge-tags-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "tags_dead_letters" {
+  queue_url = aws_sqs_queue.tags_dead_letters.id
+  policy    = data.aws_iam_policy_document.tags_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "tags_completion_failed" {
+  alarm_name          = "edge-tags-completion-failed"
+  alarm_description   = "An execution of the completion state machine of edge/tags failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/edge-tags"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.tags.arn }
+
+  tags = local.tags_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "tags_dead_letters" {
+  alarm_name          = "edge-tags-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of edge/tags: the events wait in SQS queue edge-tags-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "edge-tags-events-dlq" }
 
   tags = local.tags_tags
 }

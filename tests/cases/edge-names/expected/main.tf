@@ -150,9 +150,53 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 # Notifications: how each job ended and failed deployments
 ################################################################################
 
+# A customer managed key: CloudWatch alarms cannot publish to a topic encrypted with the
+# AWS managed alias/aws/sns key, whose policy cannot be changed.
+data "aws_iam_policy_document" "notifications_key" {
+  statement {
+    sid       = "Account"
+    effect    = "Allow"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type = "AWS"
+      identifiers = [
+        "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarms"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "notifications" {
+  description         = "Encrypts SNS topic edge-training-events"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.notifications_key.json
+
+  tags = local.tags
+}
+
 resource "aws_sns_topic" "notifications" {
   name              = "edge-training-events"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.notifications.arn
 
   tags = local.tags
 }

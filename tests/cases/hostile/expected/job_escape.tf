@@ -459,6 +459,15 @@ resource "aws_cloudwatch_event_target" "escape_finished" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.escape_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "escape_failed" {
@@ -483,6 +492,15 @@ resource "aws_cloudwatch_event_target" "escape_failed" {
     }
     input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.escape_dead_letters.arn
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "escape_deployment" {
@@ -501,6 +519,15 @@ resource "aws_cloudwatch_event_target" "escape_deployment" {
   input_transformer {
     input_paths    = { service = "$.resources[0]", deployment = "$.detail.deploymentId" }
     input_template = "{\"note\": {\"message\": \"Job hostile/escape: ECS deployment <deployment> of <service> failed; the circuit breaker stopped starting tasks. See the service's events (aws ecs describe-services).\", \"subject\": \"ecsgen: deployment of hostile/escape failed\"}, \"outcome\": \"DEPLOYMENT_FAILED\"}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.escape_dead_letters.arn
   }
 }
 
@@ -608,6 +635,13 @@ data "aws_iam_policy_document" "escape_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:eu-west-1:${data.aws_caller_identity.current.account_id}:hostile-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [aws_kms_key.notifications.arn]
   }
 }
 
@@ -942,6 +976,127 @@ resource "aws_sfn_state_machine" "escape" {
   type       = "EXPRESS"
   role_arn   = aws_iam_role.escape_states.arn
   definition = jsonencode(local.escape_completion)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.escape_states.arn}:*"
+    include_execution_data = true
+    level                  = "ERROR"
+  }
+
+  tags = local.escape_tags
+}
+
+################################################################################
+# Control plane
+################################################################################
+
+resource "aws_cloudwatch_log_group" "escape_states" {
+  name              = "/aws/vendedlogs/states/hostile-escape"
+  retention_in_days = var.log_retention_days
+
+  tags = local.escape_tags
+}
+
+# Log delivery takes no resource-level permissions: AWS requires "*" for these actions.
+data "aws_iam_policy_document" "escape_states_logs" {
+  statement {
+    sid    = "LogDelivery"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "escape_states_logs" {
+  name   = "logs"
+  role   = aws_iam_role.escape_states.id
+  policy = data.aws_iam_policy_document.escape_states_logs.json
+}
+
+resource "aws_sqs_queue" "escape_dead_letters" {
+  name                      = "hostile-escape-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  tags = local.escape_tags
+}
+
+data "aws_iam_policy_document" "escape_dead_letters" {
+  statement {
+    sid     = "EventsDeadLetters"
+    effect  = "Allow"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:sqs:eu-west-1:${data.aws_caller_identity.current.account_id}:hostile-escape-events-dlq",
+    ]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/hostile-escape-finished",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/hostile-escape-failed",
+        "arn:${data.aws_partition.current.partition}:events:eu-west-1:${data.aws_caller_identity.current.account_id}:rule/hostile-escape-deploy",
+      ]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "escape_dead_letters" {
+  queue_url = aws_sqs_queue.escape_dead_letters.id
+  policy    = data.aws_iam_policy_document.escape_dead_letters.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "escape_completion_failed" {
+  alarm_name          = "hostile-escape-completion-failed"
+  alarm_description   = "An execution of the completion state machine of hostile/escape failed: a run may not have been recorded or stopped. Its log group: /aws/vendedlogs/states/hostile-escape"
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.escape.arn }
+
+  tags = local.escape_tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "escape_dead_letters" {
+  alarm_name          = "hostile-escape-events-undelivered"
+  alarm_description   = "EventBridge could not start the completion state machine of hostile/escape: the events wait in SQS queue hostile-escape-events-dlq"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  dimensions          = { QueueName = "hostile-escape-events-dlq" }
 
   tags = local.escape_tags
 }
