@@ -53,16 +53,19 @@ pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 REGION = "us-east-1"
 SERVICES = (
     "autoscaling",
+    "cloudwatch",
     "cloudwatchlogs",
     "ec2",
     "ecs",
     "events",
     "iam",
+    "kms",
     "route53",
     "s3",
     "secretsmanager",
     "servicediscovery",
     "sns",
+    "sqs",
     "ssm",
     "sts",
 )
@@ -451,15 +454,18 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
             for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
         }
         wanted = {f"arn:aws:s3:::{d.bucket}/{d.prefix}*" for d in job.datasets}
-        if job.checkpoints:
-            wanted.add(f"arn:aws:s3:::{job.checkpoints.bucket}/{job.checkpoints.prefix}*")
+        # per_run checkpoints: the task role reaches only this run's prefix (run id "1")
+        run = "1/" if job.checkpoints and job.checkpoints.per_run else ""
+        checkpoints = (
+            f"arn:aws:s3:::{job.checkpoints.bucket}/{job.checkpoints.prefix}{run}*"
+            if job.checkpoints
+            else None
+        )
+        if checkpoints:
+            wanted.add(checkpoints)
         assert objects == wanted
         writers = [s for s in task["Statement"] if "s3:PutObject" in s["Action"]]
-        assert [w["Resource"] for w in writers] == (
-            [f"arn:aws:s3:::{job.checkpoints.bucket}/{job.checkpoints.prefix}*"]
-            if job.checkpoints
-            else []
-        )
+        assert [w["Resource"] for w in writers] == ([checkpoints] if checkpoints else [])
 
     discovery = _client("servicediscovery", endpoint)
     found = discovery.get_service(Id=registry.rsplit("/", 1)[1])["Service"]

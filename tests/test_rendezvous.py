@@ -55,9 +55,9 @@ def _resolve(value: object, variables: dict[str, object]) -> str:
     if isinstance(value, str):
         return value
     assert isinstance(value, Expr), value
-    match = re.fullmatch(r"tostring\(var\.(\w+)\)", value.text)
+    match = re.fullmatch(r"tostring\(var\.(\w+)\)|var\.(\w+)", value.text)
     if match:
-        return str(variables[match[1]])
+        return str(variables[match[1] or match[2]])
     assert value.text.startswith('"') and value.text.endswith('"'), value.text
     return re.sub(r"\$\{var\.(\w+)\}", lambda m: str(variables[m[1]]), value.text[1:-1])
 

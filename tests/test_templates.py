@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -150,7 +151,10 @@ def test_a_same_name_override_replaces_the_bundled_template(workdir: Path) -> No
     code, _, err = invoke("render", "specs/vision.py", "--templates", "tpl")
     assert code == 0, err
     doc = parse((workdir / "output" / "vision" / "job_resnet.tf").read_text(), "job_resnet.tf")
-    groups = {k: v for e in doc["resource"] for k, v in e.items()}  # type: ignore[attr-defined]
+    groups: dict[str, dict[str, Any]] = {}
+    for entry in doc["resource"]:  # type: ignore[union-attr]
+        for rtype, blocks in entry.items():
+            groups.setdefault(rtype, {}).update(blocks)
     assert groups["aws_cloudwatch_log_group"]["resnet"]["kms_key_id"] == "alias/training-logs"
 
 
