@@ -21,6 +21,7 @@ __all__ = [
     "SpecError",
     "TemplateError",
     "UnreadableOutputError",
+    "WorkerError",
     "WriteConflictError",
     "safe_text",
     "shown",
@@ -180,3 +181,11 @@ class SettingError(EcsgenError):
     """The repository setting (`[tool.ecsgen]` in pyproject.toml) is unreadable or wrong."""
 
     exit_code = 2
+
+
+class WorkerError(EcsgenError, RuntimeError):
+    """A worker process died (a signal, the OOM killer, `os._exit`) while it held some teams;
+    the command stopped and wrote nothing. The message names the teams."""
+
+    exit_code = 2
+

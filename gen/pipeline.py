@@ -252,7 +252,10 @@ def _outcomes(
     fresh = partial(_fresh, teams=teams, out=out, anchor=anchor, shared=shared, force=force)
     # Reading and hashing a big fleet's files is worth forking for: the parent and `jobs - 1`
     # children each take a share.
-    checks = parallel.split(fresh, range(len(teams)), jobs if len(teams) >= FRESH_PARALLEL else 1)
+    name = partial(_team_name, teams=teams)
+    checks = parallel.split(
+        fresh, range(len(teams)), jobs if len(teams) >= FRESH_PARALLEL else 1, name
+    )
     digests = [digest for digest, _ in checks]
     todo = [i for i, (_, current) in enumerate(checks) if not current]
     results: list[_Outcome] = [_Outcome(t.name, None, (), (), ()) for t in teams]
@@ -269,14 +272,18 @@ def _outcomes(
         force=force,
     )
     if progress is None:
-        rendered = parallel.run(work, todo, jobs)
+        rendered = parallel.run(work, todo, jobs, name=name)
     else:
         with progress(len(teams), label) as bar:
             bar.advance(len(teams) - len(todo))
-            rendered = parallel.run(work, todo, jobs, bar.advance)
+            rendered = parallel.run(work, todo, jobs, bar.advance, name)
     for index, outcome in zip(todo, rendered, strict=True):
         results[index] = outcome
     return results
+
+
+def _team_name(index: int, *, teams: Sequence[TeamConfig]) -> str:
+    return f"team {teams[index].name!r}"
 
 
 def _fresh(
@@ -442,10 +449,10 @@ def validate_dirs(
     """Ownership, parse-back and structure checks of modules on disk, on `jobs` processes."""
     jobs = jobs or parallel.default_jobs()
     if progress is None:
-        results = parallel.run(_inspected, folders, jobs)
+        results = parallel.run(_inspected, folders, jobs, name=display_path)
     else:
         with progress(len(folders), "ecsgen validate") as bar:
-            results = parallel.run(_inspected, folders, jobs, bar.advance)
+            results = parallel.run(_inspected, folders, jobs, bar.advance, display_path)
     problems = [p for found, _ in results for p in found]
     unreadable = [u for _, found in results for u in found]
     if unreadable:
