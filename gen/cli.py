@@ -61,6 +61,14 @@ TEMPLATES = click.option(
     help="Folder of template overrides, in front of the bundled templates "
     "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
 )
+SPEC_TIMEOUT = click.option(
+    "--spec-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Seconds one spec may take to load before it is stopped and named (default: "
+    "[tool.ecsgen] spec-timeout, else 60).",
+)
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -150,6 +158,7 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for another render of the same OUT to finish.",
 )
+@SPEC_TIMEOUT
 def render(
     specs: Sequence[Path],
     out: Path,
@@ -157,6 +166,7 @@ def render(
     jobs: int | None,
     force: bool,
     wait: float,
+    spec_timeout: float | None,
 ) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
@@ -171,7 +181,16 @@ def render(
 
     started = time.perf_counter()
     result = _run(
-        lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
+        lambda: pipeline.render(
+            specs,
+            out,
+            templates,
+            jobs,
+            _progress,
+            force=force,
+            wait=wait,
+            spec_timeout=spec_timeout,
+        )
     )
     elapsed = time.perf_counter() - started
     for note in result.notes:
@@ -198,8 +217,14 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @TEMPLATES
 @JOBS
 @FORMAT
+@SPEC_TIMEOUT
 def check(
-    specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None, fmt: str
+    specs: Sequence[Path],
+    out: Path,
+    templates: Path | None,
+    jobs: int | None,
+    fmt: str,
+    spec_timeout: float | None,
 ) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
@@ -208,7 +233,10 @@ def check(
     """
     from gen import pipeline  # noqa: PLC0415
 
-    _run(lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt)
+    _run(
+        lambda: pipeline.check(specs, out, templates, jobs, _progress, spec_timeout=spec_timeout),
+        fmt,
+    )
     if fmt == "json":
         _emit({"ok": True, "drift": [], "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)

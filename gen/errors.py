@@ -188,4 +188,3 @@ class WorkerError(EcsgenError, RuntimeError):
     the command stopped and wrote nothing. The message names the teams."""
 
     exit_code = 2
-

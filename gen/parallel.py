@@ -218,9 +218,12 @@ def run(
                             f"working on {', '.join(names)}; the command stopped there and "
                             "wrote nothing (out of memory? a process killed from outside?)"
                         )
-                    ok, body = message  # type: ignore[misc]
+                    assert isinstance(message, tuple)
+                    ok, body = message
                     if not ok:
+                        assert isinstance(body, BaseException)
                         raise body
+                    assert isinstance(body, list)
                     for index, result in body:
                         out[index] = result
                     if advance is not None:
@@ -298,8 +301,10 @@ def split(
                     outcomes.append(pickle.load(channel))  # noqa: S301 - our own child
                 except EOFError:
                     names = ", ".join(name(item) for item in share)
-                    died = WorkerError(f"a worker process (pid {pid}) {_how(pid)} while working "
-                                       f"on {names}; the command stopped there and wrote nothing")
+                    died = WorkerError(
+                        f"a worker process (pid {pid}) {_how(pid)} while working "
+                        f"on {names}; the command stopped there and wrote nothing"
+                    )
                     outcomes.append((False, died))
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)

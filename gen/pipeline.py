@@ -29,11 +29,11 @@ from gen.errors import (
     UnreadableOutputError,
     WriteConflictError,
 )
-from gen.isolate import load_and_validate
+from gen.isolate import SPEC_TIMEOUT, load_and_validate
 from gen.load import display_path
 from gen.lock import LOCK_WAIT, output_lock
 from gen.progress import Progress
-from gen.settings import templates_setting
+from gen.settings import spec_timeout_setting, templates_setting
 from gen.validate import TeamConfig
 from gen.write import (
     MANIFEST_NAME,
@@ -142,6 +142,14 @@ def render_in_memory(
         verify_files(module, files)
         out[team.name] = files
     return out
+
+
+def _spec_timeout(specs: Sequence[Path], given: float | None) -> float:
+    """The spec time limit: `given` (--spec-timeout), else the repository's, else the default."""
+    if given is not None:
+        return given
+    setting = spec_timeout_setting(specs)
+    return SPEC_TIMEOUT if setting is None else setting
 
 
 def _reason(old: bytes | None) -> tuple[str, str]:
@@ -348,6 +356,7 @@ def render(
     *,
     force: bool = False,
     wait: float = LOCK_WAIT,
+    spec_timeout: float | None = None,
 ) -> RenderResult:
     """Render every team into `out/<team>/`; nothing is written unless everything checks out.
 
@@ -355,11 +364,12 @@ def render(
     CPU); only files whose bytes differ from the disk are parsed back and written. The output
     lock is held from planning to the last write; an interrupted earlier render is finished or
     rolled back first. Files edited by hand stop the render (`WriteConflictError`) unless
-    `force`."""
+    `force`. `spec_timeout`: seconds one spec may take to load (default: the repository
+    setting, else `SPEC_TIMEOUT`)."""
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs, jobs)
+    teams = load_and_validate(specs, jobs, _spec_timeout(specs, spec_timeout))
     created = not os.path.lexists(out)
     try:
         with output_lock(out, wait):
@@ -400,6 +410,7 @@ def check(
     templates: Path | None = None,
     jobs: int | None = None,
     progress: ProgressFactory | None = None,
+    spec_timeout: float | None = None,
 ) -> list[Finding]:
     """Compare the render with the disk; raises `DriftError` (diffs and findings) on drift.
 
@@ -409,7 +420,7 @@ def check(
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs, jobs)
+    teams = load_and_validate(specs, jobs, _spec_timeout(specs, spec_timeout))
     outcomes = _outcomes(teams, out, templates, jobs, progress, "ecsgen check", diffs=True)
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]

@@ -381,5 +381,5 @@ def test_split_keeps_item_order_and_raises_the_first_error(jobs: int) -> None:
     with pytest.raises(ValueError, match="thirteen"):
         parallel.split(_square_or_fail, range(20), jobs)
     if jobs > 1:  # in the parent, os._exit would end the test run
-        with pytest.raises(RuntimeError, match="worker process .* exited with status 3"):
+        with pytest.raises(RuntimeError, match=r"worker process .* exited with status 3"):
             parallel.split(_square_or_fail, [1, 2, 3, 17], jobs)  # 17: the last child

@@ -72,7 +72,7 @@ def run_bounded(
             except SystemExit as exc:
                 code = int(exc.code or 0)
             except BaseException:  # noqa: BLE001 - a traceback is a failure the test shows
-                import traceback  # noqa: PLC0415
+                import traceback
 
                 traceback.print_exc()
                 code = 98
@@ -98,7 +98,7 @@ def stall_in_worker(team: str, flag: Path) -> Callable[[], None]:
     (as a process stuck in a template would) until the test kills it."""
 
     def patch() -> None:
-        original = pipeline._team  # noqa: SLF001
+        original = pipeline._team
         parent = os.getpid()
 
         def stalled(config: object, **kwargs: object) -> object:
@@ -107,7 +107,7 @@ def stall_in_worker(team: str, flag: Path) -> Callable[[], None]:
                 time.sleep(BOUND * 2)
             return original(config, **kwargs)  # type: ignore[arg-type]
 
-        pipeline._team = stalled  # type: ignore[assignment]  # noqa: SLF001
+        pipeline._team = stalled  # type: ignore[assignment]
 
     return patch
 
@@ -155,7 +155,7 @@ def test_a_worker_killed_mid_validate_is_noticed(rendered: Path) -> None:
     flag = rendered / "flag"
 
     def patch() -> None:
-        original = pipeline._inspected  # noqa: SLF001
+        original = pipeline._inspected
         parent = os.getpid()
 
         def stalled(folder: Path) -> tuple[list[str], list[str]]:
@@ -164,7 +164,7 @@ def test_a_worker_killed_mid_validate_is_noticed(rendered: Path) -> None:
                 time.sleep(BOUND * 2)
             return original(folder)
 
-        pipeline._inspected = stalled  # type: ignore[assignment]  # noqa: SLF001
+        pipeline._inspected = stalled
 
     code, err = run_bounded(
         rendered,
@@ -178,7 +178,7 @@ def test_a_worker_killed_mid_validate_is_noticed(rendered: Path) -> None:
 
 def test_a_worker_that_exits_is_noticed(rendered: Path) -> None:
     def patch() -> None:
-        original = pipeline._team  # noqa: SLF001
+        original = pipeline._team
         parent = os.getpid()
 
         def exits(config: object, **kwargs: object) -> object:
@@ -186,7 +186,7 @@ def test_a_worker_that_exits_is_noticed(rendered: Path) -> None:
                 os._exit(0)
             return original(config, **kwargs)  # type: ignore[arg-type]
 
-        pipeline._team = exits  # type: ignore[assignment]  # noqa: SLF001
+        pipeline._team = exits  # type: ignore[assignment]
 
     code, err = run_bounded(rendered, ["check", "specs", "--jobs", "3"], before=patch)
     assert code == 2, err
