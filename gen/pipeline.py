@@ -135,6 +135,7 @@ def render_in_memory(
     if templates is None:
         templates = templates_setting(specs)
     teams = load_and_validate(specs)
+    _templates(templates, parallel_run=False)
     out: dict[str, dict[str, str]] = {}
     for team in teams:
         module = build(team, anchor, templates)
@@ -221,22 +222,11 @@ def _team(
 
 
 def _templates(templates: Path | None, parallel_run: bool) -> None:
-    """Keep compiled templates between runs, and compile them before the workers fork.
+    """`gen.render.prepare`: the override folder checked, templates compiled (before the
+    workers fork, for a parallel run)."""
+    from gen.render import prepare  # noqa: PLC0415
 
-    Compiling the templates is most of a one-team run after the imports; Jinja's bytecode cache
-    (a per-user folder in the temp directory, keyed by template name and source checksum) keeps
-    them. Before a parallel run the parent compiles them all once, so each worker inherits them.
-    """
-    import jinja2  # noqa: PLC0415
-
-    from gen.render import environment  # noqa: PLC0415
-
-    env = environment(templates.resolve() if templates else None)
-    if env.bytecode_cache is None:
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache()
-    if parallel_run:
-        for name in env.list_templates():
-            env.get_template(name)
+    prepare(templates, compile_all=parallel_run)
 
 
 def _outcomes(
