@@ -14,7 +14,7 @@ from gen import fastparse
 from gen.errors import OutputError, TemplateError
 from gen.hcl import Expr, Heredoc
 from gen.model import PRESENT, Decl, Module
-from gen.write import has_exact_header
+from gen.write import has_exact_header, read_regular
 
 __all__ = ["check_decls", "parse", "verify_files", "verify_module_dir"]
 
@@ -209,7 +209,13 @@ def verify_module_dir(folder: Path) -> list[str]:
             problems.append(f"{folder}/{name}: missing")
     resources: set[str] = set()
     for path in sorted(folder.glob("*.tf")):
-        text = path.read_text(encoding="utf-8")
+        data = read_regular(path)  # links are never followed; FIFOs never block
+        if data is None:
+            continue  # not a regular file: `gen.write.inspect_module` names the odd ones
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # `gen.write.inspect_module` names it
         if not has_exact_header(text):
             continue  # hand-written files beside the module are the user's (gen.write owns this)
         try:

@@ -55,6 +55,7 @@ __all__ = [
     "inspect_module",
     "manifest_text",
     "plan",
+    "read_regular",
     "recover",
     "seal",
     "up_to_date",
@@ -182,6 +183,16 @@ def _read(path: Path) -> bytes | _Link | None:
         raise OutputWriteError(f"cannot read {_p(path)}: {exc.strerror}") from exc
     finally:
         os.close(fd)
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of `path` when it is a regular file (links not followed, FIFOs never block);
+    None for anything else or when it cannot be read."""
+    try:
+        data = _read(path)
+    except OutputWriteError:
+        return None
+    return data if isinstance(data, bytes) else None
 
 
 def _load_manifest(folder: Path, data: bytes | _Link | None = None) -> dict[str, str] | None:
@@ -680,6 +691,36 @@ def drift(plans: Iterable[TeamPlan]) -> list[str]:
     return diffs
 
 
+def _odd_entry(path: Path) -> str | None:
+    """Why Terraform could not read the `*.tf` entry `path` as a file (a FIFO, a device, a
+    link to nothing or to one of those), or None. Links are looked at, never followed to read."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.stat(path)  # stat follows the link without opening what it names
+        except OSError:
+            return "a symbolic link to nothing (dangling); Terraform cannot read it"
+        if stat.S_ISREG(target.st_mode) or stat.S_ISDIR(target.st_mode):
+            return None  # not ecsgen's (links are never followed), and readable
+        return f"a symbolic link to {_kind(target.st_mode)}; Terraform cannot read it as a file"
+    if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+        return None
+    return f"{_kind(info.st_mode)}, not a file; Terraform cannot read it as a file"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 def inspect_module(folder: Path) -> tuple[list[str], list[str], bool]:
     """Ownership and interrupted-render checks of a module folder on disk, for `validate`.
 
@@ -706,6 +747,10 @@ def inspect_module(folder: Path) -> tuple[list[str], list[str], bool]:
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
         if not entry.endswith(".tf"):
+            continue
+        odd = _odd_entry(path)
+        if odd:
+            problems.append(f"{_p(path)}: {odd}")
             continue
         try:
             data = _read(path)
