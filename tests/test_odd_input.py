@@ -6,6 +6,7 @@ module, and a user's own file where ecsgen keeps its lock."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_words_starting_with_heredoc_marks_round_trip(workdir: Path, word: str) 
     assert invoke("validate", "output")[0] == 0
 
 
-ODD = {
+ODD: dict[str, Callable[[Path], None]] = {
     "dangling link": lambda p: p.symlink_to("nowhere.tf"),
     "fifo": os.mkfifo,
     "link to a device": lambda p: p.symlink_to("/dev/zero"),
