@@ -116,3 +116,65 @@ def test_a_users_file_at_the_lock_path_is_never_removed(workdir: Path) -> None:
     mine.write_text("pid 123 on host gone\n", encoding="utf-8")  # left by a killed render
     assert invoke("render", "specs", "--force")[0] == 0
     assert not mine.exists()
+
+
+SUBCLASSES = {
+    "StrEnum env value": (
+        "import enum\nclass Stage(enum.StrEnum):\n    PROD = 'prod'",
+        {"env": "{'STAGE': Stage.PROD}"},
+    ),
+    "IntEnum nodes": (
+        "import enum\nclass Size(enum.IntEnum):\n    TWO = 2",
+        {"nodes": "Size.TWO"},
+    ),
+    "str subclass word": (
+        "class Word(str):\n    def __str__(self):\n        raise RuntimeError('no')",
+        {"command": "['python', Word('t.py')]"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUBCLASSES))
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_values_of_spec_defined_subclasses_are_plain_values(
+    workdir: Path, case: str, jobs: str
+) -> None:
+    prelude, fields = SUBCLASSES[case]
+    write(workdir / "specs", prelude=prelude, **fields)
+    write(workdir / "specs", "bravo")
+    code, _, err = invoke("render", "specs", "--jobs", jobs)
+    assert code == 0, err
+    plain = {"env": "{'STAGE': 'prod'}", "nodes": "2", "command": "['python', 't.py']"}
+    write(workdir / "plain", **{k: plain[k] for k in fields})
+    assert invoke("render", "plain", "--out", "o2")[0] == 0
+
+    def body(out: str) -> dict[str, list[str]]:  # every file but its header (names the spec)
+        folder = workdir / out / "alpha"
+        return {p.name: p.read_text().split("\n")[1:] for p in folder.glob("*.tf")}
+
+    assert body("output") == body("o2")  # the same module as from plain values
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("command", "['python', 't.py', 'a\\x00b']", "holds a NUL character (at 1)"),
+        ("env", "{'X': '\\x00'}", "holds a NUL character (at 0)"),
+        ("env", "{'X': 'bell\\x07'}", "holds the control character U+0007 (at 4)"),
+        ("command", "['python', 't.py', '\\x1b[31m']", "holds the control character U+001B"),
+    ],
+)
+def test_nul_and_control_characters_are_refused(
+    workdir: Path, field: str, value: str, message: str
+) -> None:
+    write(workdir / "specs", **{field: value})
+    code, _, err = invoke("render", "specs")
+    assert code == 2, err
+    assert err.startswith("ecsgen: error: specs/alpha.py:") and message in err, err
+    assert not (workdir / "output").exists()
+
+
+def test_tabs_and_newlines_stay_allowed(workdir: Path) -> None:
+    write(workdir / "specs", command="['python', 't.py', 'a\\tb']", env="{'X': 'l1\\nl2\\r'}")
+    code, _, err = invoke("render", "specs")
+    assert code == 0, err
