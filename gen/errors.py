@@ -81,6 +81,7 @@ class Problem:
     team: str | None
     path: str
     message: str
+    code: str = "spec-error"  # the JSON report's code (`gen.report.CODES`)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

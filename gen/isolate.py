@@ -252,6 +252,7 @@ def _timed_out(loader: _Loader, limit: float) -> SpecError:
                 "stopped and nothing was rendered (an endless loop or a long wait in the spec or "
                 "a module it imports?). A spec that truly needs longer: --spec-timeout SECONDS, "
                 "or spec-timeout in [tool.ecsgen]",
+                "spec-timeout",
             )
         ]
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gen import pipeline
+from gen import ondisk, pipeline
 from gen.cli import main
 from gen.lock import LOCK_NAME, output_lock
 
@@ -155,7 +155,7 @@ def test_a_worker_killed_mid_validate_is_noticed(rendered: Path) -> None:
     flag = rendered / "flag"
 
     def patch() -> None:
-        original = pipeline._inspected
+        original = ondisk._inspected
         parent = os.getpid()
 
         def stalled(folder: Path) -> tuple[list[str], list[str]]:
@@ -164,7 +164,7 @@ def test_a_worker_killed_mid_validate_is_noticed(rendered: Path) -> None:
                 time.sleep(BOUND * 2)
             return original(folder)
 
-        pipeline._inspected = stalled
+        ondisk._inspected = stalled
 
     code, err = run_bounded(
         rendered,
