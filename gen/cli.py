@@ -231,7 +231,10 @@ def check(
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
-    With --format json, stdout holds {"ok", "drift": [{team, path, reason, detail}], "errors"}.
+    Also fails on orphaned modules (team folders made from a spec inside SPECS that no spec
+    produces any more) and on files with ecsgen's header that the render no longer makes.
+    With --format json, stdout holds one report (schema/report.schema.json: format_version,
+    ok, exit_code, items of {code, message, team, path, line, field}).
     """
     from gen import pipeline  # noqa: PLC0415
 
@@ -256,7 +259,7 @@ def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
 
     DIRS are module folders, or folders of module folders (such as output/). Hand-written
     files beside the generated ones are allowed; a folder with no generated module is not.
-    With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
+    With --format json, stdout holds one report (schema/report.schema.json), as for check.
     """
     from gen import pipeline  # noqa: PLC0415
 
