@@ -110,10 +110,19 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     Python's internals (no `__globals__`, no `os`), changes nothing it is given, and reads no
     file or environment variable (paths and modules are off limits too)."""
 
+    _decided: dict[tuple[type, str, type], bool] = {}  # noqa: RUF012 - one cache, shared
+
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
-        if isinstance(obj, PurePath | ModuleType) or isinstance(value, PurePath | ModuleType):
-            return False
-        return bool(super().is_safe_attribute(obj, attr, value))
+        # Jinja's answer depends on the types of `obj` and `value` and on `attr` only, so it is
+        # kept per (type, name, type): a template reads model attributes thousands of times.
+        key = (type(obj), attr, type(value))
+        found = self._decided.get(key)
+        if found is None:
+            found = not (
+                isinstance(obj, PurePath | ModuleType) or isinstance(value, PurePath | ModuleType)
+            ) and bool(super().is_safe_attribute(obj, attr, value))
+            self._decided[key] = found
+        return found
 
 
 @cache
@@ -263,9 +272,10 @@ def _placed(name: str, text: str, module: Module) -> str:
     lines = text.split("\n")
     heredoc: str | None = None
     for number, line in enumerate(lines, 1):
-        if heredoc is not None:
+        if heredoc is not None:  # text, as in a quoted string
             if line.strip() == heredoc:
                 heredoc = None
+            lines[number - 1] = line.replace(_OPEN, "").replace(_CLOSE, "")
             continue
         if _OPEN in line:
             where = _code_marks(line)

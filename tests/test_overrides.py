@@ -176,7 +176,8 @@ def test_an_unquoted_bare_value_is_refused(workdir: Path) -> None:
 def test_a_bare_value_in_quotes_or_a_comment_is_placed(workdir: Path) -> None:
     text = (
         '{% extends "bundled/job.tf.j2" %}{% block extra %}\n'
-        '# {{ job.name }}\nlocals {\n  kms_{{ job.ident }} = "alias/{{ job.name }}"\n}\n'
+        '# {{ job.name }}\nlocals {\n  kms_{{ job.ident }} = "alias/{{ job.name }}"\n'
+        "  doc_{{ job.ident }} = <<EOT\n{{ job.name }} docs\nEOT\n}\n"
         "{% endblock %}\n"
     )
     override(workdir, "job.tf.j2", text)
@@ -184,6 +185,7 @@ def test_a_bare_value_in_quotes_or_a_comment_is_placed(workdir: Path) -> None:
     assert code == 0, err
     written = (workdir / "output" / "nlp" / "job_bert_finetune.tf").read_text(encoding="utf-8")
     assert '"alias/bert-finetune"' in written and "# bert-finetune" in written
+    assert "bert-finetune docs\n" in written
     assert "\x00" not in written and "\x01" not in written
 
 
