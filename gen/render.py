@@ -24,7 +24,15 @@ from gen.inputs import templates_dir
 from gen.model import Decl, Module
 from gen.model.readme import readme_view
 
-__all__ = ["environment", "header", "prepare", "render_module", "templates_dir"]
+__all__ = [
+    "SandboxBytecodeCache",
+    "bundled_names",
+    "environment",
+    "header",
+    "prepare",
+    "render_module",
+    "templates_dir",
+]
 
 
 def _md(text: str) -> str:
@@ -167,6 +175,15 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
     return env
 
 
+class SandboxBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's per-user bytecode cache, with keys of their own: code compiled for the sandbox
+    routes every call and attribute through its checks, so it must never be confused with the
+    code a plain environment (an older ecsgen) compiled from the same source and stored there."""
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return "ecsgen-sandbox-" + super().get_cache_key(name, filename)
+
+
 def bundled_names() -> list[str]:
     """The bundled templates' names (`job/iam.tf.j2`, ...), sorted."""
     return sorted(jinja2.FileSystemLoader(templates_dir()).list_templates())
@@ -188,7 +205,7 @@ def prepare(overrides: Path | None = None, compile_all: bool = False) -> None:
 
         check_overrides(env, folder, bundled)
     if env.bytecode_cache is None:
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache()
+        env.bytecode_cache = SandboxBytecodeCache()
     if compile_all:
         names = list(bundled)
         if folder is not None:

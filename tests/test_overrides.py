@@ -236,3 +236,18 @@ def test_an_override_reaches_only_its_model(
         assert "tpl/outputs.tf.j2:" in err, err
     assert not any("s3cr3t" in p.read_text() for p in (workdir / "output").rglob("*.tf"))
     assert os.environ["PROBE_SECRET"] == "s3cr3t-value"
+
+
+def test_compiled_templates_are_never_shared_with_a_plain_environment() -> None:
+    """The bytecode cache is shared with older ecsgen versions (and anything else using Jinja):
+    code compiled without the sandbox must not be loaded into it."""
+    import jinja2
+
+    from gen.render import SandboxBytecodeCache, environment, prepare
+
+    prepare(None)
+    cache = environment(None).bytecode_cache
+    assert isinstance(cache, SandboxBytecodeCache)
+    plain = jinja2.FileSystemBytecodeCache()
+    assert cache.get_cache_key("main.tf.j2", "/x") != plain.get_cache_key("main.tf.j2", "/x")
+    assert environment(None).sandboxed
