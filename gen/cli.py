@@ -29,6 +29,8 @@ from gen.errors import (
 from gen.lock import LOCK_WAIT
 
 if TYPE_CHECKING:
+    from gen import pipeline
+    from gen.impact import Impact
     from gen.progress import Progress
 
 __all__ = ["main"]
@@ -60,6 +62,13 @@ TEMPLATES = click.option(
     default=None,
     help="Folder of template overrides, in front of the bundled templates "
     "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
+)
+COLOR = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the diff and summaries: auto colours on a terminal unless NO_COLOR is set.",
 )
 FORMAT = click.option(
     "--format",
@@ -96,15 +105,41 @@ def _emit(document: dict[str, object]) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
-def _run(action: Callable[[], T], fmt: str = "text") -> T:
+def _impact_json(impacts: Sequence[Impact]) -> dict[str, object]:
+    from gen.impact import total  # noqa: PLC0415
+
+    return {"teams": [i.as_json() for i in impacts], "total": total(impacts).as_json()}
+
+
+def _drift_text(exc: DriftError, stat: bool, color: bool) -> None:
+    """The diff (unless `stat`), each changed team's impact, the footer and the total line."""
+    from gen.diffview import footer, impact_report, paint  # noqa: PLC0415
+
+    text = "" if stat else str(exc)
+    text += impact_report(exc.impacts)  # type: ignore[arg-type]
+    text += f"ecsgen: {footer(exc.findings)}\n"
+    # click.echo strips colour codes unless told: the choice was made by `use_color`
+    click.echo(paint(text) if color else text, nl=False, color=color)
+
+
+def _run(
+    action: Callable[[], T], fmt: str = "text", *, stat: bool = False, color: bool = False
+) -> T:
     """Run a library call; turn ecsgen's errors into a clean message and exit code."""
     try:
         return action()
     except DriftError as exc:
         if fmt == "json":
-            _emit({"ok": False, "drift": _findings_json(exc.findings), "errors": []})
+            _emit(
+                {
+                    "ok": False,
+                    "drift": _findings_json(exc.findings),
+                    "impact": _impact_json(exc.impacts),  # type: ignore[arg-type]
+                    "errors": [],
+                }
+            )
         else:
-            click.echo(str(exc), nl=False)
+            _drift_text(exc, stat, color)
         click.echo(
             "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
         )
@@ -150,6 +185,8 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for another render of the same OUT to finish.",
 )
+@COLOR
+@click.option("--verbose", "-v", is_flag=True, help="Name every file written and removed.")
 def render(
     specs: Sequence[Path],
     out: Path,
@@ -157,6 +194,8 @@ def render(
     jobs: int | None,
     force: bool,
     wait: float,
+    color: str,
+    verbose: bool,
 ) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
@@ -165,23 +204,46 @@ def render(
     listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are replaced or
     removed; generated files that the specs no longer produce are removed, each named. One
     render per OUT at a time (a lock); a killed render is finished or rolled back by the next.
+    Each changed team ends with what its next apply does (resources to add, remove, change).
     """
     from gen import pipeline  # noqa: PLC0415
-    from gen.load import display_path  # noqa: PLC0415
 
     started = time.perf_counter()
     result = _run(
         lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
     )
     elapsed = time.perf_counter() - started
+    _render_report(result, out, elapsed, color=color, verbose=verbose)
+
+
+def _render_report(
+    result: pipeline.RenderResult, out: Path, elapsed: float, *, color: str, verbose: bool
+) -> None:
+    """What a render did, on stderr: recoveries, discarded edits, files (-v), impact, totals."""
+    from gen.diffview import impact_report, paint, use_color  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
+
     for note in result.notes:
         click.echo(f"ecsgen: {note}", err=True)
+    for path in result.discarded:
+        click.echo(f"ecsgen: discarded hand edit: {display_path(path)}", err=True)
+    removed = set(result.removed)
+    written = [p for p in result.touched if p not in removed]
+    if verbose:
+        for path in written:
+            click.echo(f"ecsgen: wrote {display_path(path)}", err=True)
     for path in result.removed:
         click.echo(f"ecsgen: removed {display_path(path)} (no longer generated)", err=True)
+    report = impact_report(result.impacts)
+    if report:
+        painted = use_color(color, sys.stderr)
+        click.echo(paint(report) if painted else report, nl=False, err=True, color=painted)
+    rendered = len(result.rendered)
+    names = f" ({_names(result.rendered)})" if rendered else ""
     click.echo(
-        f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
-        f"({_names(result.teams)}); {len(result.touched)} file(s) changed, "
-        f"{len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
+        f"ecsgen: {rendered} rendered{names}, {len(result.teams) - rendered} up to date in "
+        f"{out}/; {len(written)} file{'s' if len(written) != 1 else ''} written, "
+        f"{len(result.removed)} removed, {len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
         err=True,
     )
 
@@ -198,19 +260,40 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @TEMPLATES
 @JOBS
 @FORMAT
+@COLOR
+@click.option(
+    "--stat",
+    is_flag=True,
+    help="Print only each changed team's impact summary and the totals, not the diff.",
+)
 def check(
-    specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None, fmt: str
+    specs: Sequence[Path],
+    out: Path,
+    templates: Path | None,
+    jobs: int | None,
+    fmt: str,
+    color: str,
+    stat: bool,
 ) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
-    With --format json, stdout holds {"ok", "drift": [{team, path, reason, detail}], "errors"}.
+    Each changed team ends with what its next apply does (resource addresses to add, remove,
+    change; warnings where data would be lost), then a total line. With --format json, stdout
+    holds {"ok", "drift": [{team, path, reason, detail}], "impact", "errors"}.
     """
     from gen import pipeline  # noqa: PLC0415
+    from gen.diffview import use_color  # noqa: PLC0415
 
-    _run(lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt)
+    painted = fmt == "text" and use_color(color, sys.stdout)
+    _run(
+        lambda: pipeline.check(specs, out, templates, jobs, _progress),
+        fmt,
+        stat=stat,
+        color=painted,
+    )
     if fmt == "json":
-        _emit({"ok": True, "drift": [], "errors": []})
+        _emit({"ok": True, "drift": [], "impact": _impact_json(()), "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gen import __version__, inputs, parallel
+from gen.diffview import file_diffs, team_old_files
 from gen.errors import (
     DriftError,
     Finding,
@@ -29,6 +30,7 @@ from gen.errors import (
     UnreadableOutputError,
     WriteConflictError,
 )
+from gen.impact import Impact, team_impact
 from gen.isolate import load_and_validate
 from gen.load import display_path
 from gen.lock import LOCK_WAIT, output_lock
@@ -39,7 +41,6 @@ from gen.write import (
     MANIFEST_NAME,
     TeamPlan,
     apply,
-    drift,
     header_version,
     inspect_module,
     plan,
@@ -107,6 +108,9 @@ class RenderResult:
     removed: tuple[Path, ...] = ()  # generated files no longer produced, removed
     notes: tuple[str, ...] = ()  # recoveries and files left alone, one line each
     parsed_back: tuple[Path, ...] = ()
+    rendered: tuple[str, ...] = ()  # teams whose files changed on disk (the rest: up to date)
+    impacts: tuple[Impact, ...] = ()  # what each changed team's next apply does
+    discarded: tuple[Path, ...] = ()  # hand edits `force` overwrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ class _Outcome:
     parse_error: str = ""  # the render did not parse back as intended
     failed_file: str = ""  # ... in this file
     template_error: bool = False  # ... or a template failed (`TemplateError`)
+    impact: Impact | None = None  # what the change does to the infrastructure (`gen.impact`)
+    discarded: tuple[str, ...] = ()  # hand edits a forced render overwrites (file names)
 
 
 def render_in_memory(
@@ -144,13 +150,17 @@ def render_in_memory(
     return out
 
 
-def _reason(old: bytes | None) -> tuple[str, str]:
+def _reason(old: bytes | None, recorded: bool = False) -> tuple[str, str]:
+    """Why a file differs from the render; `recorded`: the manifest holds its bytes as ecsgen
+    wrote them (so it was not edited by hand: the spec or the templates changed)."""
     if old is None:
         return "missing", "not on disk"
     version = header_version(old)
     if version is not None and version != __version__:
         return "other-version", f"written by ecsgen {version}; this is ecsgen {__version__}"
-    return "differs", "differs from the render (edited by hand, or the spec changed)"
+    if recorded:
+        return "spec-changed", "as ecsgen wrote it; the spec (or the templates) changed since"
+    return "differs", "differs from the render (no manifest records what ecsgen wrote)"
 
 
 def _team(
@@ -180,6 +190,7 @@ def _team(
     ]
     # The manifest changes whenever a file does; on its own (missing, outdated) it is drift too.
     alone = not changed and not full.remove
+    recorded = MANIFEST_NAME in full.old  # a manifest on disk vouches for unedited files
     for name in full.write if alone else changed:
         path = display_path(full.folder / name)
         if name in full.edited:
@@ -187,16 +198,20 @@ def _team(
                 Finding(team.name, path, "edited", "edited by hand since ecsgen wrote it")
             )
         else:
-            findings.append(Finding(team.name, path, *_reason(full.old.get(name))))
+            findings.append(Finding(team.name, path, *_reason(full.old.get(name), recorded)))
     for name in full.remove:
         reason = "edited" if name in full.edited else "stale"
         findings.append(
             Finding(team.name, display_path(full.folder / name), reason, "no longer generated")
         )
-    texts = tuple(drift([full])) if diffs else ()
+    texts = tuple(file_diffs(full, findings)) if diffs else ()
     parsed = tuple(name for name in changed if name.endswith(".tf"))
+    impact = team_impact(team.name, team_old_files(full), files) if changed or full.remove else None
     kept = replace(full, files={name: full.files[name] for name in full.write}, old={})
-    outcome = _Outcome(team.name, kept, tuple(findings), texts, parsed)
+    discarded = tuple(n for n in full.edited if n in full.write) if force else ()
+    outcome = _Outcome(
+        team.name, kept, tuple(findings), texts, parsed, impact=impact, discarded=discarded
+    )
     if changed:
         try:
             verify_files(module, files, only=set(changed))
@@ -378,12 +393,16 @@ def render(
         raise
     notes.extend(line for p in plans for line in p.left)
     parsed = tuple(out / o.team / name for o in outcomes for name in o.parsed_back)
+    changed = {p.parent.name for p in result.written + result.removed}
     return RenderResult(
         tuple(o.team for o in outcomes),
         result.written + result.removed,
         result.removed,
         tuple(notes),
         parsed,
+        rendered=tuple(o.team for o in outcomes if o.team in changed),
+        impacts=tuple(o.impact for o in outcomes if o.impact is not None),
+        discarded=tuple(out / o.team / name for o in outcomes for name in o.discarded),
     )
 
 
@@ -407,7 +426,8 @@ def check(
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]
     if findings:
-        raise DriftError("".join(d for o in outcomes for d in o.diffs), findings)
+        impacts = tuple(o.impact for o in outcomes if o.impact is not None)
+        raise DriftError("".join(d for o in outcomes for d in o.diffs), findings, impacts)
     return findings
 
 

@@ -83,7 +83,7 @@ def test_an_unchanged_fleet_is_neither_rendered_nor_rewritten(
     assert code == 0, err
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed, 0 parsed back" in err
+    assert "0 files written, 0 removed, 0 parsed back" in err
     assert rendered == []
     assert tree(fleet / "output") == before
 
@@ -92,7 +92,7 @@ def test_a_spec_change_renders_that_team_only(fleet: Path, rendered: list[str]) 
     write_spec(fleet / "specs", "bravo", step="2")
     code, doc = check_json()
     assert code == 1
-    assert ("output/bravo/job_train.tf", "differs") in reasons(doc)
+    assert ("output/bravo/job_train.tf", "spec-changed") in reasons(doc)
     assert {p.split("/")[1] for p, _ in reasons(doc)} == {"bravo"}
     assert rendered == ["bravo"]
     code, _, err = invoke("render", "specs", "--jobs", "1")
@@ -115,7 +115,7 @@ def test_a_template_override_change_renders_again(fleet: Path, rendered: list[st
     render.environment.cache_clear()  # a new process would read the templates afresh
     code, doc = check_json("--templates", "overrides")
     assert code == 1
-    assert reasons(doc) == {(f"output/{t}/versions.tf", "differs") for t in TEAMS}
+    assert reasons(doc) == {(f"output/{t}/versions.tf", "spec-changed") for t in TEAMS}
     assert rendered == list(TEAMS)
     assert invoke("render", "specs", "--jobs", "1", "--templates", "overrides")[0] == 0
     assert (fleet / "output/alpha/versions.tf").read_text().endswith("platform team\n")
@@ -133,7 +133,7 @@ def test_a_changed_generator_renders_again_without_churning_manifests(
     assert rendered == list(TEAMS)
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed" in err
+    assert "0 files written, 0 removed" in err
     assert tree(fleet / "output") == before
     # A team written for another reason gets the current digest in its manifest.
     write_spec(fleet / "specs", "alpha", step="3")
@@ -165,7 +165,8 @@ def test_a_hand_edit_with_a_matching_manifest_entry_is_still_drift(
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     code, doc = check_json()
     assert code == 1
-    assert ("output/alpha/main.tf", "differs") in reasons(doc)
+    # the edited manifest vouches for the file, so the reason is the spec's; still drift
+    assert ("output/alpha/main.tf", "spec-changed") in reasons(doc)
     assert rendered == ["alpha"]
 
 
@@ -298,7 +299,7 @@ def test_a_manifest_from_before_the_digest_is_not_drift_and_not_rewritten(
     assert rendered == ["alpha"]
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed" in err
+    assert "0 files written, 0 removed" in err
     assert tree(fleet / "output") == before
 
 
@@ -330,7 +331,7 @@ def test_up_to_date_checks_on_the_workers_give_the_same_outcomes(
     assert invoke("check", "specs", "--jobs", "2")[0] == 0
     code, _, err = invoke("render", "specs", "--jobs", "2")
     assert code == 0, err
-    assert "0 file(s) changed, 0 parsed back" in err
+    assert "0 files written, 0 removed, 0 parsed back" in err
     write_spec(fleet / "specs", "bravo", step="9")
     (fleet / "output/charlie/main.tf").write_text("# edited\n")
     one = invoke("check", "specs", "--jobs", "1", "--format", "json")
@@ -338,7 +339,7 @@ def test_up_to_date_checks_on_the_workers_give_the_same_outcomes(
     assert one[0] == two[0] == 1
     assert one[1] == two[1]
     assert reasons(json.loads(two[1])) == {
-        ("output/bravo/job_train.tf", "differs"),
+        ("output/bravo/job_train.tf", "spec-changed"),
         ("output/charlie/main.tf", "edited"),
     }
 
