@@ -27,6 +27,7 @@ from gen.model import (
     Decl,
     Module,
 )
+from gen.moves import MovedBlock, moves_for
 from gen.names import RDZV_PORT
 from gen.validate import Ec2Compute
 
@@ -267,6 +268,17 @@ def _where(exc: BaseException) -> str:
     return "a template"
 
 
+def _moves(module: Module) -> list[MovedBlock]:
+    """The `moved {}` blocks of the module (`gen.moves`): renames its addresses went through."""
+    declared = [
+        f"{d.rtype}.{d.label}"
+        for decls in module.decls().values()
+        for d in decls
+        if d.kind == "resource"
+    ]
+    return moves_for(declared, [job.ident for job in module.jobs])
+
+
 def render_module(module: Module, templates: Path | None = None) -> dict[str, str]:
     """Every file of the team's module, by file name, as the exact text to write.
 
@@ -277,6 +289,7 @@ def render_module(module: Module, templates: Path | None = None) -> dict[str, st
         "module": module,
         "header": Markup(header(module)),  # noqa: S704 - a comment line, ours
         "docs": _docs(module),
+        "moves": _moves(module),
     }
     try:
         files: dict[str, str] = {}
