@@ -14,7 +14,7 @@ plan` on moto for a job rename, a team removal, a node-count and an image change
   whose default changed, a local or data source whose value changed, or a resource that is
   added or replaced, is changed too (Terraform shows such values as "known after apply").
 * A change replaces a resource when it touches an argument the provider cannot update in place
-  (`FORCE_NEW`, a table for the resource types ecsgen writes; names, above all).
+  (`gen.aws_rules.FORCE_NEW`, a table for the resource types ecsgen writes; names, above all).
 * `count` and `for_each` are read with the module's variable defaults (what the spec decided):
   a resource with no instances there is in no list. A root module that sets such a variable
   can see more.
@@ -27,75 +27,20 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from gen.aws_rules import FORCE_NEW, STATEFUL
 from gen.hcl import Expr, Heredoc
 
 __all__ = [
-    "FORCE_NEW",
-    "STATEFUL",
     "Impact",
     "Moved",
     "Total",
     "addresses",
+    "moved_blocks",
     "summary_lines",
     "team_impact",
     "total",
     "total_line",
 ]
-
-# Arguments whose change replaces the resource (hashicorp/aws 5.x: `ForceNew` or
-# `RequiresReplace` in each resource's schema). "*" : any argument but those listed after "!".
-FORCE_NEW: Mapping[str, frozenset[str]] = {
-    "aws_autoscaling_group": frozenset({"name", "name_prefix"}),
-    "aws_cloudwatch_event_rule": frozenset({"name", "name_prefix", "event_bus_name"}),
-    "aws_cloudwatch_event_target": frozenset({"rule", "target_id", "event_bus_name"}),
-    "aws_cloudwatch_log_group": frozenset({"name", "name_prefix", "log_group_class"}),
-    "aws_ecs_capacity_provider": frozenset(
-        {"name", "auto_scaling_group_provider.auto_scaling_group_arn"}
-    ),
-    "aws_ecs_cluster": frozenset({"name"}),
-    "aws_ecs_cluster_capacity_providers": frozenset({"cluster_name"}),
-    "aws_ecs_service": frozenset(
-        {"name", "cluster", "iam_role", "launch_type", "scheduling_strategy"}
-    ),
-    # every argument but tags replaces a task definition (it is immutable: a new revision)
-    "aws_ecs_task_definition": frozenset({"*", "!tags", "!skip_destroy", "!track_latest"}),
-    "aws_iam_instance_profile": frozenset({"name", "name_prefix", "path"}),
-    "aws_iam_role": frozenset({"name", "name_prefix", "path"}),
-    "aws_iam_role_policy": frozenset({"name", "name_prefix", "role"}),
-    "aws_iam_role_policy_attachment": frozenset({"role", "policy_arn"}),
-    "aws_launch_template": frozenset({"name", "name_prefix"}),
-    "aws_placement_group": frozenset({"name", "strategy", "partition_count", "spread_level"}),
-    "aws_security_group": frozenset({"name", "name_prefix", "description", "vpc_id"}),
-    "aws_service_discovery_private_dns_namespace": frozenset({"name", "vpc", "description"}),
-    "aws_service_discovery_service": frozenset(
-        {"name", "namespace_id", "health_check_custom_config"}
-    ),
-    "aws_sfn_state_machine": frozenset({"name", "name_prefix", "type"}),
-    "aws_sns_topic": frozenset({"name", "name_prefix", "fifo_topic"}),
-    "aws_sns_topic_subscription": frozenset({"topic_arn", "protocol", "endpoint"}),
-    "aws_ssm_parameter": frozenset({"name"}),
-    "aws_vpc_security_group_egress_rule": frozenset({"security_group_id"}),
-    "aws_vpc_security_group_ingress_rule": frozenset({"security_group_id"}),
-}
-
-# Resource types whose loss loses data: what is lost, and what to do before applying.
-STATEFUL: Mapping[str, tuple[str, str]] = {
-    "aws_cloudwatch_log_group": (
-        "the log group {name} and every log event in it",
-        "to keep them, set `keep_logs=True` on the team and apply that before this change "
-        "(Terraform then leaves the group in AWS), or export the logs first "
-        "(aws logs create-export-task)",
-    ),
-    "aws_ssm_parameter": (
-        "the run record {name} (the run id, its status and failure count)",
-        "read it first if you need it (aws ssm get-parameter --name {name}); the job starts "
-        "again as a new run",
-    ),
-    "aws_sns_topic": (
-        "the topic {name} and its subscriptions",
-        "email subscribers must confirm their subscription again after the apply",
-    ),
-}
 
 _REF = re.compile(
     r"(?<![\w.-])(?:(var|local)\.([A-Za-z_][\w-]*)"
@@ -345,13 +290,18 @@ def _changed_values(old: _Module, new: _Module, new_resources: set[str]) -> set[
 def team_impact(team: str, old: Mapping[str, str], new: Mapping[str, str]) -> Impact:
     """What applying `new` (file name -> text) does where `old` was applied."""
     before, after = _module(old), _module(new)
-    moved = {a: b for a, b in after.moved.items() if a in before.resources}
+    moved = {
+        a: b
+        for a, b in after.moved.items()
+        if a in before.resources and _has_instances(before.resources[a], before)
+    }
+    if moved:  # compare what Terraform compares: the old text as if it had the new addresses
+        before = _with_moves(before, moved)
     live_old = {a for a, body in before.resources.items() if _has_instances(body, before)}
     live_new = {a for a, body in after.resources.items() if _has_instances(body, after)}
-    renamed = {moved[a]: a for a in live_old if a in moved}  # new address -> old address
-    add = sorted(a for a in live_new - live_old if a not in renamed)
-    remove = sorted(a for a in live_old - live_new if a not in moved)
-    both = [a for a in sorted(live_new) if a in live_old or a in renamed]
+    add = sorted(live_new - live_old)
+    remove = sorted(live_old - live_new)
+    both = sorted(live_new & live_old)
     # Replacements make new values that refer-ers see; resolve them before in-place changes.
     new_values: set[str] = set(add)
     replace: set[str] = set()
@@ -363,7 +313,7 @@ def team_impact(team: str, old: Mapping[str, str], new: Mapping[str, str]) -> Im
             if address in replace:
                 continue
             kind = address.split(".", 1)[0]
-            was = before.resources[renamed.get(address, address)]
+            was = before.resources[address]
             if _replaces(kind, was, after.resources[address], values):
                 replace.add(address)
                 new_values.add(address)
@@ -373,18 +323,18 @@ def team_impact(team: str, old: Mapping[str, str], new: Mapping[str, str]) -> Im
     for address in both:
         if address in replace:
             continue
-        was, now = before.resources[renamed.get(address, address)], after.resources[address]
+        was, now = before.resources[address], after.resources[address]
         if _canon(was) != _canon(now) or _refs(now) & values:
             change.append(address)
     warnings = [
         text
         for address in [*remove, *sorted(replace)]
-        if (text := _stateful(address, before.resources[renamed.get(address, address)]))
+        if (text := _stateful(address, before.resources[address]))
     ]
     notes = [
         text
         for address in [*remove, *sorted(replace)]
-        if (text := _kept(address, before.resources[renamed.get(address, address)]))
+        if (text := _kept(address, before.resources[address]))
     ]
     notes.extend(_job_renames(team, old, new, warnings))
     notes.extend(
@@ -397,11 +347,42 @@ def team_impact(team: str, old: Mapping[str, str], new: Mapping[str, str]) -> Im
         tuple(remove),
         tuple(change),
         tuple(sorted(replace)),
-        tuple(Moved(a, b) for a, b in sorted(moved.items()) if a in live_old),
+        tuple(Moved(a, b) for a, b in sorted(moved.items())),
         tuple(warnings),
         tuple(notes),
         removed_team=not new,
         new_team=not old,
+    )
+
+
+def _with_moves(module: _Module, moved: Mapping[str, str]) -> _Module:
+    """`module` with each moved resource at its new address, and every reference to it too."""
+    names = "|".join(re.escape(a) for a in sorted(moved, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.-])(?<!data\.)(?:{names})(?![\w-])")
+
+    def rewrite(value: object) -> object:
+        if isinstance(value, Expr):
+            return Expr(pattern.sub(lambda m: moved[m[0]], value.text))
+        if isinstance(value, str):
+            return pattern.sub(lambda m: moved[m[0]], value)
+        if isinstance(value, Heredoc):
+            return Heredoc(pattern.sub(lambda m: moved[m[0]], value.text))
+        if isinstance(value, Mapping):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [rewrite(v) for v in value]
+        return value
+
+    def body(value: Mapping[str, object]) -> dict[str, object]:
+        return {k: rewrite(v) for k, v in value.items()}
+
+    return _Module(
+        {moved.get(a, a): body(b) for a, b in module.resources.items()},
+        {a: body(b) for a, b in module.data.items()},
+        dict(module.variables),
+        {a: rewrite(v) for a, v in module.locals.items()},
+        dict(module.moved),
+        list(module.unreadable),
     )
 
 
@@ -455,11 +436,16 @@ def _job_renames(
     ]
 
 
-def addresses(files: Mapping[str, str]) -> list[str]:
+def addresses(files: Mapping[str, str], *, data: bool = True) -> list[str]:
     """Every resource address a module declares (`TYPE.NAME`), sorted; data sources as
-    `data.TYPE.NAME`."""
+    `data.TYPE.NAME` unless `data` is False."""
     found = _module(files)
-    return sorted([*found.resources, *found.data])
+    return sorted([*found.resources, *(found.data if data else ())])
+
+
+def moved_blocks(files: Mapping[str, str]) -> dict[str, str]:
+    """The module's `moved {}` blocks: old address -> new address."""
+    return dict(_module(files).moved)
 
 
 def total(impacts: Iterable[Impact]) -> Total:
