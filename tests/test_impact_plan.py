@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from gen.impact import Impact, team_impact
+from gen.impact import Impact, moved_blocks, team_impact
+from gen.moves import Move
 from gen.pipeline import render_in_memory
 from gen.validate import TeamConfig
 from tests.conftest import EXAMPLES, OUTPUT, Terraform
@@ -196,3 +197,91 @@ def test_team_removal_matches_terraform_plan(
     _compare(impact, planned)
     assert set(planned) == {"starter remove"}
     assert any("aws_cloudwatch_log_group" in w for w in impact.warnings)
+
+
+MOVED_SPEC = """from gen import Fargate, Job, Team
+
+team = Team(
+    name="moves",
+    region="us-east-1",
+    jobs=[
+        Job(
+            name="train",
+            image="r.example.com/a:1",
+            command=["python", "a.py"],
+            nodes=2,
+            compute=Fargate(cpu=256, memory=512),
+        ),
+    ],
+)
+"""
+# As if an earlier ecsgen had labelled them so: (type, label then, label now).
+MOVES = (
+    Move("0.0.1", "aws_cloudwatch_log_group.{job}_old_logs", "aws_cloudwatch_log_group.{job}", "t"),
+    Move("0.0.1", "aws_ssm_parameter.{job}_record", "aws_ssm_parameter.{job}_run", "t"),
+)
+
+
+def _relabel(files: dict[str, str], rtype: str, label: str, old: str) -> dict[str, str]:
+    """`files` with the resource `rtype.label` (its block and every reference) named `old`."""
+    reference = re.compile(rf"(?<![\w.-])(?<!data\.){rtype}\.{label}(?![\w-])")
+    header = f'resource "{rtype}" "{label}"'
+    return {
+        name: reference.sub(f"{rtype}.{old}", text.replace(header, f'resource "{rtype}" "{old}"'))
+        for name, text in files.items()
+    }
+
+
+def test_moved_blocks_keep_what_an_older_version_created(
+    terraform: Terraform,
+    moto_endpoint: str,  # noqa: F811
+    sfn_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Apply a module whose log group and run record have the labels an older ecsgen gave
+    them; render with this code and a `gen.moves` table that records the renames; the plan
+    moves both (previous_address) and creates, destroys or replaces nothing."""
+    import gen.moves
+    from gen.load import load_specs
+    from gen.validate import validate
+    from tests.test_apply import _root_config
+
+    spec = tmp_path / "moves.py"
+    spec.write_text(MOVED_SPEC, encoding="utf-8")
+    old = render_in_memory([spec])["moves"]
+    moved = dict(pair for move in MOVES for pair in move.expand(["train"]))
+    for then, now in moved.items():
+        old = _relabel(old, now.split(".")[0], now.split(".")[1], then.split(".")[1])
+    assert 'resource "aws_cloudwatch_log_group" "train_old_logs"' in old["job_train.tf"]
+    module = tmp_path / "modules" / "moves"
+    module.mkdir(parents=True)
+    _swap(module, old)
+    (team,) = validate(load_specs([spec]))
+    (tmp_path / "main.tf").write_text(
+        _root_config(moto_endpoint, [team], sfn_endpoint), encoding="utf-8"
+    )
+    terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
+    terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+    try:
+        monkeypatch.setattr(gen.moves, "MOVES", MOVES)
+        new = render_in_memory([spec])["moves"]
+        assert moved_blocks(new) == moved
+        impact = team_impact("moves", old, new)
+        assert {(m.old, m.new) for m in impact.moved} == set(moved.items())
+        assert impact.empty() is False and not (impact.add or impact.remove or impact.replace)
+        assert not impact.warnings
+        _swap(module, new)
+        terraform.ok(
+            "plan", "-input=false", "-refresh=false", "-out=moved.tfplan", cwd=tmp_path, timeout=300
+        )
+        plan = json.loads(terraform.ok("show", "-json", "moved.tfplan", cwd=tmp_path, timeout=120))
+        changes = {c["address"]: c for c in plan["resource_changes"]}
+        for old_address, new_address in moved.items():
+            change = changes[f"module.moves.{new_address}"]
+            assert change.get("previous_address") == f"module.moves.{old_address}"
+            assert change["change"]["actions"] in (["no-op"], ["update"])
+        made = {a: c["change"]["actions"] for a, c in changes.items()}
+        assert not [a for a, actions in made.items() if "create" in actions or "delete" in actions]
+    finally:
+        terraform.ok("destroy", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
