@@ -1,7 +1,7 @@
 """Resource addresses are a public contract: `tests/addresses.txt` pins every resource address
 of the example modules. A new ecsgen version that renames one would make every team's next
 apply destroy and recreate that resource (a log group with its logs, a run record), so a pinned
-address that is gone fails here until `gen/moves.py` has a `moved` entry for it (rendered into
+address that is gone fails here until `gen/model/moved.py` has a `moved` entry for it (rendered into
 main.tf). `pytest --update-goldens` adds new addresses and drops moved ones; it never drops an
 address that just disappeared: a resource removed on purpose is taken out of the list by hand,
 in the same change, where a reviewer sees it."""
@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from gen.impact import addresses, moved_blocks
-from gen.moves import Move
+from gen.model.moved import Move
 from gen.pipeline import render_in_memory
 from tests.conftest import EXAMPLES, ROOT
 
 CONTRACT = ROOT / "tests" / "addresses.txt"
 HEADER = (
     "# Every resource address of the example modules (team, address), a public contract: see\n"
-    "# tests/test_addresses.py. A rename needs a moved entry in gen/moves.py.\n"
+    "# tests/test_addresses.py. A rename needs a moved entry in gen/model/moved.py.\n"
 )
 
 
@@ -71,7 +71,7 @@ def contract_problems(
             problems.append(
                 f"{team}: {address} is pinned but no longer rendered, and no moved block says "
                 "where it went. Every team's next apply would destroy it and create the "
-                "renamed one. Add a Move to gen/moves.py (it renders `moved {}` into main.tf); "
+                "renamed one. Add a Move to gen/model/moved.py (it renders `moved {}` into main.tf); "
                 f"if the resource is removed on purpose, take the line out of {CONTRACT.name}"
             )
         updated[team] = now
@@ -123,7 +123,7 @@ def test_the_contract_file_is_sorted_and_unique() -> None:
 def test_a_move_in_the_table_is_rendered_into_main_tf(
     monkeypatch: pytest.MonkeyPatch, chdir_root: Path
 ) -> None:
-    import gen.moves
+    import gen.model.moved
 
     rename = Move(
         "0.0.1",
@@ -131,7 +131,7 @@ def test_a_move_in_the_table_is_rendered_into_main_tf(
         "aws_cloudwatch_log_group.{job}",
         "a test rename",
     )
-    monkeypatch.setattr(gen.moves, "MOVES", (rename,))
+    monkeypatch.setattr(gen.model.moved, "MOVES", (rename,))
     files = render_in_memory([EXAMPLES.relative_to(chdir_root) / "llm.py"])["llm"]
     assert moved_blocks(files) == {
         "aws_cloudwatch_log_group.eval_old": "aws_cloudwatch_log_group.eval",

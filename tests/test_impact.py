@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gen.impact import Impact, addresses, summary_lines, team_impact, total, total_line
-from gen.moves import Move, moves_for
+from gen.model.moved import Move, moves_for
 from gen.pipeline import render_in_memory
 from tests.conftest import EXAMPLES, OUTPUT
 

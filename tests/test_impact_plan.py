@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from gen.impact import Impact, moved_blocks, team_impact
-from gen.moves import Move
+from gen.model.moved import Move
 from gen.pipeline import render_in_memory
 from gen.validate import TeamConfig
 from tests.conftest import EXAMPLES, OUTPUT, Terraform
@@ -240,9 +240,9 @@ def test_moved_blocks_keep_what_an_older_version_created(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Apply a module whose log group and run record have the labels an older ecsgen gave
-    them; render with this code and a `gen.moves` table that records the renames; the plan
+    them; render with this code and a `gen.model.moved` table that records the renames; the plan
     moves both (previous_address) and creates, destroys or replaces nothing."""
-    import gen.moves
+    import gen.model.moved
     from gen.load import load_specs
     from gen.validate import validate
     from tests.test_apply import _root_config
@@ -264,7 +264,7 @@ def test_moved_blocks_keep_what_an_older_version_created(
     terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
     terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
     try:
-        monkeypatch.setattr(gen.moves, "MOVES", MOVES)
+        monkeypatch.setattr(gen.model.moved, "MOVES", MOVES)
         new = render_in_memory([spec])["moves"]
         assert moved_blocks(new) == moved
         impact = team_impact("moves", old, new)
