@@ -427,7 +427,7 @@ def _job_renames(
     came = sorted(_job_files(new) - _job_files(old))
     if not (gone and came):
         return []
-    lost = "; its logs and run record are deleted (see the warnings)" if warnings else ""
+    lost = "; the warnings say what is lost" if warnings else ""
     return [
         f"team {team}: {', '.join(gone)} is gone and {', '.join(came)} is new. If a job was "
         "renamed, nothing of it carries over: every AWS name carries the job's name (log "

@@ -285,3 +285,82 @@ def test_moved_blocks_keep_what_an_older_version_created(
         assert not [a for a, actions in made.items() if "create" in actions or "delete" in actions]
     finally:
         terraform.ok("destroy", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+
+
+KEEP_SPEC = """from gen import Fargate, Job, Team
+
+team = Team(
+    name="keep",
+    region="us-east-1",
+    keep_logs={keep},
+    jobs=[
+        Job(
+            name="{job}",
+            image="r.example.com/a:1",
+            command=["python", "a.py"],
+            compute=Fargate(cpu=256, memory=512),
+        ),
+    ],
+)
+"""
+
+
+def test_keep_logs_keeps_the_log_group_through_a_job_rename(
+    terraform: Terraform,
+    moto_endpoint: str,  # noqa: F811
+    sfn_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Apply with keep_logs, rename the job, apply: the old log group is still in moto, and
+    the summary warned only about the run record (the logs are kept: a note says how to
+    delete them)."""
+    from gen.load import load_specs
+    from gen.validate import validate
+    from tests.test_apply import _client, _root_config
+
+    spec, module = tmp_path / "keep.py", tmp_path / "modules" / "keep"
+    module.mkdir(parents=True)
+    spec.write_text(KEEP_SPEC.format(keep=True, job="alpha"), encoding="utf-8")
+    first = render_in_memory([spec])["keep"]
+    _swap(module, first)
+    (team,) = validate(load_specs([spec]))
+    assert team.keep_logs
+    (tmp_path / "main.tf").write_text(
+        _root_config(moto_endpoint, [team], sfn_endpoint), encoding="utf-8"
+    )
+    terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
+    terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+    logs = _client("logs", moto_endpoint)
+    try:
+        spec.write_text(KEEP_SPEC.format(keep=True, job="beta"), encoding="utf-8")
+        renamed = render_in_memory([spec])["keep"]
+        impact = team_impact("keep", first, renamed)
+        assert "aws_cloudwatch_log_group.alpha" in impact.remove
+        assert [w.split(":")[0] for w in impact.warnings] == ["aws_ssm_parameter.alpha_run"]
+        assert any(
+            n.startswith("aws_cloudwatch_log_group.alpha: the log group /ecs/keep/alpha stays")
+            for n in impact.notes
+        )
+        without = {
+            name: text.replace("  skip_destroy      = true\n", "") for name, text in first.items()
+        }
+        assert [w.split(":")[0] for w in team_impact("keep", without, renamed).warnings] == [
+            "aws_cloudwatch_log_group.alpha",
+            "aws_ssm_parameter.alpha_run",
+        ], "without keep_logs the same rename warns about the logs"
+        _swap(module, renamed)
+        terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+        groups = {
+            g["logGroupName"]
+            for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/keep/")["logGroups"]
+        }
+        assert groups == {"/ecs/keep/alpha", "/ecs/keep/beta"}, "the renamed job's group stays"
+    finally:
+        terraform.ok("destroy", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
+    groups = {
+        g["logGroupName"]
+        for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/keep/")["logGroups"]
+    }
+    assert groups == {"/ecs/keep/alpha", "/ecs/keep/beta"}, "destroy keeps them too"
+    for name in groups:  # the clean-up the note names
+        logs.delete_log_group(logGroupName=name)
