@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -17,15 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from gen import __version__
-from gen.errors import (
-    DriftError,
-    EcsgenError,
-    Finding,
-    OutputError,
-    ParseBackError,
-    SpecError,
-    TemplateError,
-)
+from gen.errors import DriftError, EcsgenError, safe_text
 from gen.lock import LOCK_WAIT
 
 if TYPE_CHECKING:
@@ -70,6 +63,14 @@ COLOR = click.option(
     show_default=True,
     help="Colour the diff and summaries: auto colours on a terminal unless NO_COLOR is set.",
 )
+SPEC_TIMEOUT = click.option(
+    "--spec-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Seconds one spec may take to load before it is stopped and named (default: "
+    "[tool.ecsgen] spec-timeout, else 60).",
+)
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -84,21 +85,6 @@ def _progress(total: int, label: str) -> Progress:
     from gen.progress import Progress  # noqa: PLC0415
 
     return Progress(total, label, sys.stderr)
-
-
-def _errors_json(exc: EcsgenError) -> list[dict[str, object]]:
-    if isinstance(exc, SpecError):
-        return [
-            {"team": p.team, "path": p.file, "line": p.line, "field": p.path, "reason": p.message}
-            for p in exc.problems
-        ]
-    return [{"team": None, "path": None, "reason": str(exc)}]
-
-
-def _findings_json(findings: Sequence[Finding]) -> list[dict[str, str]]:
-    return [
-        {"team": f.team, "path": f.path, "reason": f.reason, "detail": f.detail} for f in findings
-    ]
 
 
 def _emit(document: dict[str, object]) -> None:
@@ -122,22 +108,38 @@ def _drift_text(exc: DriftError, stat: bool, color: bool) -> None:
     click.echo(paint(text) if color else text, nl=False, color=color)
 
 
+def _report(
+    command: str,
+    code: int,
+    items: object,
+    modules: int | None = None,
+    impact: dict[str, object] | None = None,
+) -> None:
+    from gen.report import document  # noqa: PLC0415
+
+    _emit(document(command, code, items, modules, impact))  # type: ignore[arg-type]
+
+
 def _run(
-    action: Callable[[], T], fmt: str = "text", *, stat: bool = False, color: bool = False
+    action: Callable[[], T],
+    fmt: str = "text",
+    command: str = "",
+    modules: int | None = None,
+    *,
+    stat: bool = False,
+    color: bool = False,
 ) -> T:
-    """Run a library call; turn ecsgen's errors into a clean message and exit code."""
+    """Run a library call; turn ecsgen's errors into a clean message and exit code (and, with
+    `--format json`, the report: `gen.report`). An error that is not ecsgen's own is a bug:
+    exit 2, the report still printed, and the traceback on stderr to report."""
     try:
         return action()
     except DriftError as exc:
         if fmt == "json":
-            _emit(
-                {
-                    "ok": False,
-                    "drift": _findings_json(exc.findings),
-                    "impact": _impact_json(exc.impacts),  # type: ignore[arg-type]
-                    "errors": [],
-                }
-            )
+            from gen.report import finding_items  # noqa: PLC0415
+
+            impact = _impact_json(exc.impacts)  # type: ignore[arg-type]
+            _report(command, exc.exit_code, finding_items(exc.findings), modules, impact)
         else:
             _drift_text(exc, stat, color)
         click.echo(
@@ -146,19 +148,22 @@ def _run(
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
         if fmt == "json":
-            findings = (
-                exc.findings
-                if isinstance(exc, OutputError | ParseBackError | TemplateError)
-                else ()
-            )
-            key = "invalid" if isinstance(exc, OutputError) else "drift"
-            document: dict[str, object] = {"ok": False, key: _findings_json(findings)}
-            document["errors"] = [] if isinstance(exc, OutputError) else _errors_json(exc)
-            _emit(document)
+            from gen.report import error_items  # noqa: PLC0415
+
+            _report(command, exc.exit_code, error_items(exc), modules)
         click.echo(
             f"ecsgen: error: {exc}" if "\n" not in str(exc) else f"ecsgen: errors:\n{exc}", err=True
         )
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a bug: still a report, and a traceback to send
+        if fmt == "json":
+            from gen.report import item  # noqa: PLC0415
+
+            text = f"{type(exc).__name__}: {safe_text(exc)}"
+            _report(command, 2, [item("internal", text)], modules)
+        click.echo(f"ecsgen: internal error (please report): {safe_text(exc)}", err=True)
+        click.echo(traceback.format_exc(), err=True, nl=False)
+        sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,6 +192,14 @@ def main() -> None:
 )
 @COLOR
 @click.option("--verbose", "-v", is_flag=True, help="Name every file written and removed.")
+@SPEC_TIMEOUT
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove orphaned modules: team folders in OUT made from a spec inside SPECS that no "
+    "spec produces any more (removed or renamed team). One with hand edits is refused unless "
+    "--force. Without --prune they are left and named on stderr.",
+)
 def render(
     specs: Sequence[Path],
     out: Path,
@@ -196,6 +209,8 @@ def render(
     wait: float,
     color: str,
     verbose: bool,
+    spec_timeout: float | None,
+    prune: bool,
 ) -> None:
     """Render SPECS (spec files or folders of them) into OUT/<team>/.
 
@@ -210,7 +225,17 @@ def render(
 
     started = time.perf_counter()
     result = _run(
-        lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
+        lambda: pipeline.render(
+            specs,
+            out,
+            templates,
+            jobs,
+            _progress,
+            force=force,
+            wait=wait,
+            spec_timeout=spec_timeout,
+            prune_orphans=prune,
+        )
     )
     elapsed = time.perf_counter() - started
     _render_report(result, out, elapsed, color=color, verbose=verbose)
@@ -260,6 +285,7 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @TEMPLATES
 @JOBS
 @FORMAT
+@SPEC_TIMEOUT
 @COLOR
 @click.option(
     "--stat",
@@ -272,28 +298,33 @@ def check(
     templates: Path | None,
     jobs: int | None,
     fmt: str,
+    spec_timeout: float | None,
     color: str,
     stat: bool,
 ) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
+    Also fails on orphaned modules (team folders made from a spec inside SPECS that no spec
+    produces any more) and on files with ecsgen's header that the render no longer makes.
     Each changed team ends with what its next apply does (resource addresses to add, remove,
-    change; warnings where data would be lost), then a total line. With --format json, stdout
-    holds {"ok", "drift": [{team, path, reason, detail}], "impact", "errors"}.
+    change; warnings where data would be lost), then a total line and a footer.
+    With --format json, stdout holds one report (schema/report.schema.json: format_version,
+    ok, exit_code, items of {code, message, team, path, line, field}, impact).
     """
     from gen import pipeline  # noqa: PLC0415
     from gen.diffview import use_color  # noqa: PLC0415
 
     painted = fmt == "text" and use_color(color, sys.stdout)
     _run(
-        lambda: pipeline.check(specs, out, templates, jobs, _progress),
+        lambda: pipeline.check(specs, out, templates, jobs, _progress, spec_timeout=spec_timeout),
         fmt,
+        "check",
         stat=stat,
         color=painted,
     )
     if fmt == "json":
-        _emit({"ok": True, "drift": [], "impact": _impact_json(()), "errors": []})
+        _report("check", 0, [], impact=_impact_json(()))
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 
@@ -308,12 +339,12 @@ def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
 
     DIRS are module folders, or folders of module folders (such as output/). Hand-written
     files beside the generated ones are allowed; a folder with no generated module is not.
-    With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
+    With --format json, stdout holds one report (schema/report.schema.json), as for check.
     """
     from gen import pipeline  # noqa: PLC0415
 
     folders = pipeline.module_folders(dirs)
-    _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt)
+    _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt, "validate", len(folders))
     if fmt == "json":
-        _emit({"ok": True, "modules": len(folders), "invalid": [], "errors": []})
+        _report("validate", 0, [], len(folders))
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)

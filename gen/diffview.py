@@ -112,6 +112,16 @@ def file_diffs(plan: TeamPlan, findings: Iterable[Finding]) -> list[str]:
 
     why = {f.path: f.detail for f in findings}
     texts = [f"# {line}; run `ecsgen render` to finish it\n" for line in plan.pending]
+    texts.extend(  # edited files neither rewritten nor removed (the render no longer makes them)
+        f"# {display_path(plan.folder / name)}: edited by hand since ecsgen wrote it\n"
+        for name in plan.edited
+        if name not in plan.write and name not in plan.remove
+    )
+    texts.extend(
+        f"# {display_path(plan.folder / name)}: has ecsgen's header but the render no longer "
+        "makes it; delete it (Terraform still reads it)\n"
+        for name in plan.stale
+    )
     for name in plan.write:
         if name == MANIFEST_NAME:
             continue

@@ -21,6 +21,7 @@ __all__ = [
     "SpecError",
     "TemplateError",
     "UnreadableOutputError",
+    "WorkerError",
     "WriteConflictError",
     "safe_text",
     "shown",
@@ -80,6 +81,7 @@ class Problem:
     team: str | None
     path: str
     message: str
+    code: str = "spec-error"  # the JSON report's code (`gen.report.CODES`)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -182,5 +184,12 @@ class TemplateError(EcsgenError):
 
 class SettingError(EcsgenError):
     """The repository setting (`[tool.ecsgen]` in pyproject.toml) is unreadable or wrong."""
+
+    exit_code = 2
+
+
+class WorkerError(EcsgenError, RuntimeError):
+    """A worker process died (a signal, the OOM killer, `os._exit`) while it held some teams;
+    the command stopped and wrote nothing. The message names the teams."""
 
     exit_code = 2

@@ -303,11 +303,12 @@ def _decode_heredoc(raw: str) -> str | Expr:
 
 def decode_string(raw: str) -> str | Expr:
     """A quoted HCL string literal (or python-hcl2's quoted heredoc) as its value; a template
-    (with `${`/`%{`) as the `Expr` it is."""
+    (with `${`/`%{`) as the `Expr` it is. A heredoc spans lines, which a quoted string never
+    does (its newlines are escapes), so a string that merely starts with `<<` is a string."""
     body = raw[1:-1]
     if not _SPECIAL.search(body):
         return body
-    if body.startswith("<<"):
+    if body.startswith("<<") and "\n" in body:
         return _decode_heredoc(body)
     out: list[str] = []
     i = 0

@@ -24,10 +24,14 @@ import io
 import mmap
 import os
 import pickle
+import selectors
+import signal
+import struct
 import sys
+import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,9 +40,11 @@ from gen.load import display_path, find_spec_files, load_all
 from gen.parallel import default_jobs, shares
 from gen.validate import Checked, TeamConfig, check_each, combine
 
-__all__ = ["MIN_SHARE", "load_and_validate"]
+__all__ = ["MIN_SHARE", "SPEC_TIMEOUT", "load_and_validate"]
 
 MIN_SHARE = 64  # spec files a loading child takes at least: below that one child loads them all
+SPEC_TIMEOUT = 60.0  # seconds one spec may take to load (real specs take milliseconds)
+_CHECK_EVERY = 1.0  # seconds between looks at the loaders' clocks, at most
 
 
 class _Relay(io.TextIOBase):
@@ -55,20 +61,27 @@ class _Relay(io.TextIOBase):
         return len(text)
 
 
+_FRAME = struct.Struct("<Q")
+_PROGRESS = struct.Struct("<Qd")  # the index of the spec being loaded, and since when
+_NONE = 2**64 - 1
+
+
 def _send(channel: BinaryIO, message: tuple[str, object]) -> None:
-    pickle.dump(message, channel, protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    channel.write(_FRAME.pack(len(data)) + data)
     channel.flush()
 
 
 def _child(paths: Sequence[Path], channel: BinaryIO, progress: mmap.mmap) -> None:
     """Load and check every spec; the last message is ("result", ...) or ("crash", ...).
 
-    `progress` (memory shared with the parent) holds the index of the spec being loaded, so
-    that the parent can name it if the process dies there."""
+    `progress` (memory shared with the parent) holds the index of the spec being loaded and
+    when it started (`time.monotonic`, one clock for every process), so that the parent can
+    name it if the process dies there, and stop it when it runs past the time limit."""
     index = {p: i for i, p in enumerate(paths)}
 
     def starting(path: Path) -> None:
-        progress[:8] = index[path].to_bytes(8, "little")
+        progress[: _PROGRESS.size] = _PROGRESS.pack(index[path], time.monotonic())
 
     try:
         os.dup2(2, 1)  # raw writes to fd 1 (os.write, subprocesses) land on stderr too
@@ -87,51 +100,162 @@ class _Loader:
 
     paths: Sequence[Path]
     pid: int
-    channel: BinaryIO
+    channel: int  # the read end of the child's pipe
     progress: mmap.mmap
     outcome: tuple[str, object] | None = None
     status: int = 0
+    buffer: bytearray = field(default_factory=bytearray)
+    prints: list[str] = field(default_factory=list)  # relayed once the loaders before are done
+    done: bool = False
 
     def started(self) -> Path | None:
         """The spec the child was loading when it stopped, if it stopped inside one."""
-        last = int.from_bytes(self.progress[:8], "little")
+        last, _ = _PROGRESS.unpack(self.progress[: _PROGRESS.size])
         return self.paths[last] if last < len(self.paths) else None
+
+    def since(self) -> float | None:
+        """When the child started loading its current spec (None before the first)."""
+        last, when = _PROGRESS.unpack(self.progress[: _PROGRESS.size])
+        return when if last < len(self.paths) else None
 
 
 def _fork(paths: Sequence[Path], inherited: Sequence[_Loader]) -> _Loader:
     read_fd, write_fd = os.pipe()
-    progress = mmap.mmap(-1, 8)
-    progress[:8] = (2**64 - 1).to_bytes(8, "little")
+    progress = mmap.mmap(-1, _PROGRESS.size)
+    progress[: _PROGRESS.size] = _PROGRESS.pack(_NONE, 0.0)
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
+            _die_with_parent()
             os.close(read_fd)
             for other in inherited:  # the other children's channels are theirs
-                other.channel.close()
+                os.close(other.channel)
             with os.fdopen(write_fd, "wb") as channel:
                 _child(paths, channel, progress)
         finally:
             os._exit(0)
     os.close(write_fd)
-    return _Loader(paths, pid, os.fdopen(read_fd, "rb"), progress)
+    return _Loader(paths, pid, read_fd, progress)
 
 
-def _receive(loader: _Loader) -> None:
-    """Relay the child's prints to stderr until it ends; keep its last message and status."""
-    with loader.channel as channel:
-        while True:
-            try:
-                kind, body = pickle.load(channel)  # noqa: S301 - from our own child process
-            except EOFError:
-                break
-            except Exception:  # noqa: BLE001 - a spec wrote garbage into the channel
-                loader.outcome = None
-                break
-            if kind == "print":
-                sys.stderr.write(str(body))
-            else:
-                loader.outcome = (kind, body)
-    _, loader.status = os.waitpid(loader.pid, 0)
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this child when the parent dies (a CI step timeout killing
+    ecsgen must not leave an endless spec spinning); elsewhere nothing."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes  # noqa: PLC0415 - only in the loading children
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _messages(loader: _Loader, data: bytes) -> list[tuple[str, object]]:
+    """The whole messages in the loader's buffer once `data` is added to it."""
+    loader.buffer += data
+    found = []
+    while len(loader.buffer) >= _FRAME.size:
+        (size,) = _FRAME.unpack_from(loader.buffer)
+        if len(loader.buffer) < _FRAME.size + size:
+            break
+        body = bytes(loader.buffer[_FRAME.size : _FRAME.size + size])
+        del loader.buffer[: _FRAME.size + size]
+        message = pickle.loads(body)  # noqa: S301 - from our own child process
+        if not (isinstance(message, tuple) and len(message) == 2):
+            raise ValueError("not a message")
+        found.append(message)
+    return found
+
+
+def _stop(loaders: Sequence[_Loader]) -> None:
+    for loader in loaders:
+        if not loader.done:
+            with contextlib.suppress(OSError):
+                os.kill(loader.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(loader.channel)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(loader.pid, 0)
+            loader.done = True
+
+
+def _overdue(loaders: Sequence[_Loader], limit: float) -> tuple[_Loader | None, float]:
+    """The first loader (in file order) past the time limit on its current spec, and the
+    seconds until the next one could be."""
+    now = time.monotonic()
+    wait = _CHECK_EVERY
+    for loader in loaders:
+        since = None if loader.done else loader.since()
+        if since is None:
+            continue
+        if now - since > limit:
+            return loader, 0.0
+        wait = min(wait, since + limit - now)
+    return None, max(wait, 0.01)
+
+
+def _receive(loaders: Sequence[_Loader], limit: float) -> None:
+    """Relay the children's prints to stderr (in file order) until they end; keep each one's
+    last message and status. A child whose current spec runs past `limit` seconds is stopped
+    (with every other), and its spec named: `SpecError`."""
+    try:
+        with selectors.DefaultSelector() as selector:
+            for loader in loaders:
+                selector.register(loader.channel, selectors.EVENT_READ, loader)
+            while selector.get_map():
+                overdue, wait = _overdue(loaders, limit)
+                if overdue is not None:
+                    raise _timed_out(overdue, limit)
+                for key, _ in selector.select(wait):
+                    loader = key.data
+                    data = os.read(loader.channel, 1 << 16)
+                    try:
+                        messages = _messages(loader, data) if data else []
+                    except Exception:  # noqa: BLE001 - a spec wrote garbage into the channel
+                        loader.outcome, data, messages = None, b"", []
+                        os.kill(loader.pid, signal.SIGKILL)
+                    for kind, body in messages:
+                        if kind == "print":
+                            loader.prints.append(str(body))
+                        else:
+                            loader.outcome = (kind, body)
+                    if not data:
+                        selector.unregister(loader.channel)
+                        os.close(loader.channel)
+                        _, loader.status = os.waitpid(loader.pid, 0)
+                        loader.done = True
+                _relay(loaders)
+    finally:
+        _stop(loaders)
+        _relay(loaders, everything=True)
+
+
+def _relay(loaders: Sequence[_Loader], *, everything: bool = False) -> None:
+    """Write the prints of each loader whose predecessors have all ended (all at the end)."""
+    for loader in loaders:
+        if loader.prints:
+            sys.stderr.write("".join(loader.prints))
+            loader.prints.clear()
+        if not (loader.done or everything):
+            break
+
+
+def _timed_out(loader: _Loader, limit: float) -> SpecError:
+    started = loader.started()
+    shown = display_path(started) if started is not None else ", ".join(map(str, loader.paths))
+    return SpecError(
+        [
+            Problem(
+                shown,
+                None,
+                None,
+                "",
+                f"loading this spec took longer than the spec time limit ({limit:g}s), so it was "
+                "stopped and nothing was rendered (an endless loop or a long wait in the spec or "
+                "a module it imports?). A spec that truly needs longer: --spec-timeout SECONDS, "
+                "or spec-timeout in [tool.ecsgen]",
+                "spec-timeout",
+            )
+        ]
+    )
 
 
 def _shares(paths: Sequence[Path], jobs: int | None) -> list[Sequence[Path]]:
@@ -140,12 +264,15 @@ def _shares(paths: Sequence[Path], jobs: int | None) -> list[Sequence[Path]]:
     return shares(paths, min(jobs or default_jobs(), len(paths) // MIN_SHARE))
 
 
-def load_and_validate(specs: Sequence[Path], jobs: int | None = None) -> list[TeamConfig]:
+def load_and_validate(
+    specs: Sequence[Path], jobs: int | None = None, timeout: float = SPEC_TIMEOUT
+) -> list[TeamConfig]:
     """Load and validate `specs` in child processes (up to `jobs`, each loading a contiguous
     share of the files, for big fleets); the validated teams, or a `SpecError` listing every
     problem of every file (in file order). The result does not depend on `jobs`: what the
     children print is relayed in file order, and the first child (in file order) that fails
-    is reported, as one child loading every file would have stopped there."""
+    is reported, as one child loading every file would have stopped there. A spec that takes
+    longer than `timeout` seconds to load is stopped and named (`SpecError`)."""
     paths = find_spec_files(specs)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -157,8 +284,7 @@ def load_and_validate(specs: Sequence[Path], jobs: int | None = None) -> list[Te
     finally:
         gc.unfreeze()
     order = {display_path(p): i for i, p in enumerate(paths)}  # while the children work
-    for loader in loaders:
-        _receive(loader)
+    _receive(loaders, timeout)
     failed = next((x for x in loaders if x.outcome is None or x.outcome[0] != "result"), None)
     if failed is not None and failed.outcome is not None and failed.outcome[0] == "crash":
         raise EcsgenError(

@@ -220,9 +220,9 @@ def _load_one(path: Path) -> Team | Problem:
             return Problem(
                 where, exc.lineno, None, "", f"a module the spec imports does not parse: {exc.msg}"
             )
-        except KeyboardInterrupt:
-            raise
         except BaseException as exc:  # noqa: BLE001 - user code failing is a Problem
+            # KeyboardInterrupt too: spec code runs in a loading child, and a real Ctrl-C
+            # reaches ecsgen's own process, which stops ("Aborted!") whatever this reports.
             return Problem(
                 shown,
                 _spec_line(exc, path),

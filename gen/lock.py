@@ -5,6 +5,8 @@ who holds it. The lock dies with its process (the kernel releases a `flock` when
 exits or is killed), so a killed render never leaves a folder locked; the file it leaves is
 reused by the next render and removed when that one is done. A waiter that locked a file the
 previous holder had just removed sees that the path no longer names its file and tries again.
+A file at that path that ecsgen did not write (other content, not a regular file) is refused,
+never truncated or removed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +43,21 @@ def _holder(path: Path) -> str:
     return text or "another ecsgen render (starting up)"
 
 
+_CONTENT = re.compile(rb"(pid [0-9]+ on host [^\n]*\n)?")
+
+
+def _foreign(fd: int) -> str:
+    """Why the open file `fd` is not an ecsgen lock file (not a regular file, or holding other
+    text than ecsgen writes there), or "" when it is one (empty: just created, or a render
+    was starting)."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size > 300 or not _CONTENT.fullmatch(os.pread(fd, 300, 0)):
+        return "a file of someone else's"
+    return ""
+
+
 @contextmanager
 def output_lock(out: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Hold the exclusive lock of `out` (created if missing) for the `with` block.
@@ -60,6 +79,13 @@ def output_lock(out: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
                 f"cannot create the lock file {display_path(path)}: {exc.strerror}; "
                 "ecsgen needs write access to the output folder"
             ) from exc
+        foreign = _foreign(fd)
+        if foreign:
+            os.close(fd)
+            raise OutputWriteError(
+                f"{display_path(path)}: {foreign}, not ecsgen's lock file; the name is reserved "
+                "for it (ecsgen creates and removes it). Move it away and run again"
+            )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

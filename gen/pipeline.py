@@ -27,24 +27,26 @@ from gen.errors import (
     OutputError,
     ParseBackError,
     TemplateError,
-    UnreadableOutputError,
     WriteConflictError,
 )
 from gen.impact import Impact, team_impact
-from gen.isolate import load_and_validate
+from gen.isolate import SPEC_TIMEOUT, load_and_validate
 from gen.load import display_path
 from gen.lock import LOCK_WAIT, output_lock
+from gen.ondisk import module_folders, validate_dirs
+from gen.orphans import Orphan, find_orphans, prune, remove_empty
 from gen.progress import Progress
-from gen.settings import templates_setting
+from gen.settings import spec_timeout_setting, templates_setting
 from gen.validate import TeamConfig
 from gen.write import (
     MANIFEST_NAME,
     TeamPlan,
     apply,
     header_version,
-    inspect_module,
     plan,
+    read_regular,
     recover,
+    refuse_edits,
     up_to_date,
 )
 
@@ -94,13 +96,6 @@ def verify_files(
     parse_back(module, files, only)
 
 
-def verify_module_dir(folder: Path) -> list[str]:
-    """`gen.verify.verify_module_dir`."""
-    from gen.verify import verify_module_dir as structure  # noqa: PLC0415
-
-    return structure(folder)
-
-
 @dataclass(frozen=True, slots=True)
 class RenderResult:
     teams: tuple[str, ...]
@@ -141,6 +136,7 @@ def render_in_memory(
     if templates is None:
         templates = templates_setting(specs)
     teams = load_and_validate(specs)
+    _templates(templates, parallel_run=False)
     out: dict[str, dict[str, str]] = {}
     for team in teams:
         module = build(team, anchor, templates)
@@ -150,17 +146,26 @@ def render_in_memory(
     return out
 
 
-def _reason(old: bytes | None, recorded: bool = False) -> tuple[str, str]:
-    """Why a file differs from the render; `recorded`: the manifest holds its bytes as ecsgen
-    wrote them (so it was not edited by hand: the spec or the templates changed)."""
+def _spec_timeout(specs: Sequence[Path], given: float | None) -> float:
+    """The spec time limit: `given` (--spec-timeout), else the repository's, else the default."""
+    if given is not None:
+        return given
+    setting = spec_timeout_setting(specs)
+    return SPEC_TIMEOUT if setting is None else setting
+
+
+def _reason(old: bytes | None, recorded: bool) -> tuple[str, str]:
     if old is None:
         return "missing", "not on disk"
     version = header_version(old)
     if version is not None and version != __version__:
         return "other-version", f"written by ecsgen {version}; this is ecsgen {__version__}"
     if recorded:
-        return "spec-changed", "as ecsgen wrote it; the spec (or the templates) changed since"
-    return "differs", "differs from the render (no manifest records what ecsgen wrote)"
+        return "spec-changed", (
+            "differs from the render; on disk is what ecsgen wrote, so the spec, the templates "
+            "or the settings changed"
+        )
+    return "differs", "differs from the render (edited by hand, or the spec changed)"
 
 
 def _team(
@@ -190,20 +195,27 @@ def _team(
     ]
     # The manifest changes whenever a file does; on its own (missing, outdated) it is drift too.
     alone = not changed and not full.remove
-    recorded = MANIFEST_NAME in full.old  # a manifest on disk vouches for unedited files
     for name in full.write if alone else changed:
         path = display_path(full.folder / name)
         if name in full.edited:
             findings.append(
                 Finding(team.name, path, "edited", "edited by hand since ecsgen wrote it")
             )
+        elif name == MANIFEST_NAME:
+            findings.append(Finding(team.name, path, "manifest", "missing or out of date"))
         else:
-            findings.append(Finding(team.name, path, *_reason(full.old.get(name), recorded)))
+            findings.append(
+                Finding(team.name, path, *_reason(full.old.get(name), name in full.recorded))
+            )
     for name in full.remove:
         reason = "edited" if name in full.edited else "stale"
         findings.append(
             Finding(team.name, display_path(full.folder / name), reason, "no longer generated")
         )
+    findings.extend(
+        Finding(team.name, display_path(full.folder / n), "stale", "no longer generated")
+        for n in full.stale
+    )
     texts = tuple(file_diffs(full, findings)) if diffs else ()
     parsed = tuple(name for name in changed if name.endswith(".tf"))
     impact = team_impact(team.name, team_old_files(full), files) if changed or full.remove else None
@@ -228,22 +240,11 @@ def _team(
 
 
 def _templates(templates: Path | None, parallel_run: bool) -> None:
-    """Keep compiled templates between runs, and compile them before the workers fork.
+    """`gen.render.prepare`: the override folder checked, templates compiled (before the
+    workers fork, for a parallel run)."""
+    from gen.render import prepare  # noqa: PLC0415
 
-    Compiling the templates is most of a one-team run after the imports; Jinja's bytecode cache
-    (a per-user folder in the temp directory, keyed by template name and source checksum) keeps
-    them. Before a parallel run the parent compiles them all once, so each worker inherits them.
-    """
-    import jinja2  # noqa: PLC0415
-
-    from gen.render import environment  # noqa: PLC0415
-
-    env = environment(templates.resolve() if templates else None)
-    if env.bytecode_cache is None:
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache()
-    if parallel_run:
-        for name in env.list_templates():
-            env.get_template(name)
+    prepare(templates, compile_all=parallel_run)
 
 
 def _outcomes(
@@ -267,7 +268,10 @@ def _outcomes(
     fresh = partial(_fresh, teams=teams, out=out, anchor=anchor, shared=shared, force=force)
     # Reading and hashing a big fleet's files is worth forking for: the parent and `jobs - 1`
     # children each take a share.
-    checks = parallel.split(fresh, range(len(teams)), jobs if len(teams) >= FRESH_PARALLEL else 1)
+    name = partial(_team_name, teams=teams)
+    checks = parallel.split(
+        fresh, range(len(teams)), jobs if len(teams) >= FRESH_PARALLEL else 1, name
+    )
     digests = [digest for digest, _ in checks]
     todo = [i for i, (_, current) in enumerate(checks) if not current]
     results: list[_Outcome] = [_Outcome(t.name, None, (), (), ()) for t in teams]
@@ -284,14 +288,18 @@ def _outcomes(
         force=force,
     )
     if progress is None:
-        rendered = parallel.run(work, todo, jobs)
+        rendered = parallel.run(work, todo, jobs, name=name)
     else:
         with progress(len(teams), label) as bar:
             bar.advance(len(teams) - len(todo))
-            rendered = parallel.run(work, todo, jobs, bar.advance)
+            rendered = parallel.run(work, todo, jobs, bar.advance, name)
     for index, outcome in zip(todo, rendered, strict=True):
         results[index] = outcome
     return results
+
+
+def _team_name(index: int, *, teams: Sequence[TeamConfig]) -> str:
+    return f"team {teams[index].name!r}"
 
 
 def _fresh(
@@ -356,6 +364,8 @@ def render(
     *,
     force: bool = False,
     wait: float = LOCK_WAIT,
+    spec_timeout: float | None = None,
+    prune_orphans: bool = False,
 ) -> RenderResult:
     """Render every team into `out/<team>/`; nothing is written unless everything checks out.
 
@@ -363,11 +373,12 @@ def render(
     CPU); only files whose bytes differ from the disk are parsed back and written. The output
     lock is held from planning to the last write; an interrupted earlier render is finished or
     rolled back first. Files edited by hand stop the render (`WriteConflictError`) unless
-    `force`."""
+    `force`. `spec_timeout`: seconds one spec may take to load (default: the repository
+    setting, else `SPEC_TIMEOUT`)."""
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs, jobs)
+    teams = load_and_validate(specs, jobs, _spec_timeout(specs, spec_timeout))
     created = not os.path.lexists(out)
     try:
         with output_lock(out, wait):
@@ -377,21 +388,20 @@ def render(
             )
             _raise_failures(outcomes, out)
             plans = [o.plan for o in outcomes if o.plan is not None]
-            edited = [str(p.folder / name) for p in plans for name in p.edited]
-            if edited and not force:
-                raise WriteConflictError(
-                    "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
-                    + ", ".join(display_path(e) for e in edited)
-                    + "; move the change into the spec (or a hand-written file beside the module), "
-                    "or run `ecsgen render --force` to discard it"
-                )
-            result = apply(plans)
+            orphans = find_orphans(out, specs, {t.name: t.path for t in teams})
+            pruned, orphan_notes = prune(orphans, enabled=prune_orphans, force=force)
+            if not force:
+                refuse_edits(plans)
+            result = apply([*plans, *pruned])
+            if pruned:
+                orphan_notes.extend(remove_empty(orphans))
     except BaseException:
         if created:  # the lock made the folder: leave no trace of a render that wrote nothing
             with contextlib.suppress(OSError):
                 out.rmdir()
         raise
     notes.extend(line for p in plans for line in p.left)
+    notes.extend(orphan_notes)
     parsed = tuple(out / o.team / name for o in outcomes for name in o.parsed_back)
     changed = {p.parent.name for p in result.written + result.removed}
     return RenderResult(
@@ -401,9 +411,23 @@ def render(
         tuple(notes),
         parsed,
         rendered=tuple(o.team for o in outcomes if o.team in changed),
-        impacts=tuple(o.impact for o in outcomes if o.impact is not None),
+        impacts=(
+            *(o.impact for o in outcomes if o.impact is not None),
+            *(_orphan_impact(o) for o in (orphans if pruned else ())),
+        ),
         discarded=tuple(out / o.team / name for o in outcomes for name in o.discarded),
     )
+
+
+def _orphan_impact(orphan: Orphan) -> Impact:
+    """What removing an orphaned module from the infrastructure destroys: its `.tf` files as
+    ecsgen wrote them (those listed in its manifest that are still on disk)."""
+    files = {}
+    for name in sorted(orphan.files):
+        data = read_regular(orphan.folder / name) if name.endswith(".tf") else None
+        if data is not None:
+            files[name] = data.decode("utf-8", errors="replace")
+    return team_impact(orphan.folder.name, files, {})
 
 
 def check(
@@ -412,6 +436,7 @@ def check(
     templates: Path | None = None,
     jobs: int | None = None,
     progress: ProgressFactory | None = None,
+    spec_timeout: float | None = None,
 ) -> list[Finding]:
     """Compare the render with the disk; raises `DriftError` (diffs and findings) on drift.
 
@@ -421,72 +446,19 @@ def check(
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
-    teams = load_and_validate(specs, jobs)
+    teams = load_and_validate(specs, jobs, _spec_timeout(specs, spec_timeout))
     outcomes = _outcomes(teams, out, templates, jobs, progress, "ecsgen check", diffs=True)
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]
+    diffs = [d for o in outcomes for d in o.diffs]
+    orphans = find_orphans(out, specs, {t.name: t.path for t in teams})
+    for orphan in orphans:
+        findings.append(
+            Finding(orphan.folder.name, display_path(orphan.folder), "orphaned", orphan.message)
+        )
+        diffs.append(f"# {orphan.message}\n")
     if findings:
-        impacts = tuple(o.impact for o in outcomes if o.impact is not None)
-        raise DriftError("".join(d for o in outcomes for d in o.diffs), findings, impacts)
+        impacts = [o.impact for o in outcomes if o.impact is not None]
+        impacts.extend(_orphan_impact(orphan) for orphan in orphans)
+        raise DriftError("".join(diffs), findings, impacts)
     return findings
-
-
-def _findings(folder: Path, problems: Sequence[str]) -> list[Finding]:
-    """Split `verify_module_dir`'s messages (`<path>: <reason>`) into findings."""
-    out = []
-    prefix = str(folder)
-    for problem in problems:
-        start = len(prefix) if problem.startswith(prefix) else 0
-        cut = problem.find(": ", start)
-        path, reason = (problem[:cut], problem[cut + 2 :]) if cut >= 0 else (prefix, problem)
-        out.append(Finding(folder.name, path, "invalid", reason))
-    return out
-
-
-def _inspected(folder: Path) -> tuple[list[str], list[str]]:
-    """(problems, unreadable) of one module folder: ownership, interrupted renders, parse-back."""
-    if not folder.is_dir():
-        return [f"{folder}: no such module folder"], []
-    owned, cannot_read, generated = inspect_module(folder)
-    problems = list(owned)
-    if generated and not cannot_read:
-        problems.extend(verify_module_dir(folder))
-    return problems, list(cannot_read)
-
-
-def validate_dirs(
-    folders: Sequence[Path],
-    jobs: int | None = None,
-    progress: ProgressFactory | None = None,
-) -> None:
-    """Ownership, parse-back and structure checks of modules on disk, on `jobs` processes."""
-    jobs = jobs or parallel.default_jobs()
-    if progress is None:
-        results = parallel.run(_inspected, folders, jobs)
-    else:
-        with progress(len(folders), "ecsgen validate") as bar:
-            results = parallel.run(_inspected, folders, jobs, bar.advance)
-    problems = [p for found, _ in results for p in found]
-    unreadable = [u for _, found in results for u in found]
-    if unreadable:
-        raise UnreadableOutputError("\n".join(unreadable + problems))
-    if problems:
-        pairs = zip(folders, results, strict=True)
-        findings = [f for folder, (found, _) in pairs for f in _findings(folder, found)]
-        raise OutputError("\n".join(problems), findings)
-
-
-def module_folders(dirs: Sequence[Path]) -> list[Path]:
-    """The module folders named by `dirs`: a folder with `.tf` files or a manifest is a module;
-    any other folder stands for its subfolders (such as output/), or for itself when it has
-    none (so that `validate` refuses it)."""
-    folders: list[Path] = []
-    for folder in dirs:
-        if any(folder.glob("*.tf")) or (folder / MANIFEST_NAME).exists():
-            folders.append(folder)
-            continue
-        subfolders = [
-            p for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")
-        ]
-        folders.extend(subfolders or [folder])
-    return folders

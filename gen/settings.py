@@ -1,6 +1,7 @@
-"""The repository setting: `[tool.ecsgen] templates = "DIR"` in the `pyproject.toml` nearest
-above the specs names a folder of template overrides (relative to that file), so that every
-`ecsgen render` and `ecsgen check` in the repository uses it without `--templates`."""
+"""The repository settings, `[tool.ecsgen]` in the `pyproject.toml` nearest above the specs:
+`templates = "DIR"` names a folder of template overrides (relative to that file), so that every
+`ecsgen render` and `ecsgen check` in the repository uses it without `--templates`;
+`spec-timeout = SECONDS` is the time one spec may take to load (`--spec-timeout`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 from gen.errors import SettingError
 
-__all__ = ["templates_setting"]
+__all__ = ["KNOWN", "spec_timeout_setting", "templates_setting"]
+
+KNOWN = ("spec-timeout", "templates")
 
 
 def _nearest_pyproject(start: Path) -> Path | None:
@@ -20,7 +23,8 @@ def _nearest_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _setting(pyproject: Path) -> Path | None:
+def _section(pyproject: Path) -> dict[str, object] | None:
+    """The `[tool.ecsgen]` table of `pyproject`, with only known settings; None without one."""
     import tomllib  # noqa: PLC0415 - only when the specs lie below a pyproject.toml
 
     try:
@@ -31,11 +35,18 @@ def _setting(pyproject: Path) -> Path | None:
     section = tool.get("ecsgen") if isinstance(tool, dict) else None
     if section is None:
         return None
-    if not isinstance(section, dict) or set(section) - {"templates"}:
-        unknown = sorted(set(section) - {"templates"}) if isinstance(section, dict) else section
+    if not isinstance(section, dict) or set(section) - set(KNOWN):
+        unknown = sorted(set(section) - set(KNOWN)) if isinstance(section, dict) else section
         raise SettingError(
-            f"{pyproject}: [tool.ecsgen]: unknown setting(s) {unknown}; allowed: templates"
+            f"{pyproject}: [tool.ecsgen]: unknown setting(s) {unknown}; allowed: {', '.join(KNOWN)}"
         )
+    return section
+
+
+def _setting(pyproject: Path) -> Path | None:
+    section = _section(pyproject)
+    if section is None:
+        return None
     value = section.get("templates")
     if value is None:
         return None
@@ -78,3 +89,26 @@ def templates_setting(specs: Sequence[Path]) -> Path | None:
             f"({listed}) do not; render them separately or pass --templates"
         )
     return folder
+
+
+def spec_timeout_setting(specs: Sequence[Path]) -> float | None:
+    """`spec-timeout` of the specs' repository (the smallest, if their pyproject.toml files
+    differ), or None when none sets it."""
+    found: list[float] = []
+    for pyproject in {_nearest_pyproject(_folder(spec)) for spec in specs} - {None}:
+        assert pyproject is not None
+        value = (_section(pyproject) or {}).get("spec-timeout")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise SettingError(
+                f"{pyproject}: [tool.ecsgen] spec-timeout: must be a number of seconds above 0, "
+                f"got {value!r}"
+            )
+        found.append(float(value))
+    return min(found) if found else None
+
+
+def _folder(spec: Path) -> Path:
+    start = spec.resolve()
+    return start if start.is_dir() else start.parent

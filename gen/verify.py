@@ -14,9 +14,9 @@ from gen import fastparse
 from gen.errors import OutputError, TemplateError
 from gen.hcl import Expr, Heredoc
 from gen.model import PRESENT, Decl, Module
-from gen.write import has_exact_header
+from gen.write import has_exact_header, read_regular
 
-__all__ = ["check_decls", "parse", "verify_files", "verify_module_dir"]
+__all__ = ["check_decls", "module_rules", "parse", "verify_files", "verify_module_dir"]
 
 _SPACE = re.compile(r"[\s,]+")
 
@@ -161,11 +161,12 @@ def verify_files(
     With `only`, just those files are parsed back (the pipeline skips files whose bytes on disk
     are already exactly the render); the header check still covers every file."""
     error = TemplateError if module.templates else OutputError
+    docs: dict[str, Mapping[str, object]] = {}
     for name, decls in module.decls().items():
         if only is not None and name not in only:
             continue
         try:
-            doc = parse(files[name], name)
+            doc = docs[name] = parse(files[name], name)
         except OutputError as exc:
             raise error(f"{module.team.name}/{exc}{_overridden(module, name)}") from exc
         problems = check_decls(doc, decls)
@@ -179,6 +180,30 @@ def verify_files(
     for name, text in files.items():
         if not has_exact_header(text):
             raise error(f"{module.team.name}/{name}: missing the generated-file header")
+    refused = module_rules(docs)
+    if refused:
+        name = refused[0].partition(":")[0]
+        raise error(f"{module.team.name}/{refused[0]}{_overridden(module, name)}")
+
+
+def module_rules(docs: Mapping[str, Mapping[str, object]]) -> list[str]:
+    """What no generated module may hold, one line each (`<file>: <why>`), for the parsed
+    files `docs` (file name -> data): the one rule set of `render`, `check` (on the files they
+    parse back) and `validate` (on every generated file of a module). A module must not
+    configure a provider (the caller's configuration does), nor define a resource twice."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for name, doc in docs.items():
+        if "provider" in doc:
+            problems.append(f"{name}: a module must not configure a provider")
+        for entry in doc.get("resource", []):  # type: ignore[attr-defined]
+            for rtype, named in entry.items():
+                for rname in named:
+                    address = f"{rtype}.{rname}"
+                    if address in seen:
+                        problems.append(f"{name}: {address} is defined twice")
+                    seen.add(address)
+    return problems
 
 
 # Which templates write which file (a job file's fragments live under job/).
@@ -207,25 +232,28 @@ def verify_module_dir(folder: Path) -> list[str]:
     for name in required:
         if not (folder / name).is_file():
             problems.append(f"{folder}/{name}: missing")
-    resources: set[str] = set()
+    docs: dict[str, Mapping[str, object]] = {}
     for path in sorted(folder.glob("*.tf")):
-        text = path.read_text(encoding="utf-8")
+        data = read_regular(path)  # links are never followed; FIFOs never block
+        if data is None:
+            continue  # not a regular file: `gen.write.inspect_module` names the odd ones
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # `gen.write.inspect_module` names it
         if not has_exact_header(text):
             continue  # hand-written files beside the module are the user's (gen.write owns this)
         try:
-            doc = parse(text, str(path))
+            docs[str(path)] = parse(text, str(path))
         except OutputError as exc:
             problems.append(str(exc))
-            continue
-        if "provider" in doc:
-            problems.append(f"{path}: a module must not configure a provider")
-        for entry in doc.get("resource", []):  # type: ignore[attr-defined]
-            for rtype, named in entry.items():
-                for rname in named:
-                    address = f"{rtype}.{rname}"
-                    if address in resources:
-                        problems.append(f"{path}: {address} is defined twice")
-                    resources.add(address)
-    if not any(a.startswith("aws_ecs_cluster.") for a in resources) and not problems:
+    problems.extend(module_rules(docs))
+    resources = {
+        rtype
+        for doc in docs.values()
+        for entry in doc.get("resource", [])  # type: ignore[attr-defined]
+        for rtype in entry
+    }
+    if "aws_ecs_cluster" not in resources and not problems:
         problems.append(f"{folder}: no aws_ecs_cluster resource")
     return problems

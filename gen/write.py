@@ -51,11 +51,15 @@ __all__ = [
     "apply",
     "drift",
     "has_exact_header",
+    "header_spec",
     "header_version",
     "inspect_module",
+    "load_manifest",
     "manifest_text",
     "plan",
+    "read_regular",
     "recover",
+    "refuse_edits",
     "seal",
     "up_to_date",
 ]
@@ -112,6 +116,20 @@ def header_version(data: bytes | str) -> str | None:
         if found:
             return found["version"]
     return None
+
+
+_OVERRIDES = ", with template overrides from "
+
+
+def header_spec(data: bytes | str) -> str | None:
+    """The spec named by an exact generated-file header (as written: relative to the output
+    folder's parent, or a bare file name); None when the first line is no such header."""
+    if header_version(data) is None:
+        return None
+    first = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    line = first.partition("\n")[0].removeprefix("<!-- ").removesuffix(" -->")
+    named = line.partition(" from ")[2].removesuffix(". DO NOT EDIT.")
+    return named.partition(_OVERRIDES)[0] or None
 
 
 def has_exact_header(data: bytes | str) -> bool:
@@ -184,6 +202,16 @@ def _read(path: Path) -> bytes | _Link | None:
         os.close(fd)
 
 
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of `path` when it is a regular file (links not followed, FIFOs never block);
+    None for anything else or when it cannot be read."""
+    try:
+        data = _read(path)
+    except OutputWriteError:
+        return None
+    return data if isinstance(data, bytes) else None
+
+
 def _load_manifest(folder: Path, data: bytes | _Link | None = None) -> dict[str, str] | None:
     """name -> SHA-256 of the files ecsgen wrote in `folder`; None when there is no manifest."""
     path = folder / MANIFEST_NAME
@@ -209,6 +237,12 @@ def _load_manifest(folder: Path, data: bytes | _Link | None = None) -> dict[str,
         f"{_p(path)} {problem}; ecsgen cannot tell which files in {_p(folder)} it wrote. "
         "Restore it (e.g. from version control) or move the folder away"
     )
+
+
+def load_manifest(folder: Path) -> dict[str, str] | None:
+    """name -> SHA-256 of the files ecsgen wrote in `folder`; None without a manifest. A
+    manifest that is not one is a `WriteConflictError`."""
+    return _load_manifest(folder)
 
 
 def _folder_state(folder: Path) -> bool:
@@ -283,6 +317,8 @@ class TeamPlan:
     left: tuple[str, ...] = ()  # files in the folder ecsgen leaves alone and the user should know
     pending: tuple[str, ...] = ()  # leftovers of an interrupted render
     old: Mapping[str, bytes] = field(default_factory=dict)  # current bytes of files to change
+    stale: tuple[str, ...] = ()  # files with ecsgen's exact header the render no longer makes
+    recorded: tuple[str, ...] = ()  # files to change that still have the bytes ecsgen wrote
 
     def changed(self) -> list[str]:
         """Names of files whose content on disk differs from the render."""
@@ -330,6 +366,7 @@ def plan(
     edited: list[str] = []
     write: list[str] = []
     left: list[str] = []
+    as_written: list[str] = []
     old: dict[str, bytes] = {}
     for name in sorted(files):
         path = folder / name
@@ -353,6 +390,8 @@ def plan(
             unchanged = data == want and manifest[name] == digests[name]
             if not unchanged and _digest(data) != manifest[name]:
                 edited.append(name)
+            elif not unchanged:
+                as_written.append(name)
         elif not has_exact_header(data):
             conflicts.append(f"{_p(path)} (no ecsgen header)")
             continue
@@ -381,20 +420,22 @@ def plan(
             old[name] = data
         elif force:
             left.append(
-                f"{_p(folder / name)}: edited by hand and no longer generated; left in place"
+                f"{_p(folder / name)}: edited by hand and no longer generated; left in place "
+                "(Terraform still reads it: delete it, or move what you need into a file of your "
+                "own without the header; `ecsgen check` and `ecsgen validate` report it until then)"
             )
         else:
             edited.append(name)
-    if manifest is None:
-        for entry in sorted(entries):
-            if entry in files or not entry.endswith((".tf", ".md")):
-                continue
-            data = _read(folder / entry)
-            if isinstance(data, bytes) and has_exact_header(data):
-                left.append(
-                    f"{_p(folder / entry)}: has an ecsgen header, but the render does not make "
-                    f"it and no {MANIFEST_NAME} records it; left in place (delete it if stale)"
-                )
+    stale = _stale(folder, entries, files, remove, edited)
+    for entry in stale:
+        if manifest is None:
+            left.append(
+                f"{_p(folder / entry)}: has an ecsgen header, but the render does not make "
+                f"it and no {MANIFEST_NAME} records it; left in place (delete it if stale: "
+                "`ecsgen check` and `ecsgen validate` report it until it is gone)"
+            )
+        elif entry not in (manifest or {}):
+            left.append(_stale_note(folder / entry))
     recorded = on_disk == everything[MANIFEST_NAME].encode("utf-8") or (
         isinstance(on_disk, bytes)
         and on_disk == manifest_text(files, digests, _recorded_inputs(on_disk)).encode("utf-8")
@@ -412,7 +453,67 @@ def plan(
         tuple(left),
         tuple(_pending(folder, entries)),
         old,
+        stale,
+        tuple(as_written),
     )
+
+
+def _stale(
+    folder: Path,
+    entries: set[str],
+    files: Mapping[str, str],
+    remove: Mapping[str, str],
+    edited: list[str],
+) -> tuple[str, ...]:
+    """Files in `folder` with ecsgen's exact header that the render does not make and that
+    this render does not remove or report as edited: a job renamed since, an edited file kept
+    by `--force`, a copy saved under another name. Terraform still reads each of them."""
+    found = []
+    for entry in sorted(entries):
+        if entry in files or entry in remove or entry in edited:
+            continue
+        if not entry.endswith((".tf", ".md")):
+            continue
+        data = _read(folder / entry)
+        if isinstance(data, bytes) and has_exact_header(data):
+            found.append(entry)
+    return tuple(found)
+
+
+def _stale_note(path: Path) -> str:
+    return (
+        f"{_p(path)}: has ecsgen's header but the render no longer makes it; left in place "
+        "(Terraform still reads it: delete it, or move what you need into a file of your own "
+        "without the header; `ecsgen check` and `ecsgen validate` report it until then)"
+    )
+
+
+def refuse_edits(plans: Iterable[TeamPlan]) -> None:
+    """`WriteConflictError` naming every generated file edited by hand, with what works for
+    each: an edited file the render still makes is overwritten by `--force` (the edit is
+    lost); one it no longer makes is kept even by `--force`, so deleting it is the way."""
+    kept: list[str] = []
+    lost: list[str] = []
+    for team in plans:
+        for name in team.edited:
+            (lost if name in team.files else kept).append(_p(team.folder / name))
+    parts = []
+    if lost:
+        parts.append(
+            "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
+            + ", ".join(lost)
+            + "; move the change into the spec (or a hand-written file beside the module), "
+            "or run `ecsgen render --force` to discard it"
+        )
+    if kept:
+        parts.append(
+            "generated files edited by hand that the render no longer makes: "
+            + ", ".join(kept)
+            + "; keep what you need in a file of your own (without the header), then delete "
+            "them (`--force` would leave them in place, where Terraform still reads them)"
+        )
+    if parts:
+        raise WriteConflictError("\n".join(parts))
 
 
 def up_to_date(folder: Path, inputs: str) -> bool:
@@ -557,7 +658,7 @@ def _finish(folder: Path, journal: Mapping[str, object]) -> list[Path]:
         if isinstance(_read(staging / name), bytes):
             _step(f"rename {folder.name}/{name}")
             os.replace(staging / name, folder / name)
-    for name, digest in sorted(removes.items()):
+    for name, digest in sorted(removes.items(), key=lambda kv: (kv[0] == MANIFEST_NAME, kv[0])):
         _step(f"remove {folder.name}/{name}")
         if _remove_if_ours(folder / name, str(digest)):
             removed.append(folder / name)
@@ -665,6 +766,11 @@ def drift(plans: Iterable[TeamPlan]) -> list[str]:
             f"# {_p(team.folder / name)}: edited by hand since ecsgen wrote it\n"
             for name in team.edited
         )
+        diffs.extend(
+            f"# {_p(team.folder / name)}: has ecsgen's header but the render no longer makes "
+            "it; delete it (Terraform still reads it)\n"
+            for name in team.stale
+        )
         for name in team.write:
             path = _p(team.folder / name)
             old = team.old.get(name)
@@ -678,6 +784,36 @@ def drift(plans: Iterable[TeamPlan]) -> list[str]:
                 _diff(old_text, "", f"{path} (on disk)", "/dev/null (no longer generated)")
             )
     return diffs
+
+
+def _odd_entry(path: Path) -> str | None:
+    """Why Terraform could not read the `*.tf` entry `path` as a file (a FIFO, a device, a
+    link to nothing or to one of those), or None. Links are looked at, never followed to read."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.stat(path)  # stat follows the link without opening what it names
+        except OSError:
+            return "a symbolic link to nothing (dangling); Terraform cannot read it"
+        if stat.S_ISREG(target.st_mode) or stat.S_ISDIR(target.st_mode):
+            return None  # not ecsgen's (links are never followed), and readable
+        return f"a symbolic link to {_kind(target.st_mode)}; Terraform cannot read it as a file"
+    if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+        return None
+    return f"{_kind(info.st_mode)}, not a file; Terraform cannot read it as a file"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def inspect_module(folder: Path) -> tuple[list[str], list[str], bool]:
@@ -707,11 +843,22 @@ def inspect_module(folder: Path) -> tuple[list[str], list[str], bool]:
         path = folder / entry
         if not entry.endswith(".tf"):
             continue
+        odd = _odd_entry(path)
+        if odd:
+            problems.append(f"{_p(path)}: {odd}")
+            continue
         try:
             data = _read(path)
             if isinstance(data, bytes):
                 text = data.decode("utf-8")
                 generated = generated or has_exact_header(text)
+                if manifest is not None and entry not in manifest and has_exact_header(text):
+                    problems.append(
+                        f"{_p(path)}: has ecsgen's header but is not in {MANIFEST_NAME}: a "
+                        "generated file the render no longer makes (Terraform still reads it: "
+                        "delete it, or move what you need into a file of your own without the "
+                        "header)"
+                    )
         except OutputWriteError as exc:
             unreadable.append(str(exc))
         except UnicodeDecodeError as exc:

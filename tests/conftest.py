@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,3 +173,38 @@ def chdir_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Run from the repository root, as the README's commands do (headers name spec paths)."""
     monkeypatch.chdir(ROOT)
     yield ROOT
+
+
+# -- the JSON report contract (issue 15) -------------------------------------------------------
+# Every JSON document `check`/`validate --format json` prints in this suite, in any test, is
+# validated against schema/report.schema.json before it is printed: a document that breaks the
+# contract fails the test that produced it.
+
+SCHEMA = ROOT / "schema" / "report.schema.json"
+
+
+class _CheckedEmit:
+    """`gen.cli._emit` that validates each document against the schema first; `count` says how
+    many it validated."""
+
+    def __init__(self, emit: Callable[[dict[str, object]], None]) -> None:
+        import json
+
+        import jsonschema
+
+        schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+        self.validator = jsonschema.Draft202012Validator(schema)
+        self.emit = emit
+        self.count = 0
+
+    def __call__(self, document: dict[str, object]) -> None:
+        self.validator.validate(document)
+        self.count += 1
+        self.emit(document)
+
+
+@pytest.fixture(autouse=True)
+def _reports_follow_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gen import cli
+
+    monkeypatch.setattr(cli, "_emit", _CheckedEmit(cli._emit))

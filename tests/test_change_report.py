@@ -83,8 +83,9 @@ def test_check_ends_with_the_impact_the_footer_and_no_manifest(rendered: Path) -
     assert code == 1
     assert ".ecsgen-manifest.json" not in out, "manifests are left out of the diff"
     assert (
-        "# output/vision/variables.tf: as ecsgen wrote it; the spec (or the templates) "
-        "changed since\n--- output/vision/variables.tf (on disk)\n"
+        "# output/vision/variables.tf: differs from the render; on disk is what ecsgen wrote, "
+        "so the spec, the templates or the settings changed\n"
+        "--- output/vision/variables.tf (on disk)\n"
     ) in out
     assert out.endswith(
         "  ~ aws_ecs_service.resnet_workers\n"
@@ -127,7 +128,7 @@ def test_json_carries_the_impact(rendered: Path) -> None:
         "aws_ssm_parameter.resnet_run",
     ]
     assert doc["impact"]["total"]["warnings"] == 2
-    reasons = {(d["path"], d["reason"]) for d in doc["drift"]}
+    reasons = {(d["path"], d["code"]) for d in doc["items"]}
     assert ("output/vision/job_resnet_v2.tf", "missing") in reasons
     assert ("output/vision/variables.tf", "spec-changed") in reasons
 
@@ -137,12 +138,12 @@ def test_drift_reasons_tell_edits_from_spec_changes(rendered: Path) -> None:
     main_tf.write_text(main_tf.read_text(encoding="utf-8") + "# note\n", encoding="utf-8")
     _spec(rendered, tag="2")
     _, out, _ = invoke("check", "specs", "-j", "1", "--format", "json")
-    reasons = {d["path"]: d["reason"] for d in json.loads(out)["drift"]}
+    reasons = {d["path"]: d["code"] for d in json.loads(out)["items"]}
     assert reasons["output/vision/main.tf"] == "edited"
     assert reasons["output/vision/variables.tf"] == "spec-changed"
     (rendered / "output" / "vision" / ".ecsgen-manifest.json").unlink()
     _, out, _ = invoke("check", "specs", "-j", "1", "--format", "json")
-    reasons = {d["path"]: d["reason"] for d in json.loads(out)["drift"]}
+    reasons = {d["path"]: d["code"] for d in json.loads(out)["items"]}
     assert reasons["output/vision/variables.tf"] == "differs", "no manifest: no telling which"
 
 
@@ -233,3 +234,25 @@ def test_color_always_and_never_win_over_the_stream(rendered: Path) -> None:
     assert code == 1 and f"{ESC}1m--- output/vision/variables.tf (on disk)" in out
     code, out, _ = invoke("check", "specs", "-j", "1", "--color", "never")
     assert code == 1 and ESC not in out
+
+
+def test_a_removed_team_is_summarised_with_what_its_removal_destroys(rendered: Path) -> None:
+    (rendered / "specs" / "other.py").write_text(
+        SPEC.format(job="resnet", tag="1").replace('"vision"', '"other"'), encoding="utf-8"
+    )
+    (rendered / "specs" / "vision.py").unlink()
+    code, out, _ = invoke("check", "specs", "-j", "1", "--stat")
+    assert code == 1
+    lines = out.splitlines()
+    assert "team vision (the team's module is removed): 0 to add, 28 to remove, 0 changed" in lines
+    assert "team other (a new module): 28 to add, 0 to remove, 0 changed" in lines
+    warned = [line.split(":")[1].strip() for line in lines if line.startswith("  warning: ")]
+    assert warned == [
+        "aws_cloudwatch_log_group.resnet",
+        "aws_sns_topic.notifications",
+        "aws_ssm_parameter.resnet_run",
+    ]
+    assert "2 teams: 28 to add, 28 to remove, 0 changed; 3 warnings" in lines
+    code, out, _ = invoke("check", "specs", "-j", "1", "--format", "json")
+    teams = {t["team"]: t for t in json.loads(out)["impact"]["teams"]}
+    assert teams["vision"]["removed_team"] and len(teams["vision"]["remove"]) == 28

@@ -116,16 +116,21 @@ def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
     doc = json.loads(out)
     assert "aws_ecs_cluster.this" in doc.pop("impact")["teams"][0]["replace"]
     assert doc == {
+        "format_version": 1,
+        "command": "check",
         "ok": False,
-        "drift": [
+        "exit_code": 1,
+        "modules": None,
+        "items": [
             {
+                "code": "edited",
+                "message": "edited by hand since ecsgen wrote it",
                 "team": "bravo",
                 "path": "output/bravo/main.tf",
-                "reason": "edited",
-                "detail": "edited by hand since ecsgen wrote it",
+                "line": None,
+                "field": None,
             }
         ],
-        "errors": [],
     }
 
     code, _, err = invoke("render", "specs", "--jobs", "1")  # an edit is not lost silently
@@ -155,10 +160,10 @@ def test_a_file_from_another_version_is_treated_as_changed(
 
     code, out, _ = invoke("check", "specs", "--format", "json", "--jobs", "1")
     assert code == 1
-    (finding,) = json.loads(out)["drift"]
+    (finding,) = json.loads(out)["items"]
     assert finding["path"] == "output/alpha/variables.tf"
-    assert finding["reason"] == "other-version"
-    assert finding["detail"] == f"written by ecsgen 0.0.9; this is ecsgen {__version__}"
+    assert finding["code"] == "other-version"
+    assert finding["message"] == f"written by ecsgen 0.0.9; this is ecsgen {__version__}"
 
     parsed.clear()
     code, _, err = invoke("render", "specs", "--jobs", "1")
@@ -174,7 +179,7 @@ def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     (fleet / "specs" / "charlie.py").write_text(renamed, encoding="utf-8")
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert code == 1
-    drift = {(d["team"], d["path"], d["reason"]) for d in json.loads(out)["drift"]}
+    drift = {(d["team"], d["path"], d["code"]) for d in json.loads(out)["items"]}
     assert drift == {
         ("alpha", "output/alpha/main.tf", "missing"),
         ("charlie", "output/charlie/job_tune.tf", "missing"),
@@ -186,14 +191,22 @@ def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     code, out, _ = invoke("render", "specs")
     assert code == 0
     code, out, _ = invoke("check", "specs", "--format", "json")
+    assert code == 0
     doc = json.loads(out)
     assert doc.pop("impact")["teams"] == []
-    assert (code, doc) == (0, {"ok": True, "drift": [], "errors": []})
+    assert doc == {
+        "format_version": 1,
+        "command": "check",
+        "ok": True,
+        "exit_code": 0,
+        "modules": None,
+        "items": [],
+    }
     (fleet / "output" / "alpha" / ".ecsgen-manifest.json").unlink()  # alone, it is drift too
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert code == 1
-    assert [(d["path"], d["reason"]) for d in json.loads(out)["drift"]] == [
-        ("output/alpha/.ecsgen-manifest.json", "missing")
+    assert [(d["path"], d["code"]) for d in json.loads(out)["items"]] == [
+        ("output/alpha/.ecsgen-manifest.json", "manifest")
     ]
 
 
@@ -203,15 +216,25 @@ def test_spec_errors_in_json(fleet: Path) -> None:
     )
     code, out, err = invoke("check", "specs", "--format", "json")
     assert code == 2 and "nodes" in err
-    (error,) = json.loads(out)["errors"]
+    (error,) = json.loads(out)["items"]
+    assert error["code"] == "spec-error" and error["line"] == 3
     assert error["team"] == "bravo" and error["path"] == "specs/bravo.py"
-    assert error["field"].endswith(".nodes") and "0" in error["reason"]
+    assert error["field"].endswith(".nodes") and "0" in error["message"]
 
 
 def test_validate_json_names_each_invalid_file(fleet: Path) -> None:
     assert invoke("render", "specs")[0] == 0
     code, out, _ = invoke("validate", "output", "--format", "json")
-    assert (code, json.loads(out)) == (0, {"ok": True, "modules": 3, "invalid": [], "errors": []})
+    assert code == 0
+    assert json.loads(out) == {
+        "format_version": 1,
+        "command": "validate",
+        "ok": True,
+        "exit_code": 0,
+        "modules": 3,
+        "items": [],
+        "impact": None,
+    }
     broken = fleet / "output" / "charlie" / "main.tf"
     broken.write_text(broken.read_text() + 'resource "aws_ecs_cluster" "this" {\n')
     (fleet / "output" / "alpha" / "outputs.tf").unlink()
@@ -219,12 +242,13 @@ def test_validate_json_names_each_invalid_file(fleet: Path) -> None:
     assert code == 1
     document = json.loads(out)
     assert document["ok"] is False
-    found = {(f["team"], f["path"], f["reason"]) for f in document["invalid"]}
+    found = {(f["team"], f["path"], f["code"]) for f in document["items"]}
     assert found == {
         ("alpha", "output/alpha/outputs.tf", "invalid"),
+        ("charlie", "output/charlie/main.tf", "edited"),
         ("charlie", "output/charlie/main.tf", "invalid"),
     }
-    details = {f["path"]: f["detail"] for f in document["invalid"]}
+    details = {f["path"]: f["message"] for f in document["items"]}
     assert details["output/alpha/outputs.tf"] == "missing"
     assert details["output/charlie/main.tf"].startswith("the rendered HCL does not parse")
 
@@ -255,8 +279,8 @@ def test_a_parse_back_failure_in_a_worker_names_the_file_and_writes_nothing(
 
     code, out, _ = invoke("check", "specs", "--jobs", "2", "--format", "json")
     assert code == 2
-    (finding,) = json.loads(out)["drift"]
-    assert (finding["team"], finding["path"], finding["reason"]) == (
+    (finding,) = json.loads(out)["items"]
+    assert (finding["team"], finding["path"], finding["code"]) == (
         "charlie",
         "output/charlie/main.tf",
         "parse-back",
@@ -385,5 +409,5 @@ def test_split_keeps_item_order_and_raises_the_first_error(jobs: int) -> None:
     with pytest.raises(ValueError, match="thirteen"):
         parallel.split(_square_or_fail, range(20), jobs)
     if jobs > 1:  # in the parent, os._exit would end the test run
-        with pytest.raises(RuntimeError, match="died"):
+        with pytest.raises(RuntimeError, match=r"worker process .* exited with status 3"):
             parallel.split(_square_or_fail, [1, 2, 3, 17], jobs)  # 17: the last child

@@ -27,7 +27,7 @@ from gen.validate.limits import (
     NAME_RULE,
 )
 
-__all__ = ["MISSING", "Checker", "given_or_default", "sane"]
+__all__ = ["MISSING", "Checker", "control_reason", "given_or_default", "plain", "sane"]
 
 MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>"})()  # reported once
 T = TypeVar("T")
@@ -80,6 +80,54 @@ def _field_line(node: SpecNode, path: str) -> int | None:
 _SCALARS = frozenset({int, bool, float, type(None)})
 
 
+def plain(value: object) -> object:
+    """`value` with every `str`, `int` and `float` subclass (a spec's own `StrEnum`, `IntEnum`,
+    `class Stage(str)`) turned into the plain value it stands for, inside plain lists, tuples
+    and dicts too: the validated configuration holds only plain values, which pickle anywhere
+    (the class lives in the spec's module, which the parent process cannot import). Read with
+    the base types' own methods, so a subclass's `__str__` or `__int__` is never called."""
+    kind = type(value)
+    if kind in _SCALARS or kind is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if kind is list:
+        return [plain(item) for item in value]  # type: ignore[attr-defined]
+    if kind is tuple:
+        return tuple(plain(item) for item in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return {plain(k): plain(v) for k, v in value.items()}  # type: ignore[attr-defined]
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_reason(text: str) -> str | None:
+    """Why `text` (a command word, an environment value) cannot be passed on, or None: NUL
+    ends a C string, so no process can receive it in an argument or its environment; the other
+    C0 control characters (tab, newline and carriage return aside) are invisible in the task
+    definition, the console and the logs, and are nearly always a paste mistake."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    char = found[0]
+    if char == "\x00":
+        return (
+            f"holds a NUL character (at {found.start()}), which no process can receive: "
+            "arguments and environment values are C strings, ended by NUL"
+        )
+    return (
+        f"holds the control character U+{ord(char):04X} (at {found.start()}); control "
+        "characters other than tab, newline and carriage return are refused: they are "
+        "invisible in the task definition, the console and the logs"
+    )
+
+
 def sane(check: Checker, node: SpecNode, path: str, value: object, field: str, depth: int) -> bool:
     """Bounds that hold for every field: string length, UTF-8-encodable text, collection sizes.
     False (with the problem reported) when the value is too wild to validate further."""
@@ -90,6 +138,7 @@ def sane(check: Checker, node: SpecNode, path: str, value: object, field: str, d
             return True
         ok = True
         for key, item in list(value.fields.items()):
+            item = value.fields[key] = plain(item)  # noqa: PLW2901 - the plain value is checked
             where = f"{path}.{key}" if path else key
             ok = sane(check, value, where, item, key, depth + 1) and ok
         return ok

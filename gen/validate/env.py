@@ -7,7 +7,7 @@ import re
 
 from gen.errors import shown
 from gen.spec import Job
-from gen.validate.checker import Checker
+from gen.validate.checker import Checker, control_reason
 from gen.validate.limits import (
     CREDENTIAL_PARTS,
     CREDENTIAL_RULE,
@@ -79,6 +79,9 @@ def check_env(check: Checker, job: Job, path: str, value: object) -> dict[str, s
                 f"names and values must be strings, got {shown(key)}: {shown(item)} "
                 '(quote numbers: "90")',
             )
+            ok = False
+        elif control_reason(item):
+            check.fail(job, f"{path}[{shown(key)}]", f"{shown(item)} {control_reason(item)}")
             ok = False
         elif _env_name(check, job, f"{path}[{shown(key)}]", key, secret=False):
             env[key] = item

@@ -11,7 +11,7 @@ from functools import lru_cache
 from gen.errors import shown
 from gen.names import job_names
 from gen.spec import Ec2, Fargate, Job
-from gen.validate.checker import MISSING, Checker
+from gen.validate.checker import MISSING, Checker, control_reason
 from gen.validate.config import Ec2Compute, FargateCompute, JobConfig
 from gen.validate.ec2 import check_ec2
 from gen.validate.env import check_env, check_secrets
@@ -194,6 +194,11 @@ def _command(check: Checker, job: Job, path: str, value: object) -> tuple[str, .
     words = check.items(job, path, value, str, "a string")
     if not isinstance(value, Sequence) or len(words) != len(value):  # not a list: reported
         return None
+    for index, word in enumerate(words):
+        reason = control_reason(word)
+        if reason:
+            check.fail(job, f"{path}[{index}]", f"{shown(word)} {reason}")
+            return None
     if not words or not words[0] or words[0].startswith("-"):
         check.fail(
             job,
