@@ -143,13 +143,20 @@ def _blocks(doc: Mapping[str, object], key: str) -> Iterable[tuple[str, object]]
             yield from entry.items()
 
 
-def _module(files: Mapping[str, str]) -> _Module:
+def _module(
+    files: Mapping[str, str], parsed: dict[str, dict[str, object]] | None = None
+) -> _Module:
+    """The symbols of a module; `parsed` caches parses by text (a file the change leaves alone
+    is parsed once for both sides)."""
     found = _Module()
     for name in sorted(files):
         if not name.endswith(".tf"):
             continue
         try:
-            doc = _parse(files[name])
+            text = files[name]
+            doc = parsed[text] if parsed is not None and text in parsed else _parse(text)
+            if parsed is not None:
+                parsed[text] = doc
         except Exception:  # noqa: BLE001 - a hand edit that does not parse: say so, go on
             found.unreadable.append(name)
             continue
@@ -289,7 +296,8 @@ def _changed_values(old: _Module, new: _Module, new_resources: set[str]) -> set[
 
 def team_impact(team: str, old: Mapping[str, str], new: Mapping[str, str]) -> Impact:
     """What applying `new` (file name -> text) does where `old` was applied."""
-    before, after = _module(old), _module(new)
+    parsed: dict[str, dict[str, object]] = {}
+    before, after = _module(old, parsed), _module(new, parsed)
     moved = {
         a: b
         for a, b in after.moved.items()
