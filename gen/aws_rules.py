@@ -63,6 +63,6 @@ STATEFUL: Mapping[str, tuple[str, str]] = {
     ),
     "aws_sns_topic": (
         "the topic {name} and its subscriptions",
-        "email subscribers must confirm their subscription again after the apply",
+        "if it is created again (a renamed team, say), every email subscriber must confirm again",
     ),
 }

@@ -390,6 +390,7 @@ def render(
             plans = [o.plan for o in outcomes if o.plan is not None]
             orphans = find_orphans(out, specs, {t.name: t.path for t in teams})
             pruned, orphan_notes = prune(orphans, enabled=prune_orphans, force=force)
+            gone = [_orphan_impact(o) for o in orphans] if pruned else []  # before removal
             if not force:
                 refuse_edits(plans)
             result = apply([*plans, *pruned])
@@ -413,7 +414,7 @@ def render(
         rendered=tuple(o.team for o in outcomes if o.team in changed),
         impacts=(
             *(o.impact for o in outcomes if o.impact is not None),
-            *(_orphan_impact(o) for o in (orphans if pruned else ())),
+            *gone,
         ),
         discarded=tuple(out / o.team / name for o in outcomes for name in o.discarded),
     )

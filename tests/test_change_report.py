@@ -256,3 +256,16 @@ def test_a_removed_team_is_summarised_with_what_its_removal_destroys(rendered: P
     code, out, _ = invoke("check", "specs", "-j", "1", "--format", "json")
     teams = {t["team"]: t for t in json.loads(out)["impact"]["teams"]}
     assert teams["vision"]["removed_team"] and len(teams["vision"]["remove"]) == 28
+
+
+def test_render_prune_summarises_the_removed_module(rendered: Path) -> None:
+    (rendered / "specs" / "vision.py").unlink()
+    (rendered / "specs" / "other.py").write_text(
+        SPEC.format(job="resnet", tag="1").replace('"vision"', '"other"'), encoding="utf-8"
+    )
+    code, _, err = invoke("render", "specs", "-j", "1", "--prune")
+    assert code == 0, err
+    lines = err.splitlines()
+    assert "team vision (the team's module is removed): 0 to add, 28 to remove, 0 changed" in lines
+    assert any(x.startswith("  warning: aws_cloudwatch_log_group.resnet:") for x in lines)
+    assert not (rendered / "output" / "vision").exists()
