@@ -269,3 +269,28 @@ def test_render_prune_summarises_the_removed_module(rendered: Path) -> None:
     assert "team vision (the team's module is removed): 0 to add, 28 to remove, 0 changed" in lines
     assert any(x.startswith("  warning: aws_cloudwatch_log_group.resnet:") for x in lines)
     assert not (rendered / "output" / "vision").exists()
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("choice", "tty", "environ", "expected"),
+    [
+        ("auto", True, {}, True),
+        ("auto", False, {}, False),
+        ("auto", True, {"NO_COLOR": "1"}, False),
+        ("auto", True, {"NO_COLOR": ""}, True),  # no-color.org: set and not empty
+        ("always", False, {"NO_COLOR": "1"}, True),
+        ("never", True, {}, False),
+    ],
+)
+def test_use_color(choice: str, tty: bool, environ: dict[str, str], expected: bool) -> None:
+    from gen.diffview import use_color
+
+    assert use_color(choice, _Stream(tty), environ) is expected  # type: ignore[arg-type]
