@@ -12,6 +12,7 @@ __all__ = [
     "DriftError",
     "EcsgenError",
     "Finding",
+    "InternalError",
     "LockError",
     "OutputError",
     "OutputWriteError",
@@ -191,5 +192,11 @@ class SettingError(EcsgenError):
 class WorkerError(EcsgenError, RuntimeError):
     """A worker process died (a signal, the OOM killer, `os._exit`) while it held some teams;
     the command stopped and wrote nothing. The message names the teams."""
+
+    exit_code = 2
+
+
+class InternalError(EcsgenError):
+    """A fault of ecsgen itself (please report it); exit 2, never the drift code."""
 
     exit_code = 2

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from gen.errors import EcsgenError, Problem, SpecError
+from gen.errors import InternalError, Problem, SpecError
 from gen.load import display_path, find_spec_files, load_all
 from gen.parallel import default_jobs, shares
 from gen.validate import Checked, TeamConfig, check_each, combine
@@ -287,7 +287,7 @@ def load_and_validate(
     _receive(loaders, timeout)
     failed = next((x for x in loaders if x.outcome is None or x.outcome[0] != "result"), None)
     if failed is not None and failed.outcome is not None and failed.outcome[0] == "crash":
-        raise EcsgenError(
+        raise InternalError(
             f"internal error while loading the specs (please report): {failed.outcome[1]}"
         )
     if failed is not None:

@@ -24,7 +24,15 @@ from gen.inputs import templates_dir
 from gen.model import Decl, Module
 from gen.model.readme import readme_view
 
-__all__ = ["environment", "header", "prepare", "render_module", "templates_dir"]
+__all__ = [
+    "SandboxBytecodeCache",
+    "bundled_names",
+    "environment",
+    "header",
+    "prepare",
+    "render_module",
+    "templates_dir",
+]
 
 
 def _md(text: str) -> str:
@@ -110,10 +118,19 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     Python's internals (no `__globals__`, no `os`), changes nothing it is given, and reads no
     file or environment variable (paths and modules are off limits too)."""
 
+    _decided: dict[tuple[type, str, type], bool] = {}  # noqa: RUF012 - one cache, shared
+
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
-        if isinstance(obj, PurePath | ModuleType) or isinstance(value, PurePath | ModuleType):
-            return False
-        return bool(super().is_safe_attribute(obj, attr, value))
+        # Jinja's answer depends on the types of `obj` and `value` and on `attr` only, so it is
+        # kept per (type, name, type): a template reads model attributes thousands of times.
+        key = (type(obj), attr, type(value))
+        found = self._decided.get(key)
+        if found is None:
+            found = not (
+                isinstance(obj, PurePath | ModuleType) or isinstance(value, PurePath | ModuleType)
+            ) and bool(super().is_safe_attribute(obj, attr, value))
+            self._decided[key] = found
+        return found
 
 
 @cache
@@ -158,6 +175,15 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
     return env
 
 
+class SandboxBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's per-user bytecode cache, with keys of their own: code compiled for the sandbox
+    routes every call and attribute through its checks, so it must never be confused with the
+    code a plain environment (an older ecsgen) compiled from the same source and stored there."""
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return "ecsgen-sandbox-" + super().get_cache_key(name, filename)
+
+
 def bundled_names() -> list[str]:
     """The bundled templates' names (`job/iam.tf.j2`, ...), sorted."""
     return sorted(jinja2.FileSystemLoader(templates_dir()).list_templates())
@@ -179,7 +205,7 @@ def prepare(overrides: Path | None = None, compile_all: bool = False) -> None:
 
         check_overrides(env, folder, bundled)
     if env.bytecode_cache is None:
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache()
+        env.bytecode_cache = SandboxBytecodeCache()
     if compile_all:
         names = list(bundled)
         if folder is not None:
@@ -263,9 +289,10 @@ def _placed(name: str, text: str, module: Module) -> str:
     lines = text.split("\n")
     heredoc: str | None = None
     for number, line in enumerate(lines, 1):
-        if heredoc is not None:
+        if heredoc is not None:  # text, as in a quoted string
             if line.strip() == heredoc:
                 heredoc = None
+            lines[number - 1] = line.replace(_OPEN, "").replace(_CLOSE, "")
             continue
         if _OPEN in line:
             where = _code_marks(line)

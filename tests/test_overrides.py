@@ -176,7 +176,8 @@ def test_an_unquoted_bare_value_is_refused(workdir: Path) -> None:
 def test_a_bare_value_in_quotes_or_a_comment_is_placed(workdir: Path) -> None:
     text = (
         '{% extends "bundled/job.tf.j2" %}{% block extra %}\n'
-        '# {{ job.name }}\nlocals {\n  kms_{{ job.ident }} = "alias/{{ job.name }}"\n}\n'
+        '# {{ job.name }}\nlocals {\n  kms_{{ job.ident }} = "alias/{{ job.name }}"\n'
+        "  doc_{{ job.ident }} = <<EOT\n{{ job.name }} docs\nEOT\n}\n"
         "{% endblock %}\n"
     )
     override(workdir, "job.tf.j2", text)
@@ -184,6 +185,7 @@ def test_a_bare_value_in_quotes_or_a_comment_is_placed(workdir: Path) -> None:
     assert code == 0, err
     written = (workdir / "output" / "nlp" / "job_bert_finetune.tf").read_text(encoding="utf-8")
     assert '"alias/bert-finetune"' in written and "# bert-finetune" in written
+    assert "bert-finetune docs\n" in written
     assert "\x00" not in written and "\x01" not in written
 
 
@@ -234,3 +236,18 @@ def test_an_override_reaches_only_its_model(
         assert "tpl/outputs.tf.j2:" in err, err
     assert not any("s3cr3t" in p.read_text() for p in (workdir / "output").rglob("*.tf"))
     assert os.environ["PROBE_SECRET"] == "s3cr3t-value"
+
+
+def test_compiled_templates_are_never_shared_with_a_plain_environment() -> None:
+    """The bytecode cache is shared with older ecsgen versions (and anything else using Jinja):
+    code compiled without the sandbox must not be loaded into it."""
+    import jinja2
+
+    from gen.render import SandboxBytecodeCache, environment, prepare
+
+    prepare(None)
+    cache = environment(None).bytecode_cache
+    assert isinstance(cache, SandboxBytecodeCache)
+    plain = jinja2.FileSystemBytecodeCache()
+    assert cache.get_cache_key("main.tf.j2", "/x") != plain.get_cache_key("main.tf.j2", "/x")
+    assert environment(None).sandboxed

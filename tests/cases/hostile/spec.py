@@ -21,7 +21,7 @@ team = Team(
             env={
                 "MULTILINE": "line one\nline two\r\n\ttabbed",
                 "TEMPLATE": "$${already} ${var.x} %{for} %%{x} $$ %",
-                "CONTROL": "bell\x07 esc\x1b del\x7f",
+                "CONTROL": "del\x7f nel\x85 (C0 controls but tab, newline and return are refused)",
                 "UNICODE": "naïve café ☕",
                 "JSONISH": '{"a": [1, "b\\\\c"]}',
             },

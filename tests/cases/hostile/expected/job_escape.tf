@@ -154,7 +154,10 @@ locals {
     environment = [
       { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
       { name = "AWS_REGION", value = "eu-west-1" },
-      { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
+      {
+        name  = "CONTROL"
+        value = "del\u007f nel\u0085 (C0 controls but tab, newline and return are refused)"
+      },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "leader" },
       { name = "ECSGEN_TEAM", value = "hostile" },
@@ -196,7 +199,10 @@ locals {
     environment = [
       { name = "AWS_DEFAULT_REGION", value = "eu-west-1" },
       { name = "AWS_REGION", value = "eu-west-1" },
-      { name = "CONTROL", value = "bell\u0007 esc\u001b del\u007f" },
+      {
+        name  = "CONTROL"
+        value = "del\u007f nel\u0085 (C0 controls but tab, newline and return are refused)"
+      },
       { name = "ECSGEN_JOB", value = "escape" },
       { name = "ECSGEN_ROLE", value = "worker" },
       { name = "ECSGEN_TEAM", value = "hostile" },
