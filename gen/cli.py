@@ -22,6 +22,8 @@ from gen.errors import DriftError, EcsgenError, safe_text
 from gen.lock import LOCK_WAIT
 
 if TYPE_CHECKING:
+    from gen import pipeline
+    from gen.impact import Impact
     from gen.progress import Progress
 
 __all__ = ["main"]
@@ -54,6 +56,13 @@ TEMPLATES = click.option(
     help="Folder of template overrides, in front of the bundled templates "
     "(default: [tool.ecsgen] templates in the specs' pyproject.toml, if set).",
 )
+COLOR = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the diff and summaries: auto colours on a terminal unless NO_COLOR is set.",
+)
 SPEC_TIMEOUT = click.option(
     "--spec-timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -82,14 +91,43 @@ def _emit(document: dict[str, object]) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
-def _report(command: str, code: int, items: object, modules: int | None = None) -> None:
+def _impact_json(impacts: Sequence[Impact]) -> dict[str, object]:
+    from gen.impact import total  # noqa: PLC0415
+
+    return {"teams": [i.as_json() for i in impacts], "total": total(impacts).as_json()}
+
+
+def _drift_text(exc: DriftError, stat: bool, color: bool) -> None:
+    """The diff (unless `stat`), each changed team's impact, the footer and the total line."""
+    from gen.diffview import footer, impact_report, paint  # noqa: PLC0415
+
+    text = "" if stat else str(exc)
+    text += impact_report(exc.impacts)  # type: ignore[arg-type]
+    text += f"ecsgen: {footer(exc.findings)}\n"
+    # click.echo strips colour codes unless told: the choice was made by `use_color`
+    click.echo(paint(text) if color else text, nl=False, color=color)
+
+
+def _report(
+    command: str,
+    code: int,
+    items: object,
+    modules: int | None = None,
+    impact: dict[str, object] | None = None,
+) -> None:
     from gen.report import document  # noqa: PLC0415
 
-    _emit(document(command, code, items, modules))  # type: ignore[arg-type]
+    _emit(document(command, code, items, modules, impact))  # type: ignore[arg-type]
 
 
 def _run(
-    action: Callable[[], T], fmt: str = "text", command: str = "", modules: int | None = None
+    action: Callable[[], T],
+    fmt: str = "text",
+    command: str = "",
+    modules: int | None = None,
+    *,
+    stat: bool = False,
+    color: bool = False,
 ) -> T:
     """Run a library call; turn ecsgen's errors into a clean message and exit code (and, with
     `--format json`, the report: `gen.report`). An error that is not ecsgen's own is a bug:
@@ -100,9 +138,10 @@ def _run(
         if fmt == "json":
             from gen.report import finding_items  # noqa: PLC0415
 
-            _report(command, exc.exit_code, finding_items(exc.findings), modules)
+            impact = _impact_json(exc.impacts)  # type: ignore[arg-type]
+            _report(command, exc.exit_code, finding_items(exc.findings), modules, impact)
         else:
-            click.echo(str(exc), nl=False)
+            _drift_text(exc, stat, color)
         click.echo(
             "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
         )
@@ -151,6 +190,8 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for another render of the same OUT to finish.",
 )
+@COLOR
+@click.option("--verbose", "-v", is_flag=True, help="Name every file written and removed.")
 @SPEC_TIMEOUT
 @click.option(
     "--prune",
@@ -166,6 +207,8 @@ def render(
     jobs: int | None,
     force: bool,
     wait: float,
+    color: str,
+    verbose: bool,
     spec_timeout: float | None,
     prune: bool,
 ) -> None:
@@ -176,9 +219,9 @@ def render(
     listed in a team folder's .ecsgen-manifest.json with the bytes ecsgen wrote are replaced or
     removed; generated files that the specs no longer produce are removed, each named. One
     render per OUT at a time (a lock); a killed render is finished or rolled back by the next.
+    Each changed team ends with what its next apply does (resources to add, remove, change).
     """
     from gen import pipeline  # noqa: PLC0415
-    from gen.load import display_path  # noqa: PLC0415
 
     started = time.perf_counter()
     result = _run(
@@ -195,14 +238,37 @@ def render(
         )
     )
     elapsed = time.perf_counter() - started
+    _render_report(result, out, elapsed, color=color, verbose=verbose)
+
+
+def _render_report(
+    result: pipeline.RenderResult, out: Path, elapsed: float, *, color: str, verbose: bool
+) -> None:
+    """What a render did, on stderr: recoveries, discarded edits, files (-v), impact, totals."""
+    from gen.diffview import impact_report, paint, use_color  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
+
     for note in result.notes:
         click.echo(f"ecsgen: {note}", err=True)
+    for path in result.discarded:
+        click.echo(f"ecsgen: discarded hand edit: {display_path(path)}", err=True)
+    removed = set(result.removed)
+    written = [p for p in result.touched if p not in removed]
+    if verbose:
+        for path in written:
+            click.echo(f"ecsgen: wrote {display_path(path)}", err=True)
     for path in result.removed:
         click.echo(f"ecsgen: removed {display_path(path)} (no longer generated)", err=True)
+    report = impact_report(result.impacts)
+    if report:
+        painted = use_color(color, sys.stderr)
+        click.echo(paint(report) if painted else report, nl=False, err=True, color=painted)
+    rendered = len(result.rendered)
+    names = f" ({_names(result.rendered)})" if rendered else ""
     click.echo(
-        f"ecsgen: rendered {len(result.teams)} team(s) into {out}/ "
-        f"({_names(result.teams)}); {len(result.touched)} file(s) changed, "
-        f"{len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
+        f"ecsgen: {rendered} rendered{names}, {len(result.teams) - rendered} up to date in "
+        f"{out}/; {len(written)} file{'s' if len(written) != 1 else ''} written, "
+        f"{len(result.removed)} removed, {len(result.parsed_back)} parsed back, in {elapsed:.2f}s",
         err=True,
     )
 
@@ -220,6 +286,12 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @JOBS
 @FORMAT
 @SPEC_TIMEOUT
+@COLOR
+@click.option(
+    "--stat",
+    is_flag=True,
+    help="Print only each changed team's impact summary and the totals, not the diff.",
+)
 def check(
     specs: Sequence[Path],
     out: Path,
@@ -227,24 +299,32 @@ def check(
     jobs: int | None,
     fmt: str,
     spec_timeout: float | None,
+    color: str,
+    stat: bool,
 ) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
     Writes nothing. Run it in CI or pre-commit to keep committed modules in step with specs.
     Also fails on orphaned modules (team folders made from a spec inside SPECS that no spec
     produces any more) and on files with ecsgen's header that the render no longer makes.
+    Each changed team ends with what its next apply does (resource addresses to add, remove,
+    change; warnings where data would be lost), then a total line and a footer.
     With --format json, stdout holds one report (schema/report.schema.json: format_version,
-    ok, exit_code, items of {code, message, team, path, line, field}).
+    ok, exit_code, items of {code, message, team, path, line, field}, impact).
     """
     from gen import pipeline  # noqa: PLC0415
+    from gen.diffview import use_color  # noqa: PLC0415
 
+    painted = fmt == "text" and use_color(color, sys.stdout)
     _run(
         lambda: pipeline.check(specs, out, templates, jobs, _progress, spec_timeout=spec_timeout),
         fmt,
         "check",
+        stat=stat,
+        color=painted,
     )
     if fmt == "json":
-        _report("check", 0, [])
+        _report("check", 0, [], impact=_impact_json(()))
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
 
 

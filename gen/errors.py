@@ -159,13 +159,17 @@ class ParseBackError(EcsgenError):
 
 
 class DriftError(EcsgenError):
-    """Files on disk differ from what the specs render to. The message holds the diffs."""
+    """Files on disk differ from what the specs render to. The message holds the diffs;
+    `impacts` what each changed team's next apply would do (`gen.impact.Impact`)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+    def __init__(
+        self, message: str, findings: Sequence[Finding] = (), impacts: Sequence[object] = ()
+    ) -> None:
         super().__init__(message)
         self.findings = tuple(findings)
+        self.impacts = tuple(impacts)
 
 
 class TemplateError(EcsgenError):

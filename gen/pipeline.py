@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gen import __version__, inputs, parallel
+from gen.diffview import file_diffs, team_old_files
 from gen.errors import (
     DriftError,
     Finding,
@@ -28,11 +29,12 @@ from gen.errors import (
     TemplateError,
     WriteConflictError,
 )
+from gen.impact import Impact, team_impact
 from gen.isolate import SPEC_TIMEOUT, load_and_validate
 from gen.load import display_path
 from gen.lock import LOCK_WAIT, output_lock
 from gen.ondisk import module_folders, validate_dirs
-from gen.orphans import find_orphans, prune, remove_empty
+from gen.orphans import Orphan, find_orphans, prune, remove_empty
 from gen.progress import Progress
 from gen.settings import spec_timeout_setting, templates_setting
 from gen.validate import TeamConfig
@@ -40,9 +42,9 @@ from gen.write import (
     MANIFEST_NAME,
     TeamPlan,
     apply,
-    drift,
     header_version,
     plan,
+    read_regular,
     recover,
     refuse_edits,
     up_to_date,
@@ -101,6 +103,9 @@ class RenderResult:
     removed: tuple[Path, ...] = ()  # generated files no longer produced, removed
     notes: tuple[str, ...] = ()  # recoveries and files left alone, one line each
     parsed_back: tuple[Path, ...] = ()
+    rendered: tuple[str, ...] = ()  # teams whose files changed on disk (the rest: up to date)
+    impacts: tuple[Impact, ...] = ()  # what each changed team's next apply does
+    discarded: tuple[Path, ...] = ()  # hand edits `force` overwrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,8 @@ class _Outcome:
     parse_error: str = ""  # the render did not parse back as intended
     failed_file: str = ""  # ... in this file
     template_error: bool = False  # ... or a template failed (`TemplateError`)
+    impact: Impact | None = None  # what the change does to the infrastructure (`gen.impact`)
+    discarded: tuple[str, ...] = ()  # hand edits a forced render overwrites (file names)
 
 
 def render_in_memory(
@@ -209,10 +216,14 @@ def _team(
         Finding(team.name, display_path(full.folder / n), "stale", "no longer generated")
         for n in full.stale
     )
-    texts = tuple(drift([full])) if diffs else ()
+    texts = tuple(file_diffs(full, findings)) if diffs else ()
     parsed = tuple(name for name in changed if name.endswith(".tf"))
+    impact = team_impact(team.name, team_old_files(full), files) if changed or full.remove else None
     kept = replace(full, files={name: full.files[name] for name in full.write}, old={})
-    outcome = _Outcome(team.name, kept, tuple(findings), texts, parsed)
+    discarded = tuple(n for n in full.edited if n in full.write) if force else ()
+    outcome = _Outcome(
+        team.name, kept, tuple(findings), texts, parsed, impact=impact, discarded=discarded
+    )
     if changed:
         try:
             verify_files(module, files, only=set(changed))
@@ -379,6 +390,7 @@ def render(
             plans = [o.plan for o in outcomes if o.plan is not None]
             orphans = find_orphans(out, specs, {t.name: t.path for t in teams})
             pruned, orphan_notes = prune(orphans, enabled=prune_orphans, force=force)
+            gone = [_orphan_impact(o) for o in orphans] if pruned else []  # before removal
             if not force:
                 refuse_edits(plans)
             result = apply([*plans, *pruned])
@@ -392,13 +404,31 @@ def render(
     notes.extend(line for p in plans for line in p.left)
     notes.extend(orphan_notes)
     parsed = tuple(out / o.team / name for o in outcomes for name in o.parsed_back)
+    changed = {p.parent.name for p in result.written + result.removed}
     return RenderResult(
         tuple(o.team for o in outcomes),
         result.written + result.removed,
         result.removed,
         tuple(notes),
         parsed,
+        rendered=tuple(o.team for o in outcomes if o.team in changed),
+        impacts=(
+            *(o.impact for o in outcomes if o.impact is not None),
+            *gone,
+        ),
+        discarded=tuple(out / o.team / name for o in outcomes for name in o.discarded),
     )
+
+
+def _orphan_impact(orphan: Orphan) -> Impact:
+    """What removing an orphaned module from the infrastructure destroys: its `.tf` files as
+    ecsgen wrote them (those listed in its manifest that are still on disk)."""
+    files = {}
+    for name in sorted(orphan.files):
+        data = read_regular(orphan.folder / name) if name.endswith(".tf") else None
+        if data is not None:
+            files[name] = data.decode("utf-8", errors="replace")
+    return team_impact(orphan.folder.name, files, {})
 
 
 def check(
@@ -422,11 +452,14 @@ def check(
     _raise_failures(outcomes, out)
     findings = [f for o in outcomes for f in o.findings]
     diffs = [d for o in outcomes for d in o.diffs]
-    for orphan in find_orphans(out, specs, {t.name: t.path for t in teams}):
+    orphans = find_orphans(out, specs, {t.name: t.path for t in teams})
+    for orphan in orphans:
         findings.append(
             Finding(orphan.folder.name, display_path(orphan.folder), "orphaned", orphan.message)
         )
         diffs.append(f"# {orphan.message}\n")
     if findings:
-        raise DriftError("".join(diffs), findings)
+        impacts = [o.impact for o in outcomes if o.impact is not None]
+        impacts.extend(_orphan_impact(orphan) for orphan in orphans)
+        raise DriftError("".join(diffs), findings, impacts)
     return findings

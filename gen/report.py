@@ -120,9 +120,14 @@ def error_items(exc: EcsgenError) -> list[dict[str, object]]:
 
 
 def document(
-    command: str, exit_code: int, items: Iterable[dict[str, object]], modules: int | None = None
+    command: str,
+    exit_code: int,
+    items: Iterable[dict[str, object]],
+    modules: int | None = None,
+    impact: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """The report: `ok` is `exit_code == 0`; items in order, each once."""
+    """The report: `ok` is `exit_code == 0`; items in order, each once; `impact` what each
+    changed team's next apply does (`check`; `gen.impact`), else None."""
     unique = list({tuple(i.items()): i for i in items}.values())
     return {
         "format_version": FORMAT_VERSION,
@@ -131,4 +136,5 @@ def document(
         "exit_code": exit_code,
         "modules": modules,
         "items": unique,
+        "impact": impact,
     }

@@ -152,3 +152,6 @@ class Team(SpecNode):
     network: Network | None = None
     log_retention_days: int = 90
     notify: Sequence[str] = ()
+    # Log groups get `skip_destroy`: a job renamed or removed (or the team) leaves its group and
+    # logs in AWS (Terraform only forgets it) instead of deleting them.
+    keep_logs: bool = False

@@ -188,7 +188,7 @@ def test_render_examples_from_the_repository(
         "vision",
     ]
     code, _, err = invoke("render", "examples/specs")
-    assert code == 0 and "0 file(s) changed" in err
+    assert code == 0 and "0 files written, 0 removed" in err
 
 
 def _without_inputs(manifest: bytes) -> dict[str, object]:

@@ -83,7 +83,7 @@ def test_an_unchanged_fleet_is_neither_rendered_nor_rewritten(
     assert code == 0, err
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed, 0 parsed back" in err
+    assert "0 files written, 0 removed, 0 parsed back" in err
     assert rendered == []
     assert tree(fleet / "output") == before
 
@@ -133,7 +133,7 @@ def test_a_changed_generator_renders_again_without_churning_manifests(
     assert rendered == list(TEAMS)
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed" in err
+    assert "0 files written, 0 removed" in err
     assert tree(fleet / "output") == before
     # A team written for another reason gets the current digest in its manifest.
     write_spec(fleet / "specs", "alpha", step="3")
@@ -165,6 +165,7 @@ def test_a_hand_edit_with_a_matching_manifest_entry_is_still_drift(
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     code, doc = check_json()
     assert code == 1
+    # the edited manifest vouches for the file, so the reason is the spec's; still drift
     assert ("output/alpha/main.tf", "spec-changed") in reasons(doc)
     assert rendered == ["alpha"]
 
@@ -304,7 +305,7 @@ def test_a_manifest_from_before_the_digest_is_not_drift_and_not_rewritten(
     assert rendered == ["alpha"]
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert "0 file(s) changed" in err
+    assert "0 files written, 0 removed" in err
     assert tree(fleet / "output") == before
 
 
@@ -336,7 +337,7 @@ def test_up_to_date_checks_on_the_workers_give_the_same_outcomes(
     assert invoke("check", "specs", "--jobs", "2")[0] == 0
     code, _, err = invoke("render", "specs", "--jobs", "2")
     assert code == 0, err
-    assert "0 file(s) changed, 0 parsed back" in err
+    assert "0 files written, 0 removed, 0 parsed back" in err
     write_spec(fleet / "specs", "bravo", step="9")
     (fleet / "output/charlie/main.tf").write_text("# edited\n")
     one = invoke("check", "specs", "--jobs", "1", "--format", "json")

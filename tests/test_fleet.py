@@ -78,12 +78,12 @@ def test_new_bytes_are_always_parsed_back_and_equal_bytes_never(
     assert code == 0, err
     written = {str(p.relative_to(fleet / "output")) for p in (fleet / "output").rglob("*.tf")}
     assert {f"{team}/{name}" for team, names in parsed for name in names} >= written
-    assert f"{len(written) + 3} file(s) changed, {len(written)} parsed back" in err
+    assert f"{len(written) + 3} files written, 0 removed, {len(written)} parsed back" in err
 
     parsed.clear()
     code, _, err = invoke("render", "specs", "--jobs", "1")
     assert code == 0, err
-    assert parsed == [] and "0 file(s) changed, 0 parsed back" in err
+    assert parsed == [] and "0 files written, 0 removed, 0 parsed back" in err
 
     before = tree(fleet / "output", manifests=False)
     write_spec(fleet / "specs", "bravo", step="2")  # changes the job file only
@@ -97,7 +97,7 @@ def test_new_bytes_are_always_parsed_back_and_equal_bytes_never(
         ("bravo", frozenset({"job_train.tf"})),
         ("charlie", frozenset({"outputs.tf"})),  # missing from disk: new bytes there
     ]
-    assert "2 file(s) changed, 2 parsed back" in err
+    assert "2 files written, 0 removed, 2 parsed back" in err
 
 
 def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
@@ -113,7 +113,9 @@ def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
     assert '-  name = "mine"' in out and '+  name = "bravo"' in out
     code, out, _ = invoke("check", "specs", "--jobs", "1", "--format", "json")
     assert code == 1
-    assert json.loads(out) == {
+    doc = json.loads(out)
+    assert "aws_ecs_cluster.this" in doc.pop("impact")["teams"][0]["replace"]
+    assert doc == {
         "format_version": 1,
         "command": "check",
         "ok": False,
@@ -138,7 +140,7 @@ def test_a_hand_edited_file_is_drift_and_render_rewrites_and_verifies_it(
     assert code == 0, err
     assert main_tf.read_bytes() == good
     assert parsed == [("bravo", frozenset({"main.tf"}))], "the rewritten file was parsed back"
-    assert "1 file(s) changed, 1 parsed back" in err
+    assert "1 file written, 0 removed, 1 parsed back" in err
 
 
 def test_a_file_from_another_version_is_treated_as_changed(
@@ -190,7 +192,9 @@ def test_missing_and_stale_files_in_json(fleet: Path) -> None:
     assert code == 0
     code, out, _ = invoke("check", "specs", "--format", "json")
     assert code == 0
-    assert json.loads(out) == {
+    doc = json.loads(out)
+    assert doc.pop("impact")["teams"] == []
+    assert doc == {
         "format_version": 1,
         "command": "check",
         "ok": True,
@@ -229,6 +233,7 @@ def test_validate_json_names_each_invalid_file(fleet: Path) -> None:
         "exit_code": 0,
         "modules": 3,
         "items": [],
+        "impact": None,
     }
     broken = fleet / "output" / "charlie" / "main.tf"
     broken.write_text(broken.read_text() + 'resource "aws_ecs_cluster" "this" {\n')

@@ -8,6 +8,7 @@ team = Team(
     name="speech",
     region=REGION,
     tags=TAGS,
+    keep_logs=True,  # the fine-tuning logs stay in AWS when the job is renamed or removed
     jobs=[
         Job(
             name="whisper-ft",

@@ -4,7 +4,7 @@ templates place (one file per template at the top of `templates/`)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gen import __version__
@@ -13,6 +13,7 @@ from gen.model.decl import Decl
 from gen.model.instances import InstanceView, instance
 from gen.model.job import JobView, job_view
 from gen.model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
+from gen.model.moved import MovedBlock, moves_for
 from gen.model.notifications import TeamNotifications, team_notifications
 from gen.model.outputs import cluster_outputs
 from gen.model.variables import capacity_variables, network_variables, operations_variables
@@ -45,6 +46,7 @@ class Module:
     notifications: TeamNotifications
     templates: str | None = None  # the override folder, as the header names it
     overrides: tuple[str, ...] = ()  # the templates in it (`job/iam.tf.j2`), sorted
+    moved: tuple[MovedBlock, ...] = ()  # renames of its addresses by earlier ecsgen versions
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -94,7 +96,7 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
     `templates` the folder of template overrides, if any (named in every file's header)."""
     jobs = tuple(job_view(job, team) for job in sorted(team.jobs, key=lambda j: j.name))
     ec2_jobs = [j.config for j in jobs if isinstance(j.config.compute, Ec2Compute)]
-    return Module(
+    module = Module(
         team=team,
         generator=f"ecsgen {__version__}",
         spec=spec_label(team.path, anchor or Path.cwd()),
@@ -119,3 +121,10 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         if templates
         else (),
     )
+    declared = [
+        f"{d.rtype}.{d.label}"
+        for decls in module.decls().values()
+        for d in decls
+        if d.kind == "resource"
+    ]
+    return replace(module, moved=tuple(moves_for(declared, [j.ident for j in jobs])))

@@ -79,3 +79,4 @@ class TeamConfig:
     path: Path  # the spec file, resolved
     notify_emails: tuple[str, ...] = ()  # subscribed to the team's notification topic
     notify_topics: tuple[str, ...] = ()  # existing SNS topics that get every notification too
+    keep_logs: bool = False  # log groups outlive their job (`skip_destroy`)

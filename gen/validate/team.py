@@ -55,6 +55,7 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         )
         retention = None
     notify = _notify(check, team, given.get("notify", ()), region)
+    keep_logs = check.typed(team, "keep_logs", given.get("keep_logs", False), bool, "True or False")
     job_nodes = (
         check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
     )
@@ -121,6 +122,7 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         path,
         notify_emails=tuple(sorted(a for a in notify if not a.startswith("arn:"))),
         notify_topics=tuple(sorted(a for a in notify if a.startswith("arn:"))),
+        keep_logs=bool(keep_logs),
     )
 
 

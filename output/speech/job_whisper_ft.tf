@@ -146,6 +146,7 @@ resource "aws_iam_role_policy" "whisper_ft_task" {
 resource "aws_cloudwatch_log_group" "whisper_ft" {
   name              = "/ecs/speech/whisper-ft"
   retention_in_days = var.log_retention_days
+  skip_destroy      = true
 
   tags = local.whisper_ft_tags
 }
