@@ -25,6 +25,10 @@ Sources (read 2026-08; repository commits pinned):
   family. Spot capacity varies by region and AZ.
 - [EFA-DOC] https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html
   (P5/P5e: up to 32 network cards; G6e: up to 4 network cards).
+- [CB] Capacity Blocks for ML: the EC2 user guide
+  (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-capacity-blocks.html) and the types
+  SageMaker reserves the same way (botocore 1.44 ``sagemaker`` ``ReservedCapacityInstanceType``:
+  p4d, p4de, p5.4xlarge, p5.48xlarge, p5e, p5en, p6-b200, trn1.32xlarge, trn2.48xlarge).
 - Project notes: /work/shared/research/distributed-training-on-ecs.md section 2.4.
 
 Conventions:
@@ -58,6 +62,7 @@ class InstanceType:
     efa_interfaces: int  # max EFA interfaces (= EFA network cards); 0 = no EFA
     spot: bool  # offered as Spot
     confirmed: bool = True  # False when a figure is not confirmed by a source
+    capacity_block: bool = False  # sold as EC2 Capacity Blocks for ML ([CB])
 
     @property
     def efa(self) -> bool:
@@ -120,16 +125,16 @@ _ENTRIES: tuple[InstanceType, ...] = (
     # p3dn: NVIDIA V100 32GB, 1 EFA interface. [KARP], [TORCHX].
     InstanceType("p3dn.24xlarge", 8, _V100_32, 32, 96, 768, 1, True),
     # p4d / p4de: NVIDIA A100 40GB / 80GB, 4 EFA interfaces. [KARP], [TORCHX].
-    InstanceType("p4d.24xlarge", 8, _A100_40, 40, 96, 1152, 4, True),
-    InstanceType("p4de.24xlarge", 8, _A100_80, 80, 96, 1152, 4, True),
+    InstanceType("p4d.24xlarge", 8, _A100_40, 40, 96, 1152, 4, True, capacity_block=True),
+    InstanceType("p4de.24xlarge", 8, _A100_80, 80, 96, 1152, 4, True, capacity_block=True),
     # p5: NVIDIA H100. 4xlarge = 1 GPU / 1 EFA ([KARP] only); 48xlarge = 32 EFA. [KARP], [TORCHX].
-    InstanceType("p5.4xlarge", 1, _H100, 80, 16, 256, 1, True),
-    InstanceType("p5.48xlarge", 8, _H100, 80, 192, 2048, 32, True),
+    InstanceType("p5.4xlarge", 1, _H100, 80, 16, 256, 1, True, capacity_block=True),
+    InstanceType("p5.48xlarge", 8, _H100, 80, 192, 2048, 32, True, capacity_block=True),
     # p5e / p5en: NVIDIA H200, 32 / 16 EFA interfaces. [KARP], [TORCHX].
-    InstanceType("p5e.48xlarge", 8, _H200, 141, 192, 2048, 32, True),
-    InstanceType("p5en.48xlarge", 8, _H200, 141, 192, 2048, 16, True),
+    InstanceType("p5e.48xlarge", 8, _H200, 141, 192, 2048, 32, True, capacity_block=True),
+    InstanceType("p5en.48xlarge", 8, _H200, 141, 192, 2048, 16, True, capacity_block=True),
     # p6-b200: NVIDIA B200, 8 EFA interfaces. [KARP] (not in [TORCHX]); Spot per [SKY].
-    InstanceType("p6-b200.48xlarge", 8, _B200, 179, 192, 2048, 8, True),
+    InstanceType("p6-b200.48xlarge", 8, _B200, 179, 192, 2048, 8, True, capacity_block=True),
 )
 
 CATALOG: Mapping[str, InstanceType] = MappingProxyType({t.name: t for t in _ENTRIES})
