@@ -1,0 +1,120 @@
+"""`README.md.j2`: the values of the module's README: the jobs table, terraform-docs style
+inputs, outputs and resources, and the usage snippet."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from gen import hcl
+from gen.model.job.completion import FAILURE_BUDGET
+from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
+from gen.model.module import Module
+from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
+from gen.names import RDZV_PORT
+from gen.validate import Ec2Compute
+
+__all__ = ["readme_view"]
+
+REGISTRY_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
+
+
+def _job_rows(module: Module) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for job in module.jobs:
+        config = job.config
+        compute = config.compute
+        nodes = (
+            f"{config.min_nodes}:{config.max_nodes}" if config.elastic else str(config.max_nodes)
+        )
+        if isinstance(compute, Ec2Compute):
+            instance = compute.instance
+            kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            kind += ", EFA" if compute.efa else ""
+            kind += ", Spot" if compute.spot else ""
+            per_day = config.max_nodes * 24
+            cost = (
+                f"{config.max_nodes} x {compute.instance.name} instance(s) running: "
+                f"{per_day} instance-hours a day"
+            )
+        else:
+            kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
+            cost = ""
+        rule = f"0, or {config.min_nodes} and more" if config.elastic else "a whole number"
+        rows.append(
+            {
+                "name": config.name,
+                "compute": kind,
+                "nodes": nodes,
+                "ppn": config.processes_per_node,
+                "endpoint": f"{job.names.rendezvous_host}:{RDZV_PORT}",
+                "log_group": job.names.log_group,
+                "leader": job.names.leader_service,
+                "workers": job.names.workers_service,
+                "nodes_variable": f"{job.names.ident}_nodes",
+                "nodes_rule": rule,
+                "cost": cost,
+                "keep_running": config.keep_running,
+                "run_variable": job.completion.run_variable,
+                "run_parameter": job.names.run_parameter,
+            }
+        )
+    return rows
+
+
+def _literal(value: object) -> str:
+    """A variable's default as the HCL the module writes for it."""
+    return hcl.render(cast(hcl.HclValue, value))
+
+
+_PLACEHOLDERS = {"string": '"..."', "list(string)": '["..."]', "number": "0", "bool": "false"}
+
+
+def readme_view(module: Module) -> dict[str, object]:
+    """terraform-docs style rows for the README's tables, and the usage snippet."""
+    inputs = []
+    usage = []
+    for var in module.variables:
+        required = "default" not in var.args
+        type_ = str(var.args["type"])
+        inputs.append(
+            {
+                "name": var.label,
+                "description": str(var.args["description"]),
+                "type": type_,
+                "default": "n/a" if required else f"`{_literal(var.args['default'])}`",
+                "required": "yes" if required else "no",
+            }
+        )
+        if required:
+            usage.append(f"{var.label} = {_PLACEHOLDERS.get(type_, 'null')}")
+    outputs = [
+        {"name": out.label, "description": str(out.args["description"])} for out in module.outputs
+    ]
+    resources = sorted(
+        (
+            {
+                "address": f"{decl.rtype}.{decl.label}",
+                "kind": "resource" if decl.kind == "resource" else "data source",
+                "url": f"{REGISTRY_DOCS}/"
+                f"{'resources' if decl.kind == 'resource' else 'data-sources'}/"
+                f"{decl.rtype.removeprefix('aws_')}",
+            }
+            for decls in module.decls().values()
+            for decl in decls
+            if decl.kind in ("resource", "data")
+        ),
+        key=lambda r: r["address"],
+    )
+    return {
+        "inputs": sorted(inputs, key=lambda r: str(r["name"])),
+        "outputs": sorted(outputs, key=lambda r: r["name"]),
+        "resources": resources,
+        "jobs": _job_rows(module),
+        "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
+        "module_name": module.team.name.replace("-", "_"),
+        "topic": module.notifications.topic.name,
+        "failure_budget": FAILURE_BUDGET,
+        "restart_period": RESTART_ATTEMPT_PERIOD,
+        "terraform_version": TERRAFORM_VERSION,
+        "aws_version": AWS_PROVIDER_VERSION,
+    }
