@@ -17,7 +17,19 @@ from dataclasses import Field, field
 from types import CodeType
 from typing import ClassVar, dataclass_transform
 
-__all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
+__all__ = [
+    "S3",
+    "CapacityBlock",
+    "Ec2",
+    "Efs",
+    "Fargate",
+    "FsxLustre",
+    "Job",
+    "Network",
+    "Reservation",
+    "SpecNode",
+    "Team",
+]
 
 # Each class's field names (`SpecNode.allowed`), looked up once per class and process.
 _ALLOWED: dict[type, tuple[str, ...]] = {}
@@ -106,6 +118,28 @@ class Fargate(SpecNode):
 
     cpu: int
     memory: int
+    ephemeral_gib: int | None = None  # 21-200 GiB of task storage; Fargate gives 20 without it
+
+
+class Reservation(SpecNode):
+    """A targeted On-Demand Capacity Reservation (`Reservation("cr-...")`) or a resource group of
+    them (`Reservation("arn:aws:resource-groups:REGION:ACCOUNT:group/NAME")`). `instance_type`
+    and `instances` say what it holds, when you want ecsgen to check the job against it."""
+
+    positional = ("id",)
+    id: str
+    instance_type: str | None = None
+    instances: int | None = None
+
+
+class CapacityBlock(SpecNode):
+    """An EC2 Capacity Block for ML (`CapacityBlock("cr-...")`): instances reserved for a fixed
+    window, reclaimed before its end. `instance_type` and `instances` as for `Reservation`."""
+
+    positional = ("id",)
+    id: str
+    instance_type: str | None = None
+    instances: int | None = None
 
 
 class Ec2(SpecNode):
@@ -119,6 +153,29 @@ class Ec2(SpecNode):
     shm_mib: int | None = None
     root_volume_gib: int = 200
     subnet_ids: Sequence[str] | None = None
+    # A reservation ID ("cr-..."), a resource group ARN, Reservation(...) or CapacityBlock(...).
+    reservation: str | Reservation | CapacityBlock | None = None
+    # Overrides of the bundled ulimits: {"nofile": 65536} or {"nofile": (SOFT, HARD)}.
+    ulimits: Mapping[str, int | tuple[int, int]] = field(default_factory=dict)
+
+
+class Efs(SpecNode):
+    """An EFS file system mounted in the job's containers at `mount` (native ECS volume, TLS in
+    transit, mounted with the task role)."""
+
+    file_system_id: str
+    mount: str
+    path: str = "/"
+    read_only: bool = False
+
+
+class FsxLustre(SpecNode):
+    """An FSx for Lustre file system, mounted on the EC2 hosts and bind-mounted at `mount`."""
+
+    file_system_id: str
+    mount_name: str
+    mount: str
+    read_only: bool = False
 
 
 class Job(SpecNode):
@@ -137,6 +194,9 @@ class Job(SpecNode):
     secrets: Mapping[str, str] = field(default_factory=dict)
     datasets: Sequence[S3] = ()
     checkpoints: S3 | None = None
+    volumes: Sequence[Efs | FsxLustre] = ()
+    # A Secrets Manager secret ARN with the registry's {"username": ..., "password": ...}.
+    registry_credentials: str | None = None
 
 
 class Team(SpecNode):

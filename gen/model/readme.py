@@ -11,7 +11,9 @@ from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
 from gen.model.module import Module
 from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
 from gen.names import RDZV_PORT
-from gen.validate import Ec2Compute
+from gen.validate import Ec2Compute, JobConfig
+from gen.validate.config import EfsVolume
+from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["readme_view"]
 
@@ -56,9 +58,83 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "keep_running": config.keep_running,
                 "run_variable": job.completion.run_variable,
                 "run_parameter": job.names.run_parameter,
+                "reservation": _reservation_text(config, job.names.ident),
+                "storage": _storage_lines(config),
             }
         )
     return rows
+
+
+def _reservation_text(job: JobConfig, ident: str) -> str:
+    compute = job.compute
+    reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+    if reservation is None:
+        return ""
+    held = f" ({reservation.instances} instances)" if reservation.instances else ""
+    if reservation.capacity_block:
+        return (
+            f"the Capacity Block `{reservation.target}`{held} (variable `{ident}_reservation`); "
+            f"its instances are terminated {CAPACITY_BLOCK_MINUTES_BEFORE_END} minutes before "
+            'it ends, so checkpoint before then (see "Reserved capacity").'
+        )
+    what = (
+        "the On-Demand Capacity Reservation"
+        if reservation.reservation_id
+        else ("the resource group of On-Demand Capacity Reservations")
+    )
+    return (
+        f"{what} `{reservation.target}`{held} (variable `{ident}_reservation`), billed whether "
+        "instances run in it or not."
+    )
+
+
+def _storage_lines(job: JobConfig) -> list[str]:
+    lines = []
+    for volume in job.volumes:
+        access = "read-only" if volume.read_only else "read-write"
+        if isinstance(volume, EfsVolume):
+            lines.append(
+                f"EFS `{volume.file_system_id}:{volume.path}` at `{volume.mount}` ({access}, "
+                "TLS, mounted with the task role)."
+            )
+        else:
+            lines.append(
+                f"FSx for Lustre `{volume.file_system_id}` (`/{volume.mount_name}`) at "
+                f"`{volume.mount}` ({access}, mounted on each instance by user data)."
+            )
+    if job.registry_credentials:
+        lines.append(
+            f"Image pulled with the registry credentials in `{job.registry_credentials}` "
+            '(`{"username": ..., "password": ...}`).'
+        )
+    return lines
+
+
+def _file_systems(module: Module) -> list[dict[str, str]]:
+    """Each file system the team's jobs mount, the ports its security group must let in from
+    the jobs' groups, and the jobs."""
+    found: dict[str, tuple[str, set[str]]] = {}
+    for job in module.jobs:
+        for volume in job.config.volumes:
+            ports = "TCP 2049" if isinstance(volume, EfsVolume) else "TCP 988, 1018-1023"
+            entry = found.setdefault(volume.file_system_id, (ports, set()))
+            entry[1].add(f"`{job.name}`")
+    return [
+        {"id": ident, "ports": ports, "jobs": ", ".join(sorted(jobs))}
+        for ident, (ports, jobs) in sorted(found.items())
+    ]
+
+
+def _reserved(module: Module) -> tuple[list[str], list[str]]:
+    """The jobs with a reservation, and their Capacity Blocks."""
+    jobs, blocks = [], []
+    for job in module.jobs:
+        compute = job.config.compute
+        if isinstance(compute, Ec2Compute) and compute.reservation:
+            jobs.append(job.name)
+            if compute.reservation.capacity_block:
+                blocks.append(f"`{compute.reservation.target}` of job `{job.name}`")
+    return jobs, blocks
 
 
 def _literal(value: object) -> str:
@@ -110,6 +186,10 @@ def readme_view(module: Module) -> dict[str, object]:
         "outputs": sorted(outputs, key=lambda r: r["name"]),
         "resources": resources,
         "jobs": _job_rows(module),
+        "reserved": _reserved(module)[0],
+        "capacity_blocks": _reserved(module)[1],
+        "block_minutes": CAPACITY_BLOCK_MINUTES_BEFORE_END,
+        "file_systems": _file_systems(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from gen import catalog
 
-__all__ = ["Ec2Compute", "FargateCompute", "JobConfig", "S3Location", "TeamConfig"]
+__all__ = [
+    "Ec2Compute",
+    "EfsVolume",
+    "FargateCompute",
+    "JobConfig",
+    "LustreVolume",
+    "ReservationConfig",
+    "S3Location",
+    "TeamConfig",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +34,44 @@ class S3Location:
 class FargateCompute:
     cpu: int
     memory: int
+    ephemeral_gib: int | None = None  # task storage; Fargate's 20 GiB when None
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationConfig:
+    """Where an EC2 job's instances launch: a targeted On-Demand Capacity Reservation, a
+    resource group of them, or a Capacity Block for ML."""
+
+    capacity_block: bool
+    reservation_id: str | None  # "cr-..."
+    group_arn: str | None  # a resource group of reservations
+    instances: int | None  # what it holds, when the spec says
+
+    @property
+    def target(self) -> str:
+        return self.reservation_id or self.group_arn or ""
+
+    @property
+    def single_az(self) -> bool:
+        """A reservation (a Capacity Block too) lives in one Availability Zone; a resource
+        group may hold reservations of several."""
+        return self.reservation_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EfsVolume:
+    file_system_id: str
+    path: str  # the directory of the file system that is mounted
+    mount: str  # where, in the container
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LustreVolume:
+    file_system_id: str
+    mount_name: str
+    mount: str
+    read_only: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +84,16 @@ class Ec2Compute:
     shm_mib: int
     root_volume_gib: int
     subnet_ids: tuple[str, ...] | None
+    reservation: ReservationConfig | None = None
+    ulimits: tuple[
+        tuple[str, int, int], ...
+    ] = ()  # overrides of the bundled ones (name, soft, hard)
+
+    @property
+    def single_az(self) -> bool:
+        """The job's instances live in one Availability Zone (EFA's placement group, or a
+        reservation's zone): it gets its own one-subnet variable."""
+        return self.efa or (self.reservation is not None and self.reservation.single_az)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +114,8 @@ class JobConfig:
     datasets: tuple[S3Location, ...]
     checkpoints: S3Location | None
     compute: FargateCompute | Ec2Compute
+    volumes: tuple[EfsVolume | LustreVolume, ...] = ()
+    registry_credentials: str | None = None  # Secrets Manager secret ARN for a private registry
 
     @property
     def elastic(self) -> bool:

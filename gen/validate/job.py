@@ -17,14 +17,17 @@ from gen.validate.ec2 import check_ec2
 from gen.validate.env import check_env, check_secrets
 from gen.validate.fargate import check_fargate
 from gen.validate.limits import (
+    CAPACITY_BLOCK_MINUTES_BEFORE_END,
     IMAGE,
     INTEGER_TEXT,
     MAX_NODES,
     MAX_SPOT_STOP_TIMEOUT,
     MAX_STOP_TIMEOUT,
     MAX_TEAM_AND_JOB,
+    REGISTRY_SECRET_ARN,
 )
 from gen.validate.s3 import check_s3
+from gen.validate.volumes import check_volumes
 
 __all__ = ["check_job"]
 
@@ -109,6 +112,32 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
             "Spot instances are reclaimed at two minutes' "
             "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False",
         )
+    reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+    if reservation and reservation.capacity_block and checkpoints is None:
+        check.fail(
+            job,
+            f"{path}.compute.reservation",
+            f"a Capacity Block's instances are terminated {CAPACITY_BLOCK_MINUTES_BEFORE_END} "
+            "minutes before it ends: declare checkpoints=S3(...) so the next block can resume "
+            "the run",
+        )
+    held = reservation.instances if reservation else None
+    if held is not None and nodes is not None and nodes[1] > held:
+        check.fail(
+            job,
+            f"{path}.nodes",
+            f"the job asks for up to {nodes[1]} nodes and its reservation holds {held} "
+            f"instances (one node each): use at most {held}",
+        )
+        nodes = None
+    volumes = check_volumes(
+        check, job, f"{path}.volumes", given.get("volumes", ()), isinstance(compute, FargateCompute)
+    )
+    registry = None
+    if given.get("registry_credentials") is not None:
+        registry = _registry_credentials(
+            check, job, path, given["registry_credentials"], image[0] if image else None
+        )
     if name is not None and team is not None:
         ec2 = isinstance(compute, Ec2Compute)
         team_fault = _team_fault(team, ec2)
@@ -128,6 +157,8 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         any(p is None for p in parts)
         or None in datasets
         or (given.get("checkpoints") is not None and checkpoints is None)
+        or volumes is None
+        or (given.get("registry_credentials") is not None and registry is None)
     ):
         return None
     assert name and image and command and nodes and compute is not None and env is not None
@@ -149,7 +180,37 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         datasets=tuple(d for d in datasets if d is not None),
         checkpoints=checkpoints,
         compute=compute,
+        volumes=volumes,
+        registry_credentials=registry,
     )
+
+
+def _registry_credentials(
+    check: Checker, job: Job, path: str, value: object, repository: str | None
+) -> str | None:
+    """The Secrets Manager secret ECS logs in to a private registry with."""
+    where = f"{path}.registry_credentials"
+    arn = check.typed(job, where, value, str, "a Secrets Manager secret ARN")
+    if arn is None:
+        return None
+    if not REGISTRY_SECRET_ARN.fullmatch(arn):
+        check.fail(
+            job,
+            where,
+            f"{shown(arn)} is not a complete Secrets Manager secret ARN "
+            "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX); ECS reads registry "
+            'credentials ({"username": ..., "password": ...}) from Secrets Manager only',
+        )
+        return None
+    if repository is not None and ".dkr.ecr." in repository.partition("/")[0]:
+        check.fail(
+            job,
+            where,
+            "the image is in ECR, which ECS pulls from with the execution role; "
+            "registry_credentials is for other registries: drop it",
+        )
+        return None
+    return arn
 
 
 def _nodes(check: Checker, job: Job, path: str, value: object) -> tuple[int, int] | None:

@@ -76,15 +76,16 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         compute = job.compute
         if (
             isinstance(compute, Ec2Compute)
-            and compute.efa
+            and compute.single_az
             and compute.subnet_ids is None
             and subnet_ids is not None
             and len(subnet_ids) != 1
         ):
+            why = "EFA" if compute.efa else "its reservation's zone"
             check.fail(
                 job_nodes[index],
                 f"jobs[{index}]({job.name}).compute.subnet_ids",
-                f"EFA needs exactly one subnet (one AZ) and network.subnet_ids has "
+                f"{why} needs exactly one subnet (one AZ) and network.subnet_ids has "
                 f"{len(subnet_ids)}; give the job its own Ec2(subnet_ids=[ONE])",
             )
     if name is not None:

@@ -10,7 +10,7 @@ from gen.model.job.capacity import CapacityView, capacity
 from gen.model.job.completion import JobCompletion, job_completion
 from gen.model.job.iam import iam
 from gen.model.job.logs import log_group
-from gen.model.job.network import https_rule, nodes_rules, security_group
+from gen.model.job.network import https_rule, nodes_rules, security_group, storage_rules
 from gen.model.job.rendezvous import discovery
 from gen.model.job.services import service
 from gen.model.job.task_definitions import containers, task_definition
@@ -40,6 +40,7 @@ class JobView:
     security_group: Decl
     nodes_rules: tuple[Decl, ...]
     https_rule: Decl
+    storage_rules: tuple[Decl, ...]
     capacity: CapacityView | None
     discovery: Decl
     containers: Decl
@@ -73,6 +74,7 @@ class JobView:
             self.security_group,
             *self.nodes_rules,
             self.https_rule,
+            *self.storage_rules,
             *capacity,
             self.discovery,
             self.containers,
@@ -96,6 +98,7 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
         security_group=security_group(names),
         nodes_rules=nodes_rules(names),
         https_rule=https_rule(names),
+        storage_rules=storage_rules(job, names),
         capacity=capacity(job, team, names, compute) if isinstance(compute, Ec2Compute) else None,
         discovery=discovery(names),
         containers=containers(job, team, names),

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from gen.hcl import Expr, interpolate
-from gen.model.decl import PARTITION, Decl, data, ref, resource, statement
+from gen.model.decl import PARTITION, Decl, arn, data, ref, resource, statement
 from gen.names import JobNames
 from gen.validate import JobConfig, S3Location, TeamConfig
+from gen.validate.config import EfsVolume
 
 __all__ = ["ECR_HOST", "iam"]
 
@@ -29,6 +30,12 @@ CHECKPOINT_ACTIONS = (
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
 )
+
+# EFS volumes with IAM authorization: the task role mounts them. Writable ones also need
+# ClientWrite, and ClientRootAccess because the trainer runs as root, which EFS maps to
+# nfsnobody without it.
+EFS_MOUNT_ACTIONS = ("elasticfilesystem:ClientMount",)
+EFS_WRITE_ACTIONS = ("elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite")
 
 
 ECR_HOST = re.compile(
@@ -81,6 +88,14 @@ def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, obj
         statements.append(
             statement("ReadParameters", ["ssm:GetParameters"], sorted(set(parameters)))
         )
+    if job.registry_credentials:
+        statements.append(
+            statement(
+                "ReadRegistryCredentials",
+                ["secretsmanager:GetSecretValue"],
+                [job.registry_credentials],
+            )
+        )
     return statements
 
 
@@ -108,16 +123,34 @@ def _bucket_statements(
     return statements
 
 
-def _task_statements(job: JobConfig) -> list[dict[str, object]]:
+def _task_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
         statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS)
+    return statements + _file_system_statements(job, team)
+
+
+def _file_system_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
+    """Mounting exactly the job's EFS file systems (and writing to the writable ones)."""
+    efs = [v for v in job.volumes if isinstance(v, EfsVolume)]
+    if not efs:
+        return []
+
+    def arns(ids: set[str]) -> list[object]:
+        return [arn("elasticfilesystem", f"file-system/{i}", team.region) for i in sorted(ids)]
+
+    statements = [
+        statement("MountFileSystems", EFS_MOUNT_ACTIONS, arns({v.file_system_id for v in efs}))
+    ]
+    written = {v.file_system_id for v in efs if not v.read_only}
+    if written:
+        statements.append(statement("WriteFileSystems", EFS_WRITE_ACTIONS, arns(written)))
     return statements
 
 
 def iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
     ident = names.ident
-    task_statements = _task_statements(job)
+    task_statements = _task_statements(job, team)
     task_policy_args: dict[str, object] = {"name": "task"}
     if not task_statements:  # only ECS Exec could need a policy
         task_policy_args["count"] = Expr("var.enable_execute_command ? 1 : 0")

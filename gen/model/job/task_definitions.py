@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from gen.hcl import interpolate
 from gen.model.decl import Decl, local_values, ref, resource
+from gen.model.job.capacity import lustre_host_path
 from gen.model.job.rendezvous import rendezvous_env
 from gen.names import JobNames
 from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from gen.validate.config import EfsVolume, LustreVolume
 
 __all__ = ["CONTAINER", "RESTART_ATTEMPT_PERIOD", "containers", "task_definition"]
 
@@ -68,6 +70,13 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
         "environment": _environment(job, team, names, leader=role == "leader"),
         "secrets": [{"name": k, "valueFrom": v} for k, v in job.secrets],
     }
+    if job.registry_credentials:
+        definition["repositoryCredentials"] = {"credentialsParameter": job.registry_credentials}
+    if job.volumes:
+        definition["mountPoints"] = [
+            {"containerPath": v.mount, "readOnly": v.read_only, "sourceVolume": _volume_name(v, i)}
+            for i, v in enumerate(job.volumes)
+        ]
     compute = job.compute
     if isinstance(compute, Ec2Compute):
         linux["sharedMemorySize"] = compute.shm_mib
@@ -81,8 +90,11 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
                 for i in range(compute.instance.efa_interfaces)
             ]
         definition["resourceRequirements"] = [{"type": "GPU", "value": str(compute.instance.gpus)}]
+        # The bundled ulimits, with the spec's overrides (and additions) by name.
+        limits = {n: (soft, hard) for n, soft, hard in (*ULIMITS, *compute.ulimits)}
         definition["ulimits"] = [
-            {"name": n, "softLimit": soft, "hardLimit": hard} for n, soft, hard in ULIMITS
+            {"name": n, "softLimit": soft, "hardLimit": hard}
+            for n, (soft, hard) in sorted(limits.items())
         ]
     definition["linuxParameters"] = linux
     definition["restartPolicy"] = {
@@ -111,8 +123,35 @@ def task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> 
         memory=str(compute.memory),
         container=f"{names.ident}_{role}",
         placement_constraints=constraints,
-        at={"container": ""},
+        volumes=_volumes(job),
+        ephemeral_storage=(
+            [{"size_in_gib": compute.ephemeral_gib}]
+            if isinstance(compute, FargateCompute) and compute.ephemeral_gib
+            else []
+        ),
+        at={"container": "", "volumes": "volume"},
     )
+
+
+def _volume_name(volume: EfsVolume | LustreVolume, index: int) -> str:
+    return f"{'efs' if isinstance(volume, EfsVolume) else 'fsx'}-{index}"
+
+
+def _volumes(job: JobConfig) -> list[dict[str, object]]:
+    """The task definition's `volume` blocks: EFS as native volumes (TLS and IAM are fixed in
+    the template), FSx for Lustre as the host path user data mounted it at."""
+    volumes: list[dict[str, object]] = []
+    for index, v in enumerate(job.volumes):
+        entry: dict[str, object] = {"name": _volume_name(v, index)}
+        if isinstance(v, EfsVolume):
+            entry["efs_volume_configuration"] = [
+                {"file_system_id": v.file_system_id, "root_directory": v.path}
+            ]
+        else:
+            entry["host_path"] = lustre_host_path(v)
+            entry["efs_volume_configuration"] = []
+        volumes.append(entry)
+    return volumes
 
 
 def containers(job: JobConfig, team: TeamConfig, names: JobNames) -> Decl:

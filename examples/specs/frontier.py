@@ -1,0 +1,41 @@
+"""Team frontier: pre-training on four p5.48xlarge (8 x H100 each, EFA) bought as an EC2 Capacity
+Block for ML, reading its corpus from FSx for Lustre and checkpointing to S3 before the block
+ends. Each new block is a new reservation ID: set `pretrain_reservation` to it and apply."""
+
+from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
+
+from gen import S3, CapacityBlock, Ec2, FsxLustre, Job, Team
+
+team = Team(
+    name="frontier",
+    region=REGION,
+    tags={**TAGS, "project": "frontier-70b"},
+    notify=["frontier-oncall@example.com"],
+    jobs=[
+        Job(
+            name="pretrain",
+            image=f"{REGISTRY}/frontier/pretrain:2.1.0",
+            command=["python", "pretrain.py", "--model", "70b", "--resume-from-latest"],
+            nodes=4,
+            compute=Ec2(
+                instance_type="p5.48xlarge",
+                efa=True,
+                root_volume_gib=500,
+                # The block's reservation: 4 instances, reclaimed 30 minutes before its end.
+                reservation=CapacityBlock("cr-0a1b2c3d4e5f60718", instances=4),
+            ),
+            volumes=[
+                FsxLustre(
+                    file_system_id="fs-0a1b2c3d4e5f60718",
+                    mount_name="x7k2mbzv",
+                    mount="/fsx",
+                    read_only=True,
+                ),
+            ],
+            secrets={
+                "WANDB_API_KEY": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:frontier/wandb-Z9y8X7",
+            },
+            checkpoints=S3("s3://frontier-ckpt/pretrain-70b/"),
+        ),
+    ],
+)
