@@ -104,6 +104,7 @@ class S3(SpecNode):
 
     positional = ("uri",)
     uri: str
+    kms_key_arn: str | None = None  # the bucket's SSE-KMS key, when not the team's
 
 
 class Network(SpecNode):
@@ -209,3 +210,5 @@ class Team(SpecNode):
     network: Network | None = None
     log_retention_days: int = 90
     notify: Sequence[str] = ()
+    # A customer-managed KMS key: log groups, the notification topic, secrets and S3 (SSE-KMS).
+    kms_key_arn: str | None = None

@@ -91,6 +91,8 @@ REQUIRED = {
     "registry_credentials",
     "ulimits",
     "ephemeral",
+    "kms_key",
+    "kms_region",
 }
 
 

@@ -306,3 +306,77 @@ def test_a_resource_group_of_reservations(tmp_path: Path, monkeypatch: pytest.Mo
     assert group_block["vpc_zone_identifier"] == "var.subnet_ids", (
         "a resource group may span zones: the team's subnets"
     )
+
+
+# -- a customer-managed KMS key (examples/specs/frontier.py) -----------------------------------
+
+TEAM_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+EVAL_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/mrk-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+def test_team_key_encrypts_logs_and_topic(examples: dict[str, dict[str, Any]]) -> None:
+    job = examples["frontier"]["job_pretrain.tf"]
+    (group,) = _blocks(job, "resource", "aws_cloudwatch_log_group").values()
+    assert group["kms_key_id"] == TEAM_KEY
+    topic = _blocks(examples["frontier"]["main.tf"], "resource", "aws_sns_topic")["notifications"]
+    assert topic["kms_master_key_id"] == TEAM_KEY
+    other = _blocks(examples["llm"]["main.tf"], "resource", "aws_sns_topic")["notifications"]
+    assert other["kms_master_key_id"] == "alias/aws/sns", "no team key: the AWS-managed key"
+    (llm_group, *_) = _blocks(
+        examples["llm"]["job_pretrain.tf"], "resource", "aws_cloudwatch_log_group"
+    ).values()
+    assert "kms_key_id" not in llm_group
+
+
+def test_roles_may_use_exactly_their_keys(examples: dict[str, dict[str, Any]]) -> None:
+    job = examples["frontier"]["job_pretrain.tf"]
+    execution = _statements(job, "pretrain_execution")
+    assert execution["DecryptSecrets"]["actions"] == ["kms:Decrypt"]
+    assert execution["DecryptSecrets"]["resources"] == [TEAM_KEY]
+    task = _statements(job, "pretrain_task")
+    assert task["DatasetKeys"]["actions"] == ["kms:Decrypt"]
+    assert task["DatasetKeys"]["resources"] == [EVAL_KEY], "the bucket's own key"
+    assert task["CheckpointKeys"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert task["CheckpointKeys"]["resources"] == [TEAM_KEY], "the team's key by default"
+    states = _statements(job, "pretrain_states")
+    assert states["NotifyKey"]["resources"] == [TEAM_KEY]
+    for file in ("job_pretrain.tf", "job_eval.tf"):
+        for label, statements in _blocks(
+            examples["llm"][file], "data", "aws_iam_policy_document"
+        ).items():
+            assert "kms" not in str(statements), (file, label)
+
+
+def test_key_policy_statements_are_output_and_documented(
+    examples: dict[str, dict[str, Any]],
+) -> None:
+    import json
+
+    policy = _blocks(examples["frontier"]["main.tf"], "data", "aws_iam_policy_document")[
+        "kms_key_policy"
+    ]
+    statements = {s["sid"]: s for s in policy["statement"]}
+    logs = statements["CloudWatchLogs"]
+    assert logs["principals"] == [
+        {"type": "Service", "identifiers": ["logs.us-east-1.amazonaws.com"]}
+    ]
+    assert logs["condition"][0]["variable"] == "kms:EncryptionContext:aws:logs:arn"
+    roles = statements["TrainingRoles"]["principals"][0]["identifiers"]
+    assert roles == [
+        "aws_iam_role.pretrain_execution.arn",
+        "aws_iam_role.pretrain_task.arn",
+        "aws_iam_role.pretrain_states.arn",
+    ]
+    outputs = _blocks(examples["frontier"]["outputs.tf"], "output", "")
+    assert outputs["kms_key_policy_statements"]["value"] == (
+        "data.aws_iam_policy_document.kms_key_policy.json"
+    )
+    readme = examples["frontier"]["README.md"]
+    block = readme.split("```json\n", 1)[1].split("```", 1)[0]
+    documented = json.loads(block)
+    assert [s["Sid"] for s in documented] == ["CloudWatchLogs", "TrainingRoles"]
+    assert documented[1]["Principal"]["AWS"] == [
+        f"arn:aws:iam::ACCOUNT_ID:role/frontier-pretrain-{role}"
+        for role in ("execution", "task", "states")
+    ]
+    assert "kms_key_policy" not in examples["llm"]["main.tf"].get("data", [{}])[0]

@@ -1,6 +1,8 @@
 """Team frontier: pre-training on four p5.48xlarge (8 x H100 each, EFA) bought as an EC2 Capacity
 Block for ML, reading its corpus from FSx for Lustre and checkpointing to S3 before the block
-ends. Each new block is a new reservation ID: set `pretrain_reservation` to it and apply."""
+ends. Each new block is a new reservation ID: set `pretrain_reservation` to it and apply. Logs,
+the notification topic, secrets and checkpoints are encrypted with the team's own KMS key; the
+evaluation sets' bucket uses another key."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
@@ -10,6 +12,7 @@ team = Team(
     name="frontier",
     region=REGION,
     tags={**TAGS, "project": "frontier-70b"},
+    kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
     notify=["frontier-oncall@example.com"],
     jobs=[
         Job(
@@ -35,6 +38,12 @@ team = Team(
             secrets={
                 "WANDB_API_KEY": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:frontier/wandb-Z9y8X7",
             },
+            datasets=[
+                S3(
+                    "s3://frontier-eval/sets/",
+                    kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/mrk-0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                )
+            ],
             checkpoints=S3("s3://frontier-ckpt/pretrain-70b/"),
         ),
     ],

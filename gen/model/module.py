@@ -12,6 +12,7 @@ from gen.load import spec_label
 from gen.model.decl import Decl
 from gen.model.instances import InstanceView, instance
 from gen.model.job import JobView, job_view
+from gen.model.kms import key_policy, key_policy_output
 from gen.model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
 from gen.model.notifications import TeamNotifications, team_notifications
 from gen.model.outputs import cluster_outputs
@@ -43,6 +44,7 @@ class Module:
     cluster_outputs: tuple[Decl, ...]
     jobs: tuple[JobView, ...]
     notifications: TeamNotifications
+    key_policy: Decl | None = None  # the team key's policy statements (kms.tf.j2)
     templates: str | None = None  # the override folder, as the header names it
     overrides: tuple[str, ...] = ()  # the templates in it (`job/iam.tf.j2`), sorted
 
@@ -76,6 +78,7 @@ class Module:
                 self.namespace,
                 *instance,
                 *self.notifications.decls,
+                *((self.key_policy,) if self.key_policy else ()),
             ),
         }
         files.update({job.file: job.decls for job in self.jobs})
@@ -109,9 +112,10 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         vpc=vpc(),
         namespace=namespace(team),
         instance=instance(team, ec2_jobs) if ec2_jobs else None,
-        cluster_outputs=cluster_outputs(),
+        cluster_outputs=(*cluster_outputs(), *filter(None, [key_policy_output(team)])),
         jobs=jobs,
         notifications=team_notifications(team),
+        key_policy=key_policy(team),
         templates=_folder_label(templates, anchor or Path.cwd()) if templates else None,
         overrides=tuple(
             sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.j2"))

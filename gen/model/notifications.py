@@ -34,7 +34,13 @@ def topic_arn(team: TeamConfig) -> Expr:
 def team_notifications(team: TeamConfig) -> TeamNotifications:
     emails = list(team.notify_emails)
     return TeamNotifications(
-        topic=resource("aws_sns_topic", "notifications", name=team_names(team.name).topic),
+        topic=resource(
+            "aws_sns_topic",
+            "notifications",
+            name=team_names(team.name).topic,
+            # The team's customer-managed key, else the AWS-managed SNS key.
+            kms_master_key_id=team.kms_key_arn or "alias/aws/sns",
+        ),
         emails=local_values(notify_emails=emails) if emails else None,
         subscription=resource("aws_sns_topic_subscription", "email") if emails else None,
     )

@@ -3,11 +3,13 @@ inputs, outputs and resources, and the usage snippet."""
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from gen import hcl
 from gen.model.job.completion import FAILURE_BUDGET
 from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
+from gen.model.kms import KEY_ACTIONS, LOGS_ACTIONS
 from gen.model.module import Module
 from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
 from gen.names import RDZV_PORT
@@ -190,6 +192,7 @@ def readme_view(module: Module) -> dict[str, object]:
         "capacity_blocks": _reserved(module)[1],
         "block_minutes": CAPACITY_BLOCK_MINUTES_BEFORE_END,
         "file_systems": _file_systems(module),
+        "key_policy": _key_policy_text(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,
@@ -198,3 +201,42 @@ def readme_view(module: Module) -> dict[str, object]:
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,
     }
+
+
+def _key_policy_text(module: Module) -> list[str]:
+    """The key policy statements for the team's key as JSON lines, with the account and
+    partition spelled as placeholders (the module's output `kms_key_policy_statements` has them
+    filled in)."""
+    team = module.team
+    if not team.kms_key_arn:
+        return []
+    account = "ACCOUNT_ID"
+    roles = [
+        f"arn:aws:iam::{account}:role/{name}"
+        for job in module.jobs
+        for name in (job.names.execution_role, job.names.task_role, job.names.states_role)
+    ]
+    statements = [
+        {
+            "Sid": "CloudWatchLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{team.region}.amazonaws.com"},
+            "Action": list(LOGS_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:aws:logs:{team.region}:{account}:log-group:/ecs/{team.name}/*"
+                    )
+                }
+            },
+        },
+        {
+            "Sid": "TrainingRoles",
+            "Effect": "Allow",
+            "Principal": {"AWS": roles},
+            "Action": list(KEY_ACTIONS),
+            "Resource": "*",
+        },
+    ]
+    return json.dumps(statements, indent=2).split("\n")

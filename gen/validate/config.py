@@ -24,6 +24,7 @@ __all__ = [
 class S3Location:
     bucket: str
     prefix: str  # "" (whole bucket) or ending in "/"
+    kms_key_arn: str | None = None  # the SSE-KMS key the task role may use for it
 
     @property
     def uri(self) -> str:
@@ -135,3 +136,4 @@ class TeamConfig:
     path: Path  # the spec file, resolved
     notify_emails: tuple[str, ...] = ()  # subscribed to the team's notification topic
     notify_topics: tuple[str, ...] = ()  # existing SNS topics that get every notification too
+    kms_key_arn: str | None = None  # customer-managed key: logs, topic, secrets, S3 by default

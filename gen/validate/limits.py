@@ -180,6 +180,11 @@ EPHEMERAL_GIB = (21, 200)  # Fargate ephemeral storage (20 GiB without it)
 REGISTRY_SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
 )
+# -- customer-managed KMS keys ------------------------------------------------------------------
+KMS_KEY_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
 # -- ulimits -----------------------------------------------------------------------------------
 # ECS's ulimit names (botocore's ecs `UlimitName` enum; a test compares the two).
 ULIMIT_NAMES = (

@@ -12,6 +12,7 @@ from gen.spec import Job, Team
 from gen.validate.checker import MISSING, Checker
 from gen.validate.config import Ec2Compute, TeamConfig
 from gen.validate.job import check_job
+from gen.validate.kms import check_kms_key
 from gen.validate.limits import (
     LOG_RETENTION_DAYS,
     MAX_TEAM_AND_JOB,
@@ -55,6 +56,9 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         )
         retention = None
     notify = _notify(check, team, given.get("notify", ()), region)
+    kms_key = None
+    if given.get("kms_key_arn") is not None:
+        kms_key = check_kms_key(check, team, "kms_key_arn", given["kms_key_arn"], region)
     job_nodes = (
         check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
     )
@@ -122,6 +126,7 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         path,
         notify_emails=tuple(sorted(a for a in notify if not a.startswith("arn:"))),
         notify_topics=tuple(sorted(a for a in notify if a.startswith("arn:"))),
+        kms_key_arn=kms_key,
     )
 
 

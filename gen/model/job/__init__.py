@@ -94,7 +94,7 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
         file=f"job_{ident}.tf",
         tags=local_values(tags=PRESENT, at={"tags": f"{ident}_tags"}),
         **iam(job, team, names),
-        log_group=log_group(names),
+        log_group=log_group(names, team),
         security_group=security_group(names),
         nodes_rules=nodes_rules(names),
         https_rule=https_rule(names),

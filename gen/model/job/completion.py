@@ -398,6 +398,10 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
     states_statements.append(
         statement("Notify", ["sns:Publish"], [topic_arn(team), *team.notify_topics])
     )
+    if team.kms_key_arn:  # publishing to a topic encrypted with the team's key
+        states_statements.append(
+            statement("NotifyKey", ["kms:Decrypt", "kms:GenerateDataKey"], [team.kms_key_arn])
+        )
     events = _role(
         "events",
         ident,

@@ -54,7 +54,9 @@ def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
     return None
 
 
-def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, object]]:
+def _execution_statements(
+    job: JobConfig, team: TeamConfig, names: JobNames
+) -> list[dict[str, object]]:
     # The log group ARN with `:*`, the form CloudWatch Logs documents for IAM policies: it covers
     # CreateLogStream (on the group) and PutLogEvents (on its streams).
     log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":*")
@@ -96,6 +98,9 @@ def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, obj
                 [job.registry_credentials],
             )
         )
+    if team.kms_key_arn and (manager or parameters or job.registry_credentials):
+        # Secrets (and SecureString parameters) encrypted with the team's key.
+        statements.append(statement("DecryptSecrets", ["kms:Decrypt"], [team.kms_key_arn]))
     return statements
 
 
@@ -127,7 +132,24 @@ def _task_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
         statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS)
-    return statements + _file_system_statements(job, team)
+    return statements + _key_statements(job, team) + _file_system_statements(job, team)
+
+
+def _key_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
+    """SSE-KMS: decrypting what the job reads, and generating data keys for the checkpoints it
+    writes, with each location's key (its own, else the team's)."""
+    readers = {k for d in job.datasets if (k := d.kms_key_arn or team.kms_key_arn)}
+    writers: set[str] = set()
+    if job.checkpoints and (key := job.checkpoints.kms_key_arn or team.kms_key_arn):
+        writers.add(key)
+    statements = []
+    if readers - writers:
+        statements.append(statement("DatasetKeys", ["kms:Decrypt"], sorted(readers - writers)))
+    if writers:
+        statements.append(
+            statement("CheckpointKeys", ["kms:Decrypt", "kms:GenerateDataKey"], sorted(writers))
+        )
+    return statements
 
 
 def _file_system_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
@@ -158,7 +180,7 @@ def iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
         "execution_policy": data(
             "aws_iam_policy_document",
             f"{ident}_execution",
-            statements=_execution_statements(job, names),
+            statements=_execution_statements(job, team, names),
             at={"statements": "statement"},
         ),
         "execution_role": resource(
