@@ -44,6 +44,13 @@ data "aws_iam_policy_document" "pretrain_execution" {
     actions   = ["secretsmanager:GetSecretValue"]
     resources = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:frontier/wandb-Z9y8X7"]
   }
+
+  statement {
+    sid       = "DecryptSecrets"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"]
+  }
 }
 
 resource "aws_iam_role" "pretrain_execution" {
@@ -61,6 +68,26 @@ resource "aws_iam_role_policy" "pretrain_execution" {
 }
 
 data "aws_iam_policy_document" "pretrain_task" {
+  statement {
+    sid       = "ListDatasets"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::frontier-eval"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["sets/*"]
+    }
+  }
+
+  statement {
+    sid       = "ObjectsDatasets"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::frontier-eval/sets/*"]
+  }
+
   statement {
     sid       = "ListCheckpoints"
     effect    = "Allow"
@@ -85,6 +112,20 @@ data "aws_iam_policy_document" "pretrain_task" {
       "s3:PutObject",
     ]
     resources = ["arn:${data.aws_partition.current.partition}:s3:::frontier-ckpt/pretrain-70b/*"]
+  }
+
+  statement {
+    sid       = "DatasetKeys"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:us-east-1:123456789012:key/mrk-0a1b2c3d4e5f60718293a4b5c6d7e8f9"]
+  }
+
+  statement {
+    sid       = "CheckpointKeys"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"]
   }
 
   dynamic "statement" {
@@ -125,6 +166,7 @@ resource "aws_iam_role_policy" "pretrain_task" {
 resource "aws_cloudwatch_log_group" "pretrain" {
   name              = "/ecs/frontier/pretrain"
   retention_in_days = var.log_retention_days
+  kms_key_id        = "arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
 
   tags = local.pretrain_tags
 }
@@ -617,6 +659,7 @@ locals {
       { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
       { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://frontier-ckpt/pretrain-70b/" },
+      { name = "ECSGEN_DATASET_URIS", value = "s3://frontier-eval/sets/" },
       { name = "ECSGEN_JOB", value = "pretrain" },
       { name = "ECSGEN_ROLE", value = "leader" },
       { name = "ECSGEN_TEAM", value = "frontier" },
@@ -856,6 +899,7 @@ locals {
       { name = "AWS_DEFAULT_REGION", value = "us-east-1" },
       { name = "AWS_REGION", value = "us-east-1" },
       { name = "ECSGEN_CHECKPOINT_URI", value = "s3://frontier-ckpt/pretrain-70b/" },
+      { name = "ECSGEN_DATASET_URIS", value = "s3://frontier-eval/sets/" },
       { name = "ECSGEN_JOB", value = "pretrain" },
       { name = "ECSGEN_ROLE", value = "worker" },
       { name = "ECSGEN_TEAM", value = "frontier" },
@@ -1673,6 +1717,13 @@ data "aws_iam_policy_document" "pretrain_states" {
     resources = [
       "arn:${data.aws_partition.current.partition}:sns:us-east-1:${data.aws_caller_identity.current.account_id}:frontier-training-events",
     ]
+  }
+
+  statement {
+    sid       = "NotifyKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"]
   }
 }
 

@@ -152,7 +152,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 
 resource "aws_sns_topic" "notifications" {
   name              = "frontier-training-events"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = "arn:aws:kms:us-east-1:123456789012:key/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
 
   tags = local.tags
 }
@@ -167,5 +167,47 @@ resource "aws_sns_topic_subscription" "email" {
   topic_arn = aws_sns_topic.notifications.arn
   protocol  = "email"
   endpoint  = each.value
+}
+
+################################################################################
+# KMS: statements for the policy of the team key
+################################################################################
+
+data "aws_iam_policy_document" "kms_key_policy" {
+  statement {
+    sid       = "CloudWatchLogs"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.us-east-1.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:logs:us-east-1:${data.aws_caller_identity.current.account_id}:log-group:/ecs/frontier/*",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "TrainingRoles"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type = "AWS"
+      identifiers = [
+        aws_iam_role.pretrain_execution.arn,
+        aws_iam_role.pretrain_task.arn,
+        aws_iam_role.pretrain_states.arn,
+      ]
+    }
+  }
 }
 

@@ -24,6 +24,11 @@ output "notifications_topic_arn" {
   value       = aws_sns_topic.notifications.arn
 }
 
+output "kms_key_policy_statements" {
+  description = "Statements the owner of the team's KMS key adds to its key policy (CloudWatch Logs before the first apply; the roles once they exist)."
+  value       = data.aws_iam_policy_document.kms_key_policy.json
+}
+
 ################################################################################
 # Job: pretrain
 ################################################################################
