@@ -379,13 +379,23 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
             )
         else:
             assert definition["requiresCompatibilities"] == ["EC2"]
-            assert container["resourceRequirements"] == [
-                {"type": "GPU", "value": str(compute.instance.gpus)}
-            ]
+            instance = compute.instance
+            if instance.neuron:  # Trainium: Neuron devices, no GPU requirement
+                assert "resourceRequirements" not in container
+            else:
+                assert container["resourceRequirements"] == [
+                    {"type": "GPU", "value": str(instance.gpus)}
+                ]
             linux = container["linuxParameters"]
             assert linux["sharedMemorySize"] == compute.shm_mib
-            devices = linux.get("devices", [])
-            assert len(devices) == (compute.instance.efa_interfaces if compute.efa else 0)
+            devices = [d["hostPath"] for d in linux.get("devices", [])]
+            assert devices == [
+                *(f"/dev/neuron{i}" for i in range(instance.neuron_devices)),
+                *(
+                    f"/dev/infiniband/uverbs{i}"
+                    for i in range(instance.efa_interfaces if compute.efa else 0)
+                ),
+            ]
             limits = {u["name"]: (u["softLimit"], u["hardLimit"]) for u in container["ulimits"]}
             assert set(limits) == {"memlock", "nofile", "stack"} | {n for n, *_ in compute.ulimits}
             for name, soft, hard in compute.ulimits:
@@ -541,8 +551,9 @@ def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute, endpo
     assert f"ECS_CONTAINER_STOP_TIMEOUT={job.stop_timeout}s\n" in user_data
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    kind = "neuron" if compute.instance.neuron else "gpu"
     ami = ssm.get_parameter(
-        Name="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+        Name=f"/aws/service/ecs/optimized-ami/amazon-linux-2023/{kind}/recommended/image_id"
     )
     assert data["ImageId"] == ami["Parameter"]["Value"], "AMI from the public SSM parameter"
     reservation = compute.reservation

@@ -93,6 +93,9 @@ REQUIRED = {
     "ephemeral",
     "kms_key",
     "kms_region",
+    "neuron_fargate",
+    "neuron_cuda_env",
+    "neuron_ppn",
 }
 
 

@@ -363,9 +363,9 @@ def test_key_policy_statements_are_output_and_documented(
     assert logs["condition"][0]["variable"] == "kms:EncryptionContext:aws:logs:arn"
     roles = statements["TrainingRoles"]["principals"][0]["identifiers"]
     assert roles == [
-        "aws_iam_role.pretrain_execution.arn",
-        "aws_iam_role.pretrain_task.arn",
-        "aws_iam_role.pretrain_states.arn",
+        f"aws_iam_role.{job}_{role}.arn"
+        for job in ("neuron_7b", "pretrain")
+        for role in ("execution", "task", "states")
     ]
     outputs = _blocks(examples["frontier"]["outputs.tf"], "output", "")
     assert outputs["kms_key_policy_statements"]["value"] == (
@@ -376,7 +376,50 @@ def test_key_policy_statements_are_output_and_documented(
     documented = json.loads(block)
     assert [s["Sid"] for s in documented] == ["CloudWatchLogs", "TrainingRoles"]
     assert documented[1]["Principal"]["AWS"] == [
-        f"arn:aws:iam::ACCOUNT_ID:role/frontier-pretrain-{role}"
+        f"arn:aws:iam::ACCOUNT_ID:role/frontier-{job}-{role}"
+        for job in ("neuron-7b", "pretrain")
         for role in ("execution", "task", "states")
     ]
     assert "kms_key_policy" not in examples["llm"]["main.tf"].get("data", [{}])[0]
+
+
+# -- Trainium (examples/specs/frontier.py, job neuron-7b) --------------------------------------
+
+
+def test_trainium_container_has_neuron_devices_and_no_gpu(
+    examples: dict[str, dict[str, Any]],
+) -> None:
+    job = examples["frontier"]["job_neuron_7b.tf"]
+    container = _locals(job)["neuron_7b_leader"]
+    assert "resourceRequirements" not in container, "ECS has no GPU on Trainium to reserve"
+    devices = [d["hostPath"] for d in container["linuxParameters"]["devices"]]
+    assert devices == [
+        *(f"/dev/neuron{i}" for i in range(16)),
+        *(f"/dev/infiniband/uverbs{i}" for i in range(8)),
+    ]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["PET_NPROC_PER_NODE"] == "32", "one process per NeuronCore"
+    assert env["FI_EFA_USE_DEVICE_RDMA"] == "1"
+    assert not [k for k in env if k.startswith(("NCCL_", "NVIDIA_", "CUDA_"))]
+
+
+def test_trainium_instances_use_the_neuron_ami(examples: dict[str, dict[str, Any]]) -> None:
+    (template,) = _blocks(
+        examples["frontier"]["job_neuron_7b.tf"], "resource", "aws_launch_template"
+    ).values()
+    assert template["image_id"] == "local.neuron_ami_id"
+    assert len(template["network_interfaces"]) == 8
+    parameters = _blocks(examples["frontier"]["main.tf"], "data", "aws_ssm_parameter")
+    assert parameters["neuron_ami"]["name"] == (
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id"
+    )
+    assert "neuron_ami" not in _blocks(examples["llm"]["main.tf"], "data", "aws_ssm_parameter")
+
+
+def test_neuron_catalog_rows() -> None:
+    trn1 = catalog.CATALOG["trn1.32xlarge"]
+    assert (trn1.neuron_devices, trn1.neuron_cores, trn1.efa_interfaces) == (16, 32, 8)
+    assert trn1.gpus == 0 and trn1.accelerators == 32
+    trn2 = catalog.CATALOG["trn2.48xlarge"]
+    assert (trn2.neuron_devices, trn2.neuron_cores, trn2.efa_interfaces) == (16, 64, 16)
+    assert not any(t.spot for t in catalog.CATALOG.values() if t.neuron)

@@ -2,7 +2,8 @@
 Block for ML, reading its corpus from FSx for Lustre and checkpointing to S3 before the block
 ends. Each new block is a new reservation ID: set `pretrain_reservation` to it and apply. Logs,
 the notification topic, secrets and checkpoints are encrypted with the team's own KMS key; the
-evaluation sets' bucket uses another key."""
+evaluation sets' bucket uses another key. A second job trains on two trn1.32xlarge (Trainium) in
+their own Capacity Block, from the same FSx for Lustre file system."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
@@ -45,6 +46,30 @@ team = Team(
                 )
             ],
             checkpoints=S3("s3://frontier-ckpt/pretrain-70b/"),
+        ),
+        Job(
+            # The same corpus on Trainium: torchrun starts one process per NeuronCore (32 on a
+            # trn1.32xlarge), the Neuron devices and the 8 EFA interfaces are passed in.
+            name="neuron-7b",
+            image=f"{REGISTRY}/frontier/neuron-pretrain:2.1.0",
+            command=["python", "pretrain_neuron.py", "--model", "7b", "--resume-from-latest"],
+            nodes=2,
+            compute=Ec2(
+                instance_type="trn1.32xlarge",
+                efa=True,
+                root_volume_gib=500,
+                reservation=CapacityBlock("cr-0b1c2d3e4f5a60718", instances=2),
+            ),
+            volumes=[
+                FsxLustre(
+                    file_system_id="fs-0a1b2c3d4e5f60718",
+                    mount_name="x7k2mbzv",
+                    mount="/fsx",
+                    read_only=True,
+                ),
+            ],
+            env={"NEURON_CC_FLAGS": "--model-type=transformer"},
+            checkpoints=S3("s3://frontier-ckpt/neuron-7b/"),
         ),
     ],
 )

@@ -18,7 +18,7 @@ from gen.model.notifications import TeamNotifications, team_notifications
 from gen.model.outputs import cluster_outputs
 from gen.model.variables import capacity_variables, network_variables, operations_variables
 from gen.model.versions import versions
-from gen.validate import Ec2Compute, TeamConfig
+from gen.validate import Ec2Compute, JobConfig, TeamConfig
 
 __all__ = ["Module", "build"]
 
@@ -92,6 +92,10 @@ def _folder_label(folder: Path, anchor: Path) -> str:
     return Path(os.path.relpath(folder.resolve(), anchor.resolve())).as_posix()
 
 
+def _neuron(job: JobConfig) -> bool:
+    return isinstance(job.compute, Ec2Compute) and job.compute.instance.neuron
+
+
 def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
     """The render-ready module for one validated team; `anchor` is where header paths start,
     `templates` the folder of template overrides, if any (named in every file's header)."""
@@ -104,7 +108,11 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         versions=versions(),
         network_variables=network_variables(team),
         operations_variables=operations_variables(team),
-        capacity_variables=capacity_variables() if ec2_jobs else (),
+        capacity_variables=capacity_variables(
+            gpu=any(not _neuron(j) for j in ec2_jobs), neuron=any(_neuron(j) for j in ec2_jobs)
+        )
+        if ec2_jobs
+        else (),
         shared=shared(team),
         identity=identity(),
         ecs_tasks_assume=ecs_tasks_assume(team),

@@ -32,7 +32,12 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
         )
         if isinstance(compute, Ec2Compute):
             instance = compute.instance
-            kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            kind = (
+                f"EC2 `{instance.name}` ({instance.neuron_devices} x {instance.gpu_model}, "
+                f"{instance.neuron_cores} NeuronCores)"
+                if instance.neuron
+                else f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            )
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
             per_day = config.max_nodes * 24

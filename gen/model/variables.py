@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gen.model.decl import NO_DEFAULT, Decl, variable
-from gen.model.instances import GPU_AMI_PARAMETER
+from gen.model.instances import GPU_AMI_PARAMETER, NEURON_AMI_PARAMETER
 from gen.names import JobNames
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -111,17 +111,32 @@ def operations_variables(team: TeamConfig) -> tuple[Decl, ...]:
     )
 
 
-def capacity_variables() -> tuple[Decl, ...]:
-    return (
-        variable(
-            "ami_id",
-            "string",
-            "AMI for the GPU instances. null takes the latest "
-            "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
-            f"parameter {GPU_AMI_PARAMETER}.",
-            None,
-        ),
-    )
+def capacity_variables(gpu: bool = True, neuron: bool = False) -> tuple[Decl, ...]:
+    """The AMI variables of the kinds of instance the team's EC2 jobs use."""
+    variables = []
+    if gpu:
+        variables.append(
+            variable(
+                "ami_id",
+                "string",
+                "AMI for the GPU instances. null takes the latest "
+                "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
+                f"parameter {GPU_AMI_PARAMETER}.",
+                None,
+            )
+        )
+    if neuron:
+        variables.append(
+            variable(
+                "neuron_ami_id",
+                "string",
+                "AMI for the Trainium instances. null takes the latest Amazon ECS-optimized "
+                "Amazon Linux 2023 Neuron AMI from the public SSM parameter "
+                f"{NEURON_AMI_PARAMETER}.",
+                None,
+            )
+        )
+    return tuple(variables)
 
 
 def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Decl, ...]:

@@ -18,6 +18,7 @@ from gen.validate.env import check_env, check_secrets
 from gen.validate.fargate import check_fargate
 from gen.validate.limits import (
     CAPACITY_BLOCK_MINUTES_BEFORE_END,
+    CUDA_ONLY_ENV,
     IMAGE,
     INTEGER_TEXT,
     MAX_NODES,
@@ -75,7 +76,9 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
     keep_running = check.typed(
         job, f"{path}.keep_running", given.get("keep_running", False), bool, "True or False"
     )
-    gpus = compute.instance.gpus if isinstance(compute, Ec2Compute) else None
+    # One process per GPU, or per NeuronCore on Trainium (torchrun's ranks there are
+    # NeuronCores: 32 on a trn1.32xlarge, 64 logical ones on a trn2.48xlarge).
+    gpus = compute.instance.accelerators if isinstance(compute, Ec2Compute) else None
     ppn_given = given.get("processes_per_node")
     ppn = check.integer(
         job,
@@ -86,13 +89,25 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
     )
     if ppn is not None and gpus is not None and ppn > gpus:
         assert isinstance(compute, Ec2Compute)
+        what = "NeuronCores" if compute.instance.neuron else "GPUs"
         check.fail(
             job,
             f"{path}.processes_per_node",
             f"{shown(ppn)} processes per node is more than "
-            f"the {gpus} GPUs of {compute.instance.name}; use at most {gpus}",
+            f"the {gpus} {what} of {compute.instance.name}; use at most {gpus}",
         )
     env = check_env(check, job, f"{path}.env", given.get("env", {}))
+    if env and isinstance(compute, Ec2Compute) and compute.instance.neuron:
+        for key in sorted(k for k in env if k.startswith(CUDA_ONLY_ENV)):
+            check.fail(
+                job,
+                f"{path}.env[{shown(key)}]",
+                f"{compute.instance.name} has Trainium (Neuron) devices and no NVIDIA GPU: "
+                f"CUDA, NCCL and NVIDIA settings ({', '.join(p + '*' for p in CUDA_ONLY_ENV)}) "
+                "do nothing there (Neuron's collectives are not NCCL); use NEURON_* settings",
+            )
+            env = None
+            break
     secrets = check_secrets(check, job, f"{path}.secrets", given.get("secrets", {}), env)
     datasets = [
         check_s3(check, job, f"{path}.datasets[{i}]", item)

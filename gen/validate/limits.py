@@ -158,7 +158,11 @@ FARGATE_CANNOT = {
     "shared_memory": "shared memory (/dev/shm) sizing",
     "instance_type": "an instance type",
     "spot": "EC2 Spot (Fargate Spot is not supported yet)",
+    "neuron": "Neuron devices (Trainium)",
+    "neuron_cores": "Neuron devices (Trainium)",
 }
+# Environment that only means something with NVIDIA GPUs (refused on Trainium).
+CUDA_ONLY_ENV = ("CUDA_", "NCCL_", "NVIDIA_", "PYTORCH_CUDA_")
 
 # -- reserved capacity (issue 17) --------------------------------------------------------------
 RESERVATION_ID = re.compile(r"cr-[0-9a-f]{8,17}")

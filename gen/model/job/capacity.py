@@ -83,6 +83,7 @@ def capacity(
             ident,
             name=names.launch_template,
             description=f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}",
+            image_id=Expr("local.neuron_ami_id" if compute.instance.neuron else "local.ami_id"),
             instance_type=compute.instance.name,
             efa_interfaces=interfaces,
             **_reservation_blocks(compute, ident),

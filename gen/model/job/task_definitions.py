@@ -22,6 +22,9 @@ RESTART_ATTEMPT_PERIOD = 300
 DEFAULT_ENV = {"PYTHONUNBUFFERED": "1"}
 GPU_ENV = {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "NCCL_DEBUG": "WARN"}
+# Trainium over EFA: libfabric's EFA provider with device RDMA, as the Neuron multi-node
+# training guides set it (no NCCL: Neuron's collectives use libfabric directly).
+NEURON_EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "FI_EFA_USE_DEVICE_RDMA": "1"}
 ULIMITS = (("memlock", -1, -1), ("nofile", 1048576, 1048576), ("stack", 67108864, 67108864))
 
 
@@ -35,9 +38,13 @@ def _environment(
     # ECS on EC2 does not set them and tasks cannot reach instance metadata: without them boto3
     # raises NoRegionError (SSM, Secrets Manager) or S3 silently uses us-east-1.
     env.update({"AWS_REGION": team.region, "AWS_DEFAULT_REGION": team.region})
-    if isinstance(job.compute, Ec2Compute):
+    compute = job.compute
+    if isinstance(compute, Ec2Compute) and compute.instance.neuron:
+        if compute.efa:
+            env.update(NEURON_EFA_ENV)
+    elif isinstance(compute, Ec2Compute):
         env.update(GPU_ENV)
-        if job.compute.efa:
+        if compute.efa:
             env.update(EFA_ENV)
     env.update(job.env)  # the team's own values win over the defaults above
     env.update(rendezvous_env(job, names, leader))
@@ -80,8 +87,18 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
     compute = job.compute
     if isinstance(compute, Ec2Compute):
         linux["sharedMemorySize"] = compute.shm_mib
+        devices = [
+            # Trainium: every Neuron device of the instance (one task per instance); ECS has no
+            # resource type for them, so they are passed as devices.
+            {
+                "hostPath": f"/dev/neuron{i}",
+                "containerPath": f"/dev/neuron{i}",
+                "permissions": ["read", "write"],
+            }
+            for i in range(compute.instance.neuron_devices)
+        ]
         if compute.efa:
-            linux["devices"] = [
+            devices += [
                 {
                     "hostPath": f"/dev/infiniband/uverbs{i}",
                     "containerPath": f"/dev/infiniband/uverbs{i}",
@@ -89,7 +106,12 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
                 }
                 for i in range(compute.instance.efa_interfaces)
             ]
-        definition["resourceRequirements"] = [{"type": "GPU", "value": str(compute.instance.gpus)}]
+        if devices:
+            linux["devices"] = devices
+        if compute.instance.gpus:
+            definition["resourceRequirements"] = [
+                {"type": "GPU", "value": str(compute.instance.gpus)}
+            ]
         # The bundled ulimits, with the spec's overrides (and additions) by name.
         limits = {n: (soft, hard) for n, soft, hard in (*ULIMITS, *compute.ulimits)}
         definition["ulimits"] = [
