@@ -137,13 +137,23 @@ locals {
   ami_id = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.gpu_ami[0].value)
 }
 
+data "aws_ssm_parameter" "neuron_ami" {
+  count = var.neuron_ami_id == null ? 1 : 0
+
+  name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id"
+}
+
+locals {
+  neuron_ami_id = var.neuron_ami_id != null ? var.neuron_ami_id : nonsensitive(data.aws_ssm_parameter.neuron_ami[0].value)
+}
+
 ################################################################################
 # GPU capacity: cluster capacity providers
 ################################################################################
 
 resource "aws_ecs_cluster_capacity_providers" "this" {
   cluster_name       = aws_ecs_cluster.this.name
-  capacity_providers = [aws_ecs_capacity_provider.pretrain.name]
+  capacity_providers = [aws_ecs_capacity_provider.neuron_7b.name, aws_ecs_capacity_provider.pretrain.name]
 }
 
 ################################################################################
@@ -203,6 +213,9 @@ data "aws_iam_policy_document" "kms_key_policy" {
     principals {
       type = "AWS"
       identifiers = [
+        aws_iam_role.neuron_7b_execution.arn,
+        aws_iam_role.neuron_7b_task.arn,
+        aws_iam_role.neuron_7b_states.arn,
         aws_iam_role.pretrain_execution.arn,
         aws_iam_role.pretrain_task.arn,
         aws_iam_role.pretrain_states.arn,

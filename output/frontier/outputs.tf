@@ -30,6 +30,45 @@ output "kms_key_policy_statements" {
 }
 
 ################################################################################
+# Job: neuron-7b
+################################################################################
+
+output "neuron_7b_services" {
+  description = "ECS services of job neuron-7b (leader, workers)."
+  value       = { leader = aws_ecs_service.neuron_7b_leader.name, workers = aws_ecs_service.neuron_7b_workers.name }
+}
+
+output "neuron_7b_rendezvous_endpoint" {
+  description = "Where the workers find the leader's c10d store."
+  value       = "neuron-7b-leader.frontier.training.internal:29400"
+}
+
+output "neuron_7b_log_group" {
+  description = "CloudWatch log group of the job."
+  value       = aws_cloudwatch_log_group.neuron_7b.name
+}
+
+output "neuron_7b_task_role_arn" {
+  description = "IAM role the training code runs with."
+  value       = aws_iam_role.neuron_7b_task.arn
+}
+
+output "neuron_7b_security_group_id" {
+  description = "Security group of the job's nodes."
+  value       = aws_security_group.neuron_7b.id
+}
+
+output "neuron_7b_run_record" {
+  description = "SSM parameter holding the job's last run: id, RUNNING/FINISHED/FAILED, failures."
+  value       = aws_ssm_parameter.neuron_7b_run.name
+}
+
+output "neuron_7b_autoscaling_group" {
+  description = "Auto Scaling group of the job's GPU instances."
+  value       = aws_autoscaling_group.neuron_7b.name
+}
+
+################################################################################
 # Job: pretrain
 ################################################################################
 

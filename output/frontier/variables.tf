@@ -89,6 +89,87 @@ variable "ami_id" {
   default     = null
 }
 
+variable "neuron_ami_id" {
+  description = "AMI for the Trainium instances. null takes the latest Amazon ECS-optimized Amazon Linux 2023 Neuron AMI from the public SSM parameter /aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Job: neuron-7b
+################################################################################
+
+variable "neuron_7b_image_tag" {
+  description = "Image tag of 123456789012.dkr.ecr.us-east-1.amazonaws.com/frontier/neuron-pretrain for job neuron-7b."
+  type        = string
+  default     = "2.1.0"
+  nullable    = false
+}
+
+variable "neuron_7b_nodes" {
+  description = "Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops the job."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = floor(var.neuron_7b_nodes) == var.neuron_7b_nodes && var.neuron_7b_nodes >= 0 && var.neuron_7b_nodes <= 1000
+    error_message = "Run 0 (stopped) or a whole number of nodes, at most 1000."
+  }
+
+  validation {
+    condition     = var.neuron_7b_nodes <= 2
+    error_message = "The job's reservation holds 2 instances: at most 2 nodes."
+  }
+}
+
+variable "neuron_7b_run" {
+  description = "Run id of job neuron-7b. The job ends by itself when its leader exits 0 (or keeps failing) and stays ended for this id; set a new id and apply to run it again."
+  type        = string
+  default     = "1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.neuron_7b_run))
+    error_message = "Use 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "neuron_7b_root_volume_gib" {
+  description = "Size of each instance's encrypted root volume (images, scratch)."
+  type        = number
+  default     = 500
+  nullable    = false
+
+  validation {
+    condition     = var.neuron_7b_root_volume_gib >= 30
+    error_message = "The GPU AMI needs at least 30 GiB."
+  }
+}
+
+variable "neuron_7b_subnet_ids" {
+  description = "The one subnet (one Availability Zone) of job neuron-7b: its reservation lives in one zone, and the subnet must be in it."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.neuron_7b_subnet_ids) == 1
+    error_message = "A reservation needs exactly one subnet, in its Availability Zone."
+  }
+}
+
+variable "neuron_7b_reservation" {
+  description = "Reservation ID (cr-...) of the Capacity Block the instances of job neuron-7b launch into. Each block has its own ID: set the next one and apply at its start. EC2 terminates the instances 30 minutes before the block ends."
+  type        = string
+  default     = "cr-0b1c2d3e4f5a60718"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^cr-[0-9a-f]{8,17}$", var.neuron_7b_reservation))
+    error_message = "Use a Capacity Reservation ID (cr-0123456789abcdef0)."
+  }
+}
+
 ################################################################################
 # Job: pretrain
 ################################################################################
