@@ -120,6 +120,7 @@ class Fargate(SpecNode):
     cpu: int
     memory: int
     ephemeral_gib: int | None = None  # 21-200 GiB of task storage; Fargate gives 20 without it
+    cpu_architecture: str = "X86_64"  # or "ARM64" (Graviton); the image must be built for it
 
 
 class Reservation(SpecNode):

@@ -724,10 +724,13 @@ def _check_completion(
     topics = [f"arn:aws:sns:{REGION}:123456789012:{team.name}-training-events", *team.notify_topics]
     assert sorted(_as_list(granted["Notify"]["Resource"])) == sorted(topics)
     assert _as_list(granted["Notify"]["Action"]) == ["sns:Publish"]
+    key = {"NotifyKey"} if team.kms_key_arn else set()  # publishing to the encrypted topic
+    if team.kms_key_arn:
+        assert _as_list(granted["NotifyKey"]["Resource"]) == [team.kms_key_arn]
     if job.keep_running:
-        assert set(granted) == {"Notify"}
+        assert set(granted) == {"Notify", *key}
         return
-    assert set(granted) == {"Notify", "RunRecord", "StopServices"}
+    assert set(granted) == {"Notify", "RunRecord", "StopServices", *key}
     assert sorted(_as_list(granted["StopServices"]["Resource"])) == [
         f"arn:aws:ecs:{REGION}:123456789012:service/{team.name}/{job.name}-{role}"
         for role in ("leader", "workers")

@@ -96,6 +96,7 @@ REQUIRED = {
     "neuron_fargate",
     "neuron_cuda_env",
     "neuron_ppn",
+    "fargate_arch",
 }
 
 

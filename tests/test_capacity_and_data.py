@@ -423,3 +423,20 @@ def test_neuron_catalog_rows() -> None:
     trn2 = catalog.CATALOG["trn2.48xlarge"]
     assert (trn2.neuron_devices, trn2.neuron_cores, trn2.efa_interfaces) == (16, 64, 16)
     assert not any(t.spot for t in catalog.CATALOG.values() if t.neuron)
+
+
+def test_fargate_can_run_arm64(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "vision.py").write_text(
+        "from gen import Fargate, Job, Team\n"
+        "team = Team(name='vision', region='us-east-1', jobs=[Job(name='eval', "
+        "image='r/x:1', command=['python', 't.py'], "
+        "compute=Fargate(cpu=1024, memory=2048, cpu_architecture='ARM64'))])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    job = _render([Path("vision.py")])["vision"]["job_eval.tf"]
+    for role in ("leader", "worker"):
+        definition = _blocks(job, "resource", "aws_ecs_task_definition")[f"eval_{role}"]
+        assert definition["runtime_platform"] == [
+            {"operating_system_family": "LINUX", "cpu_architecture": "ARM64"}
+        ]

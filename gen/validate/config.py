@@ -36,6 +36,7 @@ class FargateCompute:
     cpu: int
     memory: int
     ephemeral_gib: int | None = None  # task storage; Fargate's 20 GiB when None
+    cpu_architecture: str = "X86_64"  # or "ARM64"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from gen.errors import shown
 from gen.spec import Fargate
 from gen.validate.checker import Checker
 from gen.validate.config import FargateCompute
-from gen.validate.limits import EPHEMERAL_GIB, FARGATE_SIZES
+from gen.validate.limits import CPU_ARCHITECTURES, EPHEMERAL_GIB, FARGATE_SIZES
 
 __all__ = ["check_fargate"]
 
@@ -31,7 +31,17 @@ def check_fargate(check: Checker, node: Fargate, path: str) -> FargateCompute | 
                 f"ephemeral_gib), got {shown(ephemeral)}",
             )
             return None
-    if cpu is None or memory is None:
+    architecture = check.typed(
+        node, f"{path}.cpu_architecture", given.get("cpu_architecture", "X86_64"), str, "a string"
+    )
+    if architecture is not None and architecture not in CPU_ARCHITECTURES:
+        check.fail(
+            node,
+            f"{path}.cpu_architecture",
+            f"Fargate runs {' or '.join(map(repr, CPU_ARCHITECTURES))}, got {shown(architecture)}",
+        )
+        return None
+    if cpu is None or memory is None or architecture is None:
         return None
     if cpu not in FARGATE_SIZES:
         check.fail(
@@ -56,4 +66,4 @@ def check_fargate(check: Checker, node: Fargate, path: str) -> FargateCompute | 
             f"valid memory for cpu={cpu}: {allowed} (MiB)",
         )
         return None
-    return FargateCompute(cpu, memory, ephemeral)
+    return FargateCompute(cpu, memory, ephemeral, architecture)

@@ -179,6 +179,7 @@ FILE_SYSTEM_ID = re.compile(r"fs-[0-9a-f]{8,17}")
 LUSTRE_MOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,8}")  # FSx's LustreConfiguration.MountName
 CONTAINER_PATH = re.compile(r"(?:/[A-Za-z0-9._-]+)+")
 RESERVED_MOUNTS = ("/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64")
+CPU_ARCHITECTURES = ("X86_64", "ARM64")  # ECS runtime_platform on Fargate
 EPHEMERAL_GIB = (21, 200)  # Fargate ephemeral storage (20 GiB without it)
 # -- private registries ------------------------------------------------------------------------
 REGISTRY_SECRET_ARN = re.compile(

@@ -146,12 +146,20 @@ def task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> 
         container=f"{names.ident}_{role}",
         placement_constraints=constraints,
         volumes=_volumes(job),
+        # Fargate may run Graviton (ARM64); EC2 jobs run the x86_64 GPU and Neuron AMIs.
+        cpu_architecture=(
+            compute.cpu_architecture if isinstance(compute, FargateCompute) else "X86_64"
+        ),
         ephemeral_storage=(
             [{"size_in_gib": compute.ephemeral_gib}]
             if isinstance(compute, FargateCompute) and compute.ephemeral_gib
             else []
         ),
-        at={"container": "", "volumes": "volume"},
+        at={
+            "container": "",
+            "volumes": "volume",
+            "cpu_architecture": "runtime_platform.0.cpu_architecture",
+        },
     )
 
 
