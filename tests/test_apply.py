@@ -21,6 +21,13 @@ moto (5.x) is not AWS. What it lacks, and how this test deals with it, each name
 - EventBridge: moto stores rules and targets but does not deliver matching events to a Step
   Functions target, and its pattern matcher does not flatten arrays of objects: the patterns
   are matched by tests/test_completion.py's matcher against AWS's sample events instead.
+- Reservations, file systems and keys (issue 17): the module only names them (reservation and
+  resource group IDs in launch templates, EFS IDs in task definitions and IAM, FSx IDs in user
+  data, KMS key ARNs on log groups, the topic and IAM), and moto stores those names without
+  looking them up; what it stores is read back (launch template market type and reservation
+  target, EFS volume configuration, host volumes, repositoryCredentials, ephemeral storage,
+  log group and topic keys). Whether AWS accepts a Capacity Block target, mounts EFS with IAM
+  or lets CloudWatch Logs use the key is documentation, not tested here.
 Every terraform command is bounded by a timeout, and the provider's retries are capped.
 """
 
