@@ -4,6 +4,29 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from gen.spec import S3, Ec2, Fargate, Job, Network, Team
+from gen.spec import (
+    S3,
+    CapacityBlock,
+    Ec2,
+    Efs,
+    Fargate,
+    FsxLustre,
+    Job,
+    Network,
+    Reservation,
+    Team,
+)
 
-__all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "Team", "__version__"]
+__all__ = [
+    "S3",
+    "CapacityBlock",
+    "Ec2",
+    "Efs",
+    "Fargate",
+    "FsxLustre",
+    "Job",
+    "Network",
+    "Reservation",
+    "Team",
+    "__version__",
+]

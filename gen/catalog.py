@@ -25,6 +25,15 @@ Sources (read 2026-08; repository commits pinned):
   family. Spot capacity varies by region and AZ.
 - [EFA-DOC] https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html
   (P5/P5e: up to 32 network cards; G6e: up to 4 network cards).
+- [CB] Capacity Blocks for ML: the EC2 user guide
+  (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-capacity-blocks.html) and the types
+  SageMaker reserves the same way (botocore 1.44 ``sagemaker`` ``ReservedCapacityInstanceType``:
+  p4d, p4de, p5.4xlarge, p5.48xlarge, p5e, p5en, p6-b200, trn1.32xlarge, trn2.48xlarge).
+- [NEURON] AWS Neuron documentation: Trn1/Trn1n architecture (16 Trainium, 2 NeuronCore-v2
+  each; https://awsdocs-neuron.readthedocs-hosted.com/en/latest/general/arch/neuron-hardware/
+  trn1-arch.html), logical NeuronCore configuration and the training best practices for
+  trn2.48xlarge ("the default Logical NeuronCore configuration 2 (LNC2) ... 64 ranks per
+  instance"; https://awsdocs-neuron.readthedocs-hosted.com/en/latest/training/best-practices.html).
 - Project notes: /work/shared/research/distributed-training-on-ecs.md section 2.4.
 
 Conventions:
@@ -58,10 +67,25 @@ class InstanceType:
     efa_interfaces: int  # max EFA interfaces (= EFA network cards); 0 = no EFA
     spot: bool  # offered as Spot
     confirmed: bool = True  # False when a figure is not confirmed by a source
+    capacity_block: bool = False  # sold as EC2 Capacity Blocks for ML ([CB])
+    # AWS Trainium: Neuron devices (`gpus` is 0 then; `gpu_model` and `gpu_memory_gib` describe
+    # one device) and the NeuronCores torchrun starts one process on at the default logical
+    # NeuronCore configuration ([NEURON]).
+    neuron_devices: int = 0
+    neuron_cores: int = 0
 
     @property
     def efa(self) -> bool:
         return self.efa_interfaces > 0
+
+    @property
+    def neuron(self) -> bool:
+        return self.neuron_devices > 0
+
+    @property
+    def accelerators(self) -> int:
+        """What one torchrun process per node drives: a GPU, or a NeuronCore."""
+        return self.neuron_cores if self.neuron else self.gpus
 
 
 _T4 = "NVIDIA T4 16GB"
@@ -75,6 +99,8 @@ _A100_80 = "NVIDIA A100 80GB"
 _H100 = "NVIDIA H100 80GB"
 _H200 = "NVIDIA H200 141GB"
 _B200 = "NVIDIA B200 179GB"
+_TRN1 = "AWS Trainium 32GB"
+_TRN2 = "AWS Trainium2 96GB"
 
 # Columns: name, gpus, gpu_model, gpu_memory_gib, vcpus, memory_gib, efa_interfaces, spot
 _ENTRIES: tuple[InstanceType, ...] = (
@@ -120,16 +146,51 @@ _ENTRIES: tuple[InstanceType, ...] = (
     # p3dn: NVIDIA V100 32GB, 1 EFA interface. [KARP], [TORCHX].
     InstanceType("p3dn.24xlarge", 8, _V100_32, 32, 96, 768, 1, True),
     # p4d / p4de: NVIDIA A100 40GB / 80GB, 4 EFA interfaces. [KARP], [TORCHX].
-    InstanceType("p4d.24xlarge", 8, _A100_40, 40, 96, 1152, 4, True),
-    InstanceType("p4de.24xlarge", 8, _A100_80, 80, 96, 1152, 4, True),
+    InstanceType("p4d.24xlarge", 8, _A100_40, 40, 96, 1152, 4, True, capacity_block=True),
+    InstanceType("p4de.24xlarge", 8, _A100_80, 80, 96, 1152, 4, True, capacity_block=True),
     # p5: NVIDIA H100. 4xlarge = 1 GPU / 1 EFA ([KARP] only); 48xlarge = 32 EFA. [KARP], [TORCHX].
-    InstanceType("p5.4xlarge", 1, _H100, 80, 16, 256, 1, True),
-    InstanceType("p5.48xlarge", 8, _H100, 80, 192, 2048, 32, True),
+    InstanceType("p5.4xlarge", 1, _H100, 80, 16, 256, 1, True, capacity_block=True),
+    InstanceType("p5.48xlarge", 8, _H100, 80, 192, 2048, 32, True, capacity_block=True),
     # p5e / p5en: NVIDIA H200, 32 / 16 EFA interfaces. [KARP], [TORCHX].
-    InstanceType("p5e.48xlarge", 8, _H200, 141, 192, 2048, 32, True),
-    InstanceType("p5en.48xlarge", 8, _H200, 141, 192, 2048, 16, True),
+    InstanceType("p5e.48xlarge", 8, _H200, 141, 192, 2048, 32, True, capacity_block=True),
+    InstanceType("p5en.48xlarge", 8, _H200, 141, 192, 2048, 16, True, capacity_block=True),
     # p6-b200: NVIDIA B200, 8 EFA interfaces. [KARP] (not in [TORCHX]); Spot per [SKY].
-    InstanceType("p6-b200.48xlarge", 8, _B200, 179, 192, 2048, 8, True),
+    InstanceType("p6-b200.48xlarge", 8, _B200, 179, 192, 2048, 8, True, capacity_block=True),
+    # trn1 / trn1n / trn2: AWS Trainium (Neuron devices, no GPU, no CUDA). [KARP]: vCPU, memory,
+    # aws.amazon.com/neuron (devices), aws.amazon.com/neuroncore (physical cores),
+    # vpc.amazonaws.com/efa. [NEURON]: Trainium has 2 NeuronCore-v2 (trn1 supports LNC 1 only:
+    # 32 ranks per 32xlarge); Trainium2 has 8 NeuronCore-v3 with 96 GiB HBM, paired by the
+    # default LNC 2 into 4 logical cores: 64 ranks per trn2.48xlarge. Spot not checked: False.
+    InstanceType("trn1.2xlarge", 0, _TRN1, 32, 8, 32, 0, False, neuron_devices=1, neuron_cores=2),
+    InstanceType(
+        "trn1.32xlarge",
+        0,
+        _TRN1,
+        32,
+        128,
+        512,
+        8,
+        False,
+        capacity_block=True,
+        neuron_devices=16,
+        neuron_cores=32,
+    ),
+    InstanceType(
+        "trn1n.32xlarge", 0, _TRN1, 32, 128, 512, 16, False, neuron_devices=16, neuron_cores=32
+    ),
+    InstanceType(
+        "trn2.48xlarge",
+        0,
+        _TRN2,
+        96,
+        192,
+        2048,
+        16,
+        False,
+        capacity_block=True,
+        neuron_devices=16,
+        neuron_cores=64,
+    ),
 )
 
 CATALOG: Mapping[str, InstanceType] = MappingProxyType({t.name: t for t in _ENTRIES})

@@ -17,7 +17,19 @@ from dataclasses import Field, field
 from types import CodeType
 from typing import ClassVar, dataclass_transform
 
-__all__ = ["S3", "Ec2", "Fargate", "Job", "Network", "SpecNode", "Team"]
+__all__ = [
+    "S3",
+    "CapacityBlock",
+    "Ec2",
+    "Efs",
+    "Fargate",
+    "FsxLustre",
+    "Job",
+    "Network",
+    "Reservation",
+    "SpecNode",
+    "Team",
+]
 
 # Each class's field names (`SpecNode.allowed`), looked up once per class and process.
 _ALLOWED: dict[type, tuple[str, ...]] = {}
@@ -93,6 +105,7 @@ class S3(SpecNode):
     positional = ("uri",)
     uri: str
     per_run: bool = False  # checkpoints only: each run under `<prefix><run id>/`
+    kms_key_arn: str | None = None  # the bucket's SSE-KMS key, when not the team's
 
 
 class Network(SpecNode):
@@ -107,6 +120,29 @@ class Fargate(SpecNode):
 
     cpu: int
     memory: int
+    ephemeral_gib: int | None = None  # 21-200 GiB of task storage; Fargate gives 20 without it
+    cpu_architecture: str = "X86_64"  # or "ARM64" (Graviton); the image must be built for it
+
+
+class Reservation(SpecNode):
+    """A targeted On-Demand Capacity Reservation (`Reservation("cr-...")`) or a resource group of
+    them (`Reservation("arn:aws:resource-groups:REGION:ACCOUNT:group/NAME")`). `instance_type`
+    and `instances` say what it holds, when you want ecsgen to check the job against it."""
+
+    positional = ("id",)
+    id: str
+    instance_type: str | None = None
+    instances: int | None = None
+
+
+class CapacityBlock(SpecNode):
+    """An EC2 Capacity Block for ML (`CapacityBlock("cr-...")`): instances reserved for a fixed
+    window, reclaimed before its end. `instance_type` and `instances` as for `Reservation`."""
+
+    positional = ("id",)
+    id: str
+    instance_type: str | None = None
+    instances: int | None = None
 
 
 class Ec2(SpecNode):
@@ -120,6 +156,29 @@ class Ec2(SpecNode):
     shm_mib: int | None = None
     root_volume_gib: int = 200
     subnet_ids: Sequence[str] | None = None
+    # A reservation ID ("cr-..."), a resource group ARN, Reservation(...) or CapacityBlock(...).
+    reservation: str | Reservation | CapacityBlock | None = None
+    # Overrides of the bundled ulimits: {"nofile": 65536} or {"nofile": (SOFT, HARD)}.
+    ulimits: Mapping[str, int | tuple[int, int]] = field(default_factory=dict)
+
+
+class Efs(SpecNode):
+    """An EFS file system mounted in the job's containers at `mount` (native ECS volume, TLS in
+    transit, mounted with the task role)."""
+
+    file_system_id: str
+    mount: str
+    path: str = "/"
+    read_only: bool = False
+
+
+class FsxLustre(SpecNode):
+    """An FSx for Lustre file system, mounted on the EC2 hosts and bind-mounted at `mount`."""
+
+    file_system_id: str
+    mount_name: str
+    mount: str
+    read_only: bool = False
 
 
 class Job(SpecNode):
@@ -140,6 +199,9 @@ class Job(SpecNode):
     checkpoints: S3 | None = None
     max_failures: int = 3  # leader tasks of one run that may fail before it ends as FAILED
     max_runtime: str | None = None  # a duration ("72h", "90m", "2d"): the run ends TIMED_OUT
+    volumes: Sequence[Efs | FsxLustre] = ()
+    # A Secrets Manager secret ARN with the registry's {"username": ..., "password": ...}.
+    registry_credentials: str | None = None
 
 
 class Team(SpecNode):
@@ -155,3 +217,5 @@ class Team(SpecNode):
     # Log groups get `skip_destroy`: a job renamed or removed (or the team) leaves its group and
     # logs in AWS (Terraform only forgets it) instead of deleting them.
     keep_logs: bool = False
+    # A customer-managed KMS key: log groups, the notification topic, secrets and S3 (SSE-KMS).
+    kms_key_arn: str | None = None

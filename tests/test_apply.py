@@ -21,6 +21,13 @@ moto (5.x) is not AWS. What it lacks, and how this test deals with it, each name
 - EventBridge: moto stores rules and targets but does not deliver matching events to a Step
   Functions target, and its pattern matcher does not flatten arrays of objects: the patterns
   are matched by tests/test_completion.py's matcher against AWS's sample events instead.
+- Reservations, file systems and keys (issue 17): the module only names them (reservation and
+  resource group IDs in launch templates, EFS IDs in task definitions and IAM, FSx IDs in user
+  data, KMS key ARNs on log groups, the topic and IAM), and moto stores those names without
+  looking them up; what it stores is read back (launch template market type and reservation
+  target, EFS volume configuration, host volumes, repositoryCredentials, ephemeral storage,
+  log group and topic keys). Whether AWS accepts a Capacity Block target, mounts EFS with IAM
+  or lets CloudWatch Logs use the key is documentation, not tested here.
 Every terraform command is bounded by a timeout, and the provider's retries are capped.
 """
 
@@ -45,6 +52,7 @@ from typing import Any
 import pytest
 
 from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from gen.validate.config import EfsVolume, LustreVolume
 from tests.conftest import OUTPUT, Terraform, ident, unavailable
 from tests.test_completion import completion, shape_problems
 
@@ -217,7 +225,7 @@ def _root_config(endpoint: str, teams: list[TeamConfig], sfn: str) -> str:
         extra = [
             f"  {ident(job)}_subnet_ids = [aws_subnet.{team.name}_a.id]"
             for job in team.jobs
-            if isinstance(job.compute, Ec2Compute) and job.compute.efa
+            if isinstance(job.compute, Ec2Compute) and job.compute.single_az
         ]
         parts.append(_network(team.name, index))
         parts.append(
@@ -269,7 +277,8 @@ def _prepare(
         if not moto_overrides:
             continue
         for job in team.jobs:
-            if isinstance(job.compute, Ec2Compute) and job.compute.efa:
+            compute = job.compute
+            if isinstance(compute, Ec2Compute) and compute.efa and not compute.reservation:
                 job_ident = ident(job)
                 (root / "modules" / team.name / f"zz_moto_{job_ident}_override.tf").write_text(
                     MOTO_OVERRIDE.format(ident=job_ident), encoding="utf-8"
@@ -383,14 +392,50 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
             )
         else:
             assert definition["requiresCompatibilities"] == ["EC2"]
-            assert container["resourceRequirements"] == [
-                {"type": "GPU", "value": str(compute.instance.gpus)}
-            ]
+            instance = compute.instance
+            if instance.neuron:  # Trainium: Neuron devices, no GPU requirement
+                assert "resourceRequirements" not in container
+            else:
+                assert container["resourceRequirements"] == [
+                    {"type": "GPU", "value": str(instance.gpus)}
+                ]
             linux = container["linuxParameters"]
             assert linux["sharedMemorySize"] == compute.shm_mib
-            devices = linux.get("devices", [])
-            assert len(devices) == (compute.instance.efa_interfaces if compute.efa else 0)
-            assert {u["name"] for u in container["ulimits"]} == {"memlock", "nofile", "stack"}
+            devices = [d["hostPath"] for d in linux.get("devices", [])]
+            assert devices == [
+                *(f"/dev/neuron{i}" for i in range(instance.neuron_devices)),
+                *(
+                    f"/dev/infiniband/uverbs{i}"
+                    for i in range(instance.efa_interfaces if compute.efa else 0)
+                ),
+            ]
+            limits = {u["name"]: (u["softLimit"], u["hardLimit"]) for u in container["ulimits"]}
+            assert set(limits) == {"memlock", "nofile", "stack"} | {n for n, *_ in compute.ulimits}
+            for name, soft, hard in compute.ulimits:
+                assert limits[name] == (soft, hard), "the spec's ulimits override the bundled"
+        mounts = [
+            (m["sourceVolume"], m["containerPath"], m.get("readOnly", False))
+            for m in container.get("mountPoints", [])
+        ]
+        assert [(m[1], m[2]) for m in mounts] == [(v.mount, v.read_only) for v in job.volumes]
+        volumes = {v["name"]: v for v in definition.get("volumes", [])}
+        for (source, _, _), volume in zip(mounts, job.volumes, strict=True):
+            if isinstance(volume, EfsVolume):
+                efs = volumes[source]["efsVolumeConfiguration"]
+                assert efs["fileSystemId"] == volume.file_system_id
+                assert efs["rootDirectory"] == volume.path
+                assert efs["transitEncryption"] == "ENABLED"
+                assert efs["authorizationConfig"]["iam"] == "ENABLED"
+            else:
+                assert volumes[source]["host"]["sourcePath"] == f"/fsx/{volume.file_system_id}"
+        if job.registry_credentials:
+            assert container["repositoryCredentials"] == {
+                "credentialsParameter": job.registry_credentials
+            }
+        else:
+            assert "repositoryCredentials" not in container
+        if isinstance(compute, FargateCompute) and compute.ephemeral_gib:
+            assert definition["ephemeralStorage"] == {"sizeInGiB": compute.ephemeral_gib}
         for name in (f"{team.name}-{job.name}-execution", f"{team.name}-{job.name}-task"):
             assert definition[
                 "executionRoleArn" if name.endswith("execution") else "taskRoleArn"
@@ -436,11 +481,27 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
     }
     assert set(dict(job.secrets).values()) <= granted
+    readable = {*dict(job.secrets).values(), *filter(None, [job.registry_credentials])}
     (logs_statement,) = [s for s in execution["Statement"] if s["Sid"] == "WriteLogs"]
     assert logs_statement["Resource"] == (
         f"arn:aws:logs:{REGION}:123456789012:log-group:/ecs/{team.name}/{job.name}:*"
     ), "the log group ARN with :*, as CloudWatch Logs documents for IAM"
-    assert not any("secretsmanager" in r and r not in dict(job.secrets).values() for r in granted)
+    assert not any("secretsmanager" in r and r not in readable for r in granted)
+    if job.registry_credentials:
+        assert _statements(execution)["ReadRegistryCredentials"]["Resource"] == (
+            job.registry_credentials
+        )
+    efs = sorted({v.file_system_id for v in job.volumes if isinstance(v, EfsVolume)})
+    if efs:
+        task = _policy(
+            iam.get_role_policy(RoleName=f"{team.name}-{job.name}-task", PolicyName="task")[
+                "PolicyDocument"
+            ]
+        )
+        arns = [f"arn:aws:elasticfilesystem:{REGION}:123456789012:file-system/{i}" for i in efs]
+        mount = _statements(task)["MountFileSystems"]
+        assert _as_list(mount["Resource"]) == arns, "exactly the job's file systems"
+        assert _as_list(mount["Action"]) == ["elasticfilesystem:ClientMount"]
     if job.datasets or job.checkpoints:
         task = _policy(
             iam.get_role_policy(RoleName=f"{team.name}-{job.name}-task", PolicyName="task")[
@@ -477,6 +538,7 @@ def _check_job(team: TeamConfig, job: JobConfig, endpoint: str, plan: dict[str, 
         "logGroups"
     ]
     assert group["retentionInDays"] == team.log_retention_days
+    assert group.get("kmsKeyId") == team.kms_key_arn, "the team's key, or none"
 
     ec2 = _client("ec2", endpoint)
     (sg,) = ec2.describe_security_groups(
@@ -505,10 +567,31 @@ def _check_capacity(team: TeamConfig, job: JobConfig, compute: Ec2Compute, endpo
     assert f"ECS_CONTAINER_STOP_TIMEOUT={job.stop_timeout}s\n" in user_data
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    kind = "neuron" if compute.instance.neuron else "gpu"
     ami = ssm.get_parameter(
-        Name="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+        Name=f"/aws/service/ecs/optimized-ami/amazon-linux-2023/{kind}/recommended/image_id"
     )
     assert data["ImageId"] == ami["Parameter"]["Value"], "AMI from the public SSM parameter"
+    reservation = compute.reservation
+    if reservation is None:
+        assert "CapacityReservationSpecification" not in data
+        assert "InstanceMarketOptions" not in data
+    else:
+        target = data["CapacityReservationSpecification"]["CapacityReservationTarget"]
+        key = (
+            "CapacityReservationId"
+            if reservation.reservation_id
+            else "CapacityReservationResourceGroupArn"
+        )
+        assert target == {key: reservation.target}
+        if reservation.capacity_block:
+            assert data["InstanceMarketOptions"]["MarketType"] == "capacity-block"
+        else:
+            assert "InstanceMarketOptions" not in data
+    for volume in job.volumes:
+        if isinstance(volume, LustreVolume):
+            assert f"@tcp:/{volume.mount_name} /fsx/{volume.file_system_id}" in user_data
+            assert user_data.index("mount -t lustre") < user_data.index("ECS_CLUSTER=")
     interfaces = data.get("NetworkInterfaces", [])
     if compute.efa:
         assert [i["InterfaceType"] for i in interfaces] == ["efa"] * compute.instance.efa_interfaces
@@ -613,13 +696,15 @@ def _check_topic(team: TeamConfig, endpoint: str) -> None:
     sns = _client("sns", endpoint)
     arn = f"arn:aws:sns:{REGION}:123456789012:{team.name}-training-events"
     attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
-    # A customer managed key whose policy lets CloudWatch alarms publish (alias/aws/sns cannot).
     kms = _client("kms", endpoint)
-    key = kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
-    assert key["KeyManager"] == "CUSTOMER"
-    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
-    alarms = {s["Sid"]: s for s in policy["Statement"]}["CloudWatchAlarms"]
-    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    if team.kms_key_arn:  # the team's own key (its owner lets CloudWatch alarms use it)
+        assert attributes["KmsMasterKeyId"] == team.kms_key_arn
+    else:  # a customer managed key whose policy lets CloudWatch alarms publish (alias/aws/sns cannot)
+        key = kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
+        assert key["KeyManager"] == "CUSTOMER"
+        policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        alarms = {s["Sid"]: s for s in policy["Statement"]}["CloudWatchAlarms"]
+        assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     subscribed = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
     assert sorted((s["Protocol"], s["Endpoint"]) for s in subscribed) == [
         ("email", address) for address in team.notify_emails
@@ -715,6 +800,8 @@ def _check_completion(
     topics = [f"arn:aws:sns:{REGION}:123456789012:{team.name}-training-events", *team.notify_topics]
     assert sorted(_as_list(granted["Notify"]["Resource"])) == sorted(topics)
     assert _as_list(granted["Notify"]["Action"]) == ["sns:Publish"]
+    if team.kms_key_arn:  # publishing to the topic encrypted with the team's key
+        assert _as_list(granted["NotifyKey"]["Resource"]) == [team.kms_key_arn]
     if job.keep_running:
         assert set(granted) == {"Notify", "NotifyKey"}
         return
@@ -805,7 +892,12 @@ def test_unmodified_module_plans_the_placement_group(
     tmp_path: Path,
 ) -> None:
     efa = [
-        t for t in teams if any(isinstance(j.compute, Ec2Compute) and j.compute.efa for j in t.jobs)
+        t
+        for t in teams
+        if any(
+            isinstance(j.compute, Ec2Compute) and j.compute.efa and not j.compute.reservation
+            for j in t.jobs
+        )
     ]
     assert efa, "an example with EFA is expected"
     _prepare(tmp_path, moto_endpoint, efa, moto_overrides=False, sfn=sfn_endpoint)
@@ -814,7 +906,8 @@ def test_unmodified_module_plans_the_placement_group(
     plan = json.loads(terraform.ok("show", "-json", "tfplan", cwd=tmp_path, timeout=120))
     for team in efa:
         for job in team.jobs:
-            if not (isinstance(job.compute, Ec2Compute) and job.compute.efa):
+            compute = job.compute
+            if not (isinstance(compute, Ec2Compute) and compute.efa and not compute.reservation):
                 continue
             job_ident = ident(job)
             group = _planned(plan, f"module.{team.name}.aws_placement_group.{job_ident}")

@@ -78,6 +78,25 @@ REQUIRED = {
     "field_lines",
     "load_and_validate",
     "chdir_and_exit",
+    # issue 17: reservations, Capacity Blocks, volumes, registries, ulimits, ephemeral storage
+    "reservation_spot",
+    "reservation_type",
+    "reservation_nodes",
+    "reservation_id",
+    "capacity_block_type",
+    "capacity_block_checkpoints",
+    "capacity_block_size",
+    "lustre_fargate",
+    "volume_fields",
+    "registry_credentials",
+    "ulimits",
+    "ephemeral",
+    "kms_key",
+    "kms_region",
+    "neuron_fargate",
+    "neuron_cuda_env",
+    "neuron_ppn",
+    "fargate_arch",
 }
 
 

@@ -181,7 +181,9 @@ def test_render_examples_from_the_repository(
     code, _, err = invoke("render", "examples/specs")
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
+        "frontier",
         "llm",
+        "ranking",
         "recsys",
         "speech",
         "starter",

@@ -63,7 +63,15 @@ def _compare(rendered: dict[str, str], folder: Path, update: bool) -> None:
 def test_examples_match_committed_output(chdir_root: Path, update_goldens: bool) -> None:
     specs = [EXAMPLES.relative_to(ROOT)]
     rendered = render_in_memory(specs)
-    assert sorted(rendered) == ["llm", "recsys", "speech", "starter", "vision"]
+    assert sorted(rendered) == [
+        "frontier",
+        "llm",
+        "ranking",
+        "recsys",
+        "speech",
+        "starter",
+        "vision",
+    ]
     teams = {t.name: t for t in load_and_validate(specs)}
     for team, files in rendered.items():  # `ecsgen render` adds each team folder's manifest
         shared = context(ROOT, templates_setting(specs))

@@ -153,7 +153,15 @@ def test_several_loading_children_give_the_same_teams(monkeypatch: pytest.Monkey
     assert len(isolate._shares(isolate.find_spec_files(specs), 3)) == 3
     assert isolate.load_and_validate(specs, jobs=3) == one
     assert isolate.load_and_validate(specs, jobs=50) == one
-    assert [t.name for t in one] == ["llm", "recsys", "speech", "starter", "vision"]
+    assert [t.name for t in one] == [
+        "frontier",
+        "llm",
+        "ranking",
+        "recsys",
+        "speech",
+        "starter",
+        "vision",
+    ]
 
 
 def test_a_spec_file_that_is_a_symlink_loop_is_a_spec_error(workdir: Path) -> None:

@@ -59,6 +59,7 @@ MOCKS = """mock_provider "aws" {
     defaults = {
       enable_dns_support   = true
       enable_dns_hostnames = true
+      cidr_block           = "10.0.0.0/16"
     }
   }
   mock_data "aws_ssm_parameter" {
@@ -128,7 +129,8 @@ MOCKS = """mock_provider "aws" {
 
 def _rules(team: TeamConfig) -> str:
     """A `terraform test` file (mocked provider, offline) for the module's own logic."""
-    efa = [j for j in team.jobs if isinstance(j.compute, Ec2Compute) and j.compute.efa]
+    # Jobs in one zone (EFA, a reservation) have their own one-subnet variable.
+    efa = [j for j in team.jobs if isinstance(j.compute, Ec2Compute) and j.compute.single_az]
     variables = [
         '  vpc_id     = "vpc-0123456789abcdef0"',
         '  subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
@@ -170,6 +172,32 @@ def _rules(team: TeamConfig) -> str:
                 f"var.{job_ident}_subnet_ids",
             )
         )
+    for job in team.jobs:
+        compute = job.compute
+        reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+        if reservation is None:
+            continue
+        job_ident = ident(job)
+        wrong = (
+            "arn:aws:resource-groups:us-east-1:1:group/x"
+            if reservation.reservation_id
+            else ("cr-0123456789abcdef0")
+        )
+        runs.append(
+            _fails(
+                f"{job_ident}_wrong_reservation",
+                f'    {job_ident}_reservation = "{wrong}"',
+                f"var.{job_ident}_reservation",
+            )
+        )
+        if reservation.instances is not None:
+            runs.append(
+                _fails(
+                    f"{job_ident}_more_nodes_than_reserved",
+                    f"    {job_ident}_nodes = {reservation.instances + 1}",
+                    f"var.{job_ident}_nodes",
+                )
+            )
     runs.append("""run "vpc_without_dns_hostnames" {
   command = plan
 
@@ -178,6 +206,7 @@ def _rules(team: TeamConfig) -> str:
     values = {
       enable_dns_support   = true
       enable_dns_hostnames = false
+      cidr_block           = "10.0.0.0/16"
     }
   }
 

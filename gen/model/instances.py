@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from gen.hcl import interpolate
 from gen.model.decl import PARTITION, PRESENT, Decl, data, local_values, ref, resource, statement
 from gen.names import job_names, team_names
-from gen.validate import JobConfig, TeamConfig
+from gen.validate import Ec2Compute, JobConfig, TeamConfig
 
-__all__ = ["GPU_AMI_PARAMETER", "InstanceView", "instance"]
+__all__ = ["GPU_AMI_PARAMETER", "NEURON_AMI_PARAMETER", "InstanceView", "instance"]
 
 GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+# The ECS-optimized Amazon Linux 2023 Neuron AMI (Neuron driver, for Trainium). The path is
+# the one AWS publishes under /aws/service/ecs/optimized-ami/amazon-linux-2023/ (moto's copy of
+# the public parameters has it too).
+NEURON_AMI_PARAMETER = (
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id"
+)
 
 
 INSTANCE_ROLE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
@@ -27,19 +33,21 @@ class InstanceView:
     role: Decl
     role_attachment: Decl
     profile: Decl
-    gpu_ami: Decl
-    ami: Decl
+    gpu_ami: Decl | None  # with NVIDIA GPU jobs
+    ami: Decl | None
+    neuron_ami: Decl | None  # with Trainium jobs
+    neuron_ami_local: Decl | None
     capacity_providers: Decl
 
     @property
     def decls(self) -> tuple[Decl, ...]:
+        amis = (self.gpu_ami, self.ami, self.neuron_ami, self.neuron_ami_local)
         return (
             self.assume_policy,
             self.role,
             self.role_attachment,
             self.profile,
-            self.gpu_ami,
-            self.ami,
+            *(d for d in amis if d),
             self.capacity_providers,
         )
 
@@ -47,6 +55,8 @@ class InstanceView:
 def instance(team: TeamConfig, ec2_jobs: Sequence[JobConfig]) -> InstanceView:
     names = team_names(team.name)
     idents = [job_names(team.name, j.name).ident for j in ec2_jobs]
+    kinds = {j.compute.instance.neuron for j in ec2_jobs if isinstance(j.compute, Ec2Compute)}
+    gpu, neuron = False in kinds, True in kinds
     return InstanceView(
         assume_policy=data(
             "aws_iam_policy_document",
@@ -73,8 +83,12 @@ def instance(team: TeamConfig, ec2_jobs: Sequence[JobConfig]) -> InstanceView:
             policy_arn=interpolate("arn:", PARTITION, f":iam::aws:policy/{INSTANCE_ROLE_POLICY}"),
         ),
         profile=resource("aws_iam_instance_profile", "instance", name=names.instance_profile),
-        gpu_ami=data("aws_ssm_parameter", "gpu_ami", name=GPU_AMI_PARAMETER),
-        ami=local_values(ami_id=PRESENT),
+        gpu_ami=data("aws_ssm_parameter", "gpu_ami", name=GPU_AMI_PARAMETER) if gpu else None,
+        ami=local_values(ami_id=PRESENT) if gpu else None,
+        neuron_ami=(
+            data("aws_ssm_parameter", "neuron_ami", name=NEURON_AMI_PARAMETER) if neuron else None
+        ),
+        neuron_ami_local=local_values(neuron_ami_id=PRESENT) if neuron else None,
         capacity_providers=resource(
             "aws_ecs_cluster_capacity_providers",
             "this",

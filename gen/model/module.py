@@ -12,13 +12,14 @@ from gen.load import spec_label
 from gen.model.decl import Decl
 from gen.model.instances import InstanceView, instance
 from gen.model.job import JobView, job_view
+from gen.model.kms import key_policy, key_policy_output
 from gen.model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
 from gen.model.moved import MovedBlock, moves_for
 from gen.model.notifications import TeamNotifications, team_notifications
 from gen.model.outputs import cluster_outputs
 from gen.model.variables import capacity_variables, network_variables, operations_variables
 from gen.model.versions import versions
-from gen.validate import Ec2Compute, TeamConfig
+from gen.validate import Ec2Compute, JobConfig, TeamConfig
 
 __all__ = ["Module", "build"]
 
@@ -44,6 +45,7 @@ class Module:
     cluster_outputs: tuple[Decl, ...]
     jobs: tuple[JobView, ...]
     notifications: TeamNotifications
+    key_policy: Decl | None = None  # the team key's policy statements (kms.tf.j2)
     templates: str | None = None  # the override folder, as the header names it
     overrides: tuple[str, ...] = ()  # the templates in it (`job/iam.tf.j2`), sorted
     moved: tuple[MovedBlock, ...] = ()  # renames of its addresses by earlier ecsgen versions
@@ -78,6 +80,7 @@ class Module:
                 self.namespace,
                 *instance,
                 *self.notifications.decls,
+                *((self.key_policy,) if self.key_policy else ()),
             ),
         }
         files.update({job.file: job.decls for job in self.jobs})
@@ -89,6 +92,10 @@ def _folder_label(folder: Path, anchor: Path) -> str:
     """How headers name the override folder: relative to `anchor`, as the spec is (with `..`
     when it lies elsewhere, so that the header still says which folder it was)."""
     return Path(os.path.relpath(folder.resolve(), anchor.resolve())).as_posix()
+
+
+def _neuron(job: JobConfig) -> bool:
+    return isinstance(job.compute, Ec2Compute) and job.compute.instance.neuron
 
 
 def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
@@ -103,7 +110,11 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         versions=versions(),
         network_variables=network_variables(team),
         operations_variables=operations_variables(team),
-        capacity_variables=capacity_variables() if ec2_jobs else (),
+        capacity_variables=capacity_variables(
+            gpu=any(not _neuron(j) for j in ec2_jobs), neuron=any(_neuron(j) for j in ec2_jobs)
+        )
+        if ec2_jobs
+        else (),
         shared=shared(team),
         identity=identity(),
         ecs_tasks_assume=ecs_tasks_assume(team),
@@ -111,9 +122,10 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         vpc=vpc(),
         namespace=namespace(team),
         instance=instance(team, ec2_jobs) if ec2_jobs else None,
-        cluster_outputs=cluster_outputs(),
+        cluster_outputs=(*cluster_outputs(), *filter(None, [key_policy_output(team)])),
         jobs=jobs,
         notifications=team_notifications(team),
+        key_policy=key_policy(team),
         templates=_folder_label(templates, anchor or Path.cwd()) if templates else None,
         overrides=tuple(
             sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.j2"))

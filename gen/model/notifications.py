@@ -17,8 +17,8 @@ __all__ = ["TeamNotifications", "team_notifications", "topic_arn"]
 class TeamNotifications:
     """The team's SNS topic and who hears from it."""
 
-    key_policy: Decl
-    key: Decl  # customer managed: CloudWatch alarms may publish to the topic
+    key_policy: Decl | None  # None with the team's own key (`Team.kms_key_arn`)
+    key: Decl | None  # customer managed: CloudWatch alarms may publish to the topic
     topic: Decl
     emails: Decl | None  # the addresses, as a local the subscription iterates over
     subscription: Decl | None
@@ -36,6 +36,7 @@ def topic_arn(team: TeamConfig) -> Expr:
 
 def team_notifications(team: TeamConfig) -> TeamNotifications:
     emails = list(team.notify_emails)
+    own = team.kms_key_arn
     # A key policy's "*" is the key itself. The account's IAM policies decide who else may use
     # the key (the jobs' state machine roles, to publish); CloudWatch alarms, a service, need
     # the key policy (SNS developer guide, "Enable compatibility between event sources from
@@ -56,18 +57,29 @@ def team_notifications(team: TeamConfig) -> TeamNotifications:
         ),
     ]
     return TeamNotifications(
-        key_policy=data(
+        key_policy=None
+        if own
+        else data(
             "aws_iam_policy_document",
             "notifications_key",
             statements=key_statements,
             at={"statements": "statement"},
         ),
-        key=resource(
+        key=None
+        if own
+        else resource(
             "aws_kms_key",
             "notifications",
             description=f"Encrypts SNS topic {team_names(team.name).topic}",
         ),
-        topic=resource("aws_sns_topic", "notifications", name=team_names(team.name).topic),
+        topic=resource(
+            "aws_sns_topic",
+            "notifications",
+            name=team_names(team.name).topic,
+            # The team's customer-managed key (its policy lets CloudWatch alarms use it: the
+            # statements the README lists), else a key of the module's own.
+            kms_master_key_id=own or Expr("aws_kms_key.notifications.arn"),
+        ),
         emails=local_values(notify_emails=emails) if emails else None,
         subscription=resource("aws_sns_topic_subscription", "email") if emails else None,
     )

@@ -3,15 +3,19 @@ inputs, outputs and resources, and the usage snippet."""
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from gen import hcl
 from gen.model.job.state_machines import duration
 from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
+from gen.model.kms import KEY_ACTIONS, LOGS_ACTIONS
 from gen.model.module import Module
 from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
 from gen.names import RDZV_PORT
-from gen.validate import Ec2Compute
+from gen.validate import Ec2Compute, JobConfig
+from gen.validate.config import EfsVolume
+from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["readme_view"]
 
@@ -39,7 +43,12 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
         )
         if isinstance(compute, Ec2Compute):
             instance = compute.instance
-            kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            kind = (
+                f"EC2 `{instance.name}` ({instance.neuron_devices} x {instance.gpu_model}, "
+                f"{instance.neuron_cores} NeuronCores)"
+                if instance.neuron
+                else f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            )
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
             per_day = config.max_nodes * 24
@@ -80,9 +89,83 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "per_run": bool(config.checkpoints and config.checkpoints.per_run),
                 "checkpoints": config.checkpoints.uri if config.checkpoints else "",
                 "idle": idle,
+                "reservation": _reservation_text(config, job.names.ident),
+                "storage": _storage_lines(config),
             }
         )
     return rows
+
+
+def _reservation_text(job: JobConfig, ident: str) -> str:
+    compute = job.compute
+    reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+    if reservation is None:
+        return ""
+    held = f" ({reservation.instances} instances)" if reservation.instances else ""
+    if reservation.capacity_block:
+        return (
+            f"the Capacity Block `{reservation.target}`{held} (variable `{ident}_reservation`); "
+            f"its instances are terminated {CAPACITY_BLOCK_MINUTES_BEFORE_END} minutes before "
+            'it ends, so checkpoint before then (see "Reserved capacity").'
+        )
+    what = (
+        "the On-Demand Capacity Reservation"
+        if reservation.reservation_id
+        else ("the resource group of On-Demand Capacity Reservations")
+    )
+    return (
+        f"{what} `{reservation.target}`{held} (variable `{ident}_reservation`), billed whether "
+        "instances run in it or not."
+    )
+
+
+def _storage_lines(job: JobConfig) -> list[str]:
+    lines = []
+    for volume in job.volumes:
+        access = "read-only" if volume.read_only else "read-write"
+        if isinstance(volume, EfsVolume):
+            lines.append(
+                f"EFS `{volume.file_system_id}:{volume.path}` at `{volume.mount}` ({access}, "
+                "TLS, mounted with the task role)."
+            )
+        else:
+            lines.append(
+                f"FSx for Lustre `{volume.file_system_id}` (`/{volume.mount_name}`) at "
+                f"`{volume.mount}` ({access}, mounted on each instance by user data)."
+            )
+    if job.registry_credentials:
+        lines.append(
+            f"Image pulled with the registry credentials in `{job.registry_credentials}` "
+            '(`{"username": ..., "password": ...}`).'
+        )
+    return lines
+
+
+def _file_systems(module: Module) -> list[dict[str, str]]:
+    """Each file system the team's jobs mount, the ports its security group must let in from
+    the jobs' groups, and the jobs."""
+    found: dict[str, tuple[str, set[str]]] = {}
+    for job in module.jobs:
+        for volume in job.config.volumes:
+            ports = "TCP 2049" if isinstance(volume, EfsVolume) else "TCP 988, 1018-1023"
+            entry = found.setdefault(volume.file_system_id, (ports, set()))
+            entry[1].add(f"`{job.name}`")
+    return [
+        {"id": ident, "ports": ports, "jobs": ", ".join(sorted(jobs))}
+        for ident, (ports, jobs) in sorted(found.items())
+    ]
+
+
+def _reserved(module: Module) -> tuple[list[str], list[str]]:
+    """The jobs with a reservation, and their Capacity Blocks."""
+    jobs, blocks = [], []
+    for job in module.jobs:
+        compute = job.config.compute
+        if isinstance(compute, Ec2Compute) and compute.reservation:
+            jobs.append(job.name)
+            if compute.reservation.capacity_block:
+                blocks.append(f"`{compute.reservation.target}` of job `{job.name}`")
+    return jobs, blocks
 
 
 def _literal(value: object) -> str:
@@ -134,6 +217,11 @@ def readme_view(module: Module) -> dict[str, object]:
         "outputs": sorted(outputs, key=lambda r: r["name"]),
         "resources": resources,
         "jobs": _job_rows(module),
+        "reserved": _reserved(module)[0],
+        "capacity_blocks": _reserved(module)[1],
+        "block_minutes": CAPACITY_BLOCK_MINUTES_BEFORE_END,
+        "file_systems": _file_systems(module),
+        "key_policy": _key_policy_text(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,
@@ -141,3 +229,42 @@ def readme_view(module: Module) -> dict[str, object]:
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,
     }
+
+
+def _key_policy_text(module: Module) -> list[str]:
+    """The key policy statements for the team's key as JSON lines, with the account and
+    partition spelled as placeholders (the module's output `kms_key_policy_statements` has them
+    filled in)."""
+    team = module.team
+    if not team.kms_key_arn:
+        return []
+    account = "ACCOUNT_ID"
+    roles = [
+        f"arn:aws:iam::{account}:role/{name}"
+        for job in module.jobs
+        for name in (job.names.execution_role, job.names.task_role, job.names.states_role)
+    ]
+    statements = [
+        {
+            "Sid": "CloudWatchLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{team.region}.amazonaws.com"},
+            "Action": list(LOGS_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:aws:logs:{team.region}:{account}:log-group:/ecs/{team.name}/*"
+                    )
+                }
+            },
+        },
+        {
+            "Sid": "TrainingRoles",
+            "Effect": "Allow",
+            "Principal": {"AWS": roles},
+            "Action": list(KEY_ACTIONS),
+            "Resource": "*",
+        },
+    ]
+    return json.dumps(statements, indent=2).split("\n")

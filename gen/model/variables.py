@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gen.model.decl import NO_DEFAULT, Decl, variable
-from gen.model.instances import GPU_AMI_PARAMETER
+from gen.model.instances import GPU_AMI_PARAMETER, NEURON_AMI_PARAMETER
 from gen.names import JobNames
 from gen.validate import (
     LOG_RETENTION_DAYS,
@@ -15,6 +15,8 @@ from gen.validate import (
     JobConfig,
     TeamConfig,
 )
+from gen.validate.config import ReservationConfig
+from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["capacity_variables", "job_variables", "network_variables", "operations_variables"]
 
@@ -109,17 +111,32 @@ def operations_variables(team: TeamConfig) -> tuple[Decl, ...]:
     )
 
 
-def capacity_variables() -> tuple[Decl, ...]:
-    return (
-        variable(
-            "ami_id",
-            "string",
-            "AMI for the GPU instances. null takes the latest "
-            "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
-            f"parameter {GPU_AMI_PARAMETER}.",
-            None,
-        ),
-    )
+def capacity_variables(gpu: bool = True, neuron: bool = False) -> tuple[Decl, ...]:
+    """The AMI variables of the kinds of instance the team's EC2 jobs use."""
+    variables = []
+    if gpu:
+        variables.append(
+            variable(
+                "ami_id",
+                "string",
+                "AMI for the GPU instances. null takes the latest "
+                "Amazon ECS GPU-optimized Amazon Linux 2023 AMI from the public SSM "
+                f"parameter {GPU_AMI_PARAMETER}.",
+                None,
+            )
+        )
+    if neuron:
+        variables.append(
+            variable(
+                "neuron_ami_id",
+                "string",
+                "AMI for the Trainium instances. null takes the latest Amazon ECS-optimized "
+                "Amazon Linux 2023 Neuron AMI from the public SSM parameter "
+                f"{NEURON_AMI_PARAMETER}.",
+                None,
+            )
+        )
+    return tuple(variables)
 
 
 def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[Decl, ...]:
@@ -147,6 +164,16 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
             )
         ]
         nodes_text = "Nodes (tasks) of the job: one leader and nodes - 1 workers; 0 stops the job."
+    compute = job.compute
+    reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+    if reservation and reservation.instances is not None:
+        held = reservation.instances
+        nodes_checks.append(
+            (
+                f"{nodes} <= {held}",
+                f"The job's reservation holds {held} instances: at most {held} nodes.",
+            )
+        )
     variables = [
         variable(
             f"{ident}_image_tag",
@@ -177,7 +204,6 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
                 nullable=False,
             )
         )
-    compute = job.compute
     if isinstance(compute, Ec2Compute):
         variables.append(
             variable(
@@ -189,23 +215,67 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
                 nullable=False,
             )
         )
-        if compute.efa:
+        if compute.single_az:
             chosen = compute.subnet_ids or team.subnet_ids
+            if compute.reservation:
+                text = (
+                    f"The one subnet (one Availability Zone) of job {job.name}: its reservation "
+                    "lives in one zone, and the subnet must be in it."
+                )
+                message = "A reservation needs exactly one subnet, in its Availability Zone."
+            else:
+                text = (
+                    "The one subnet (one Availability Zone) of the EFA job: EFA traffic cannot "
+                    "cross AZs and the cluster placement group lives in one."
+                )
+                message = "EFA needs exactly one subnet (one Availability Zone)."
             variables.append(
                 variable(
                     f"{ident}_subnet_ids",
                     "list(string)",
-                    "The one subnet (one Availability "
-                    "Zone) of the EFA job: EFA traffic cannot cross AZs and the cluster placement "
-                    "group lives in one.",
+                    text,
                     list(chosen) if chosen else NO_DEFAULT,
-                    [
-                        (
-                            f"length(var.{ident}_subnet_ids) == 1",
-                            "EFA needs exactly one subnet (one Availability Zone).",
-                        )
-                    ],
+                    [(f"length(var.{ident}_subnet_ids) == 1", message)],
                     nullable=False,
                 )
             )
+        if compute.reservation:
+            variables.append(_reservation_variable(job, compute.reservation, ident))
     return tuple(variables)
+
+
+def _reservation_variable(job: JobConfig, reservation: ReservationConfig, ident: str) -> Decl:
+    """The reservation the job's instances launch into, as a variable: each Capacity Block has
+    its own ID, so moving to the next one is a tfvars change."""
+    name = f"var.{ident}_reservation"
+    if reservation.capacity_block:
+        text = (
+            f"Reservation ID (cr-...) of the Capacity Block the instances of job {job.name} "
+            "launch into. Each block has its own ID: set the next one and apply at its start. "
+            f"EC2 terminates the instances {CAPACITY_BLOCK_MINUTES_BEFORE_END} minutes before "
+            "the block ends."
+        )
+    elif reservation.reservation_id:
+        text = (
+            f"The targeted On-Demand Capacity Reservation (cr-...) the instances of job "
+            f"{job.name} launch into."
+        )
+    else:
+        text = (
+            "ARN of the resource group of On-Demand Capacity Reservations the instances of "
+            f"job {job.name} launch into."
+        )
+    if reservation.reservation_id:
+        check = (
+            f'can(regex("^cr-[0-9a-f]{{8,17}}$", {name}))',
+            "Use a Capacity Reservation ID (cr-0123456789abcdef0).",
+        )
+    else:
+        check = (
+            f'can(regex("^arn:aws[a-z-]*:resource-groups:[a-z0-9-]+:[0-9]{{12}}:group/.+$", '
+            f"{name}))",
+            "Use a resource group ARN (arn:aws:resource-groups:REGION:ACCOUNT:group/NAME).",
+        )
+    return variable(
+        f"{ident}_reservation", "string", text, reservation.target, [check], nullable=False
+    )

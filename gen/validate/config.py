@@ -8,7 +8,16 @@ from pathlib import Path
 
 from gen import catalog
 
-__all__ = ["Ec2Compute", "FargateCompute", "JobConfig", "S3Location", "TeamConfig"]
+__all__ = [
+    "Ec2Compute",
+    "EfsVolume",
+    "FargateCompute",
+    "JobConfig",
+    "LustreVolume",
+    "ReservationConfig",
+    "S3Location",
+    "TeamConfig",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +25,7 @@ class S3Location:
     bucket: str
     prefix: str  # "" (whole bucket) or ending in "/"
     per_run: bool = False  # checkpoints: each run under `<prefix><run id>/`
+    kms_key_arn: str | None = None  # the SSE-KMS key the task role may use for it
 
     @property
     def uri(self) -> str:
@@ -26,6 +36,45 @@ class S3Location:
 class FargateCompute:
     cpu: int
     memory: int
+    ephemeral_gib: int | None = None  # task storage; Fargate's 20 GiB when None
+    cpu_architecture: str = "X86_64"  # or "ARM64"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationConfig:
+    """Where an EC2 job's instances launch: a targeted On-Demand Capacity Reservation, a
+    resource group of them, or a Capacity Block for ML."""
+
+    capacity_block: bool
+    reservation_id: str | None  # "cr-..."
+    group_arn: str | None  # a resource group of reservations
+    instances: int | None  # what it holds, when the spec says
+
+    @property
+    def target(self) -> str:
+        return self.reservation_id or self.group_arn or ""
+
+    @property
+    def single_az(self) -> bool:
+        """A reservation (a Capacity Block too) lives in one Availability Zone; a resource
+        group may hold reservations of several."""
+        return self.reservation_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EfsVolume:
+    file_system_id: str
+    path: str  # the directory of the file system that is mounted
+    mount: str  # where, in the container
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LustreVolume:
+    file_system_id: str
+    mount_name: str
+    mount: str
+    read_only: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +87,16 @@ class Ec2Compute:
     shm_mib: int
     root_volume_gib: int
     subnet_ids: tuple[str, ...] | None
+    reservation: ReservationConfig | None = None
+    ulimits: tuple[
+        tuple[str, int, int], ...
+    ] = ()  # overrides of the bundled ones (name, soft, hard)
+
+    @property
+    def single_az(self) -> bool:
+        """The job's instances live in one Availability Zone (EFA's placement group, or a
+        reservation's zone): it gets its own one-subnet variable."""
+        return self.efa or (self.reservation is not None and self.reservation.single_az)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +119,8 @@ class JobConfig:
     compute: FargateCompute | Ec2Compute
     max_failures: int = 3  # leader tasks of a run that may fail; the next ends it as FAILED
     max_runtime: int | None = None  # seconds; a run still running then ends as TIMED_OUT
+    volumes: tuple[EfsVolume | LustreVolume, ...] = ()
+    registry_credentials: str | None = None  # Secrets Manager secret ARN for a private registry
 
     @property
     def elastic(self) -> bool:
@@ -80,3 +141,4 @@ class TeamConfig:
     notify_emails: tuple[str, ...] = ()  # subscribed to the team's notification topic
     notify_topics: tuple[str, ...] = ()  # existing SNS topics that get every notification too
     keep_logs: bool = False  # log groups outlive their job (`skip_destroy`)
+    kms_key_arn: str | None = None  # customer-managed key: logs, topic, secrets, S3 by default

@@ -10,8 +10,9 @@ from gen.errors import shown
 from gen.spec import Ec2
 from gen.validate.checker import Checker, given_or_default
 from gen.validate.config import Ec2Compute
-from gen.validate.limits import EC2_MEMORY_SHARE
+from gen.validate.limits import EC2_MEMORY_SHARE, MAX_ULIMIT, ULIMIT_NAMES
 from gen.validate.network import check_subnets
+from gen.validate.reservation import check_reservation
 
 __all__ = ["check_ec2"]
 
@@ -79,11 +80,80 @@ def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
             f"EFA needs exactly one subnet (one AZ, one "
             f"cluster placement group); got {len(subnets)}: {shown(list(subnets))}",
         )
+    reservation = None
+    if given.get("reservation") is not None:
+        reservation = check_reservation(check, node, path, given["reservation"], instance, spot)
+        if reservation is None:
+            return None
+    ulimits = _ulimits(check, node, path, given.get("ulimits", {}), efa)
+    if reservation and reservation.single_az and subnets is not None and len(subnets) != 1:
+        check.fail(
+            node,
+            f"{path}.subnet_ids",
+            f"a reservation lives in one Availability Zone: give exactly one subnet, in its "
+            f"zone; got {len(subnets)}: {shown(list(subnets))}",
+        )
     if cpu is None or memory is None or root is None or efa is None or spot is None:
         return None
     shm = check.integer(
         node, f"{path}.shm_mib", given_or_default(given, "shm_mib", memory // 4), 64, memory
     )
-    if shm is None:
+    if shm is None or ulimits is None:
         return None
-    return Ec2Compute(instance, efa, spot, cpu, memory, shm, root, subnets)
+    return Ec2Compute(instance, efa, spot, cpu, memory, shm, root, subnets, reservation, ulimits)
+
+
+def _ulimits(
+    check: Checker, node: Ec2, path: str, value: object, efa: bool | None
+) -> tuple[tuple[str, int, int], ...] | None:
+    """`Ec2(ulimits={...})`: overrides of the bundled ulimits (and others ECS sets), by name;
+    one number is both limits, a pair is (soft, hard)."""
+    where = f"{path}.ulimits"
+    raw = check.mapping(node, where, value)
+    if raw is None:
+        return None
+    chosen: dict[str, tuple[int, int]] = {}
+    ok = True
+    for name, limit in raw.items():
+        at = f"{where}[{shown(name)}]"
+        if name not in ULIMIT_NAMES:
+            check.fail(
+                node,
+                at,
+                f"{shown(name)} is not a ulimit ECS sets; allowed: {', '.join(ULIMIT_NAMES)}",
+            )
+            ok = False
+            continue
+        pair = (limit, limit) if isinstance(limit, int) and not isinstance(limit, bool) else limit
+        if (
+            not isinstance(pair, tuple | list)
+            or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+        ):
+            check.fail(
+                node, at, f"must be a whole number or a pair (SOFT, HARD), got {shown(limit)}"
+            )
+            ok = False
+            continue
+        soft, hard = pair
+        if not all(v == -1 or 0 <= v <= MAX_ULIMIT for v in (soft, hard)):
+            check.fail(
+                node, at, f"limits are -1 (unlimited) or 0 to {MAX_ULIMIT}, got {shown(limit)}"
+            )
+            ok = False
+        elif hard != -1 and (soft == -1 or soft > hard):
+            check.fail(node, at, f"the soft limit must not exceed the hard one, got {shown(limit)}")
+            ok = False
+        elif name == "memlock" and efa and (soft, hard) != (-1, -1):
+            check.fail(
+                node,
+                at,
+                "EFA registers the training buffers with the network card and needs memlock "
+                "unlimited (-1): drop this override, or use efa=False",
+            )
+            ok = False
+        else:
+            chosen[name] = (soft, hard)
+    if not ok:
+        return None
+    return tuple((name, *chosen[name]) for name in sorted(chosen))

@@ -6,7 +6,7 @@ from gen.errors import shown
 from gen.spec import Fargate
 from gen.validate.checker import Checker
 from gen.validate.config import FargateCompute
-from gen.validate.limits import FARGATE_SIZES
+from gen.validate.limits import CPU_ARCHITECTURES, EPHEMERAL_GIB, FARGATE_SIZES
 
 __all__ = ["check_fargate"]
 
@@ -15,7 +15,33 @@ def check_fargate(check: Checker, node: Fargate, path: str) -> FargateCompute | 
     given = check.fields(node, path, ("cpu", "memory"))
     cpu = check.typed(node, f"{path}.cpu", given.get("cpu"), int, "a whole number of CPU units")
     memory = check.typed(node, f"{path}.memory", given.get("memory"), int, "a whole number of MiB")
-    if cpu is None or memory is None:
+    ephemeral = None
+    if given.get("ephemeral_gib") is not None:
+        ephemeral = check.typed(
+            node, f"{path}.ephemeral_gib", given["ephemeral_gib"], int, "a whole number of GiB"
+        )
+        if ephemeral is None:
+            return None
+        low, high = EPHEMERAL_GIB
+        if not low <= ephemeral <= high:
+            check.fail(
+                node,
+                f"{path}.ephemeral_gib",
+                f"Fargate gives a task {low} to {high} GiB of ephemeral storage (20 GiB without "
+                f"ephemeral_gib), got {shown(ephemeral)}",
+            )
+            return None
+    architecture = check.typed(
+        node, f"{path}.cpu_architecture", given.get("cpu_architecture", "X86_64"), str, "a string"
+    )
+    if architecture is not None and architecture not in CPU_ARCHITECTURES:
+        check.fail(
+            node,
+            f"{path}.cpu_architecture",
+            f"Fargate runs {' or '.join(map(repr, CPU_ARCHITECTURES))}, got {shown(architecture)}",
+        )
+        return None
+    if cpu is None or memory is None or architecture is None:
         return None
     if cpu not in FARGATE_SIZES:
         check.fail(
@@ -40,4 +66,4 @@ def check_fargate(check: Checker, node: Fargate, path: str) -> FargateCompute | 
             f"valid memory for cpu={cpu}: {allowed} (MiB)",
         )
         return None
-    return FargateCompute(cpu, memory)
+    return FargateCompute(cpu, memory, ephemeral, architecture)

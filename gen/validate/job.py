@@ -17,6 +17,8 @@ from gen.validate.ec2 import check_ec2
 from gen.validate.env import check_env, check_secrets
 from gen.validate.fargate import check_fargate
 from gen.validate.limits import (
+    CAPACITY_BLOCK_MINUTES_BEFORE_END,
+    CUDA_ONLY_ENV,
     DURATION,
     DURATION_UNITS,
     IMAGE,
@@ -28,8 +30,10 @@ from gen.validate.limits import (
     MAX_SPOT_STOP_TIMEOUT,
     MAX_STOP_TIMEOUT,
     MAX_TEAM_AND_JOB,
+    REGISTRY_SECRET_ARN,
 )
 from gen.validate.s3 import check_s3
+from gen.validate.volumes import check_volumes
 
 __all__ = ["check_job"]
 
@@ -77,7 +81,9 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
     keep_running = check.typed(
         job, f"{path}.keep_running", given.get("keep_running", False), bool, "True or False"
     )
-    gpus = compute.instance.gpus if isinstance(compute, Ec2Compute) else None
+    # One process per GPU, or per NeuronCore on Trainium (torchrun's ranks there are
+    # NeuronCores: 32 on a trn1.32xlarge, 64 logical ones on a trn2.48xlarge).
+    gpus = compute.instance.accelerators if isinstance(compute, Ec2Compute) else None
     ppn_given = given.get("processes_per_node")
     ppn = check.integer(
         job,
@@ -88,13 +94,25 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
     )
     if ppn is not None and gpus is not None and ppn > gpus:
         assert isinstance(compute, Ec2Compute)
+        what = "NeuronCores" if compute.instance.neuron else "GPUs"
         check.fail(
             job,
             f"{path}.processes_per_node",
             f"{shown(ppn)} processes per node is more than "
-            f"the {gpus} GPUs of {compute.instance.name}; use at most {gpus}",
+            f"the {gpus} {what} of {compute.instance.name}; use at most {gpus}",
         )
     env = check_env(check, job, f"{path}.env", given.get("env", {}))
+    if env and isinstance(compute, Ec2Compute) and compute.instance.neuron:
+        for key in sorted(k for k in env if k.startswith(CUDA_ONLY_ENV)):
+            check.fail(
+                job,
+                f"{path}.env[{shown(key)}]",
+                f"{compute.instance.name} has Trainium (Neuron) devices and no NVIDIA GPU: "
+                f"CUDA, NCCL and NVIDIA settings ({', '.join(p + '*' for p in CUDA_ONLY_ENV)}) "
+                "do nothing there (Neuron's collectives are not NCCL); use NEURON_* settings",
+            )
+            env = None
+            break
     secrets = check_secrets(check, job, f"{path}.secrets", given.get("secrets", {}), env)
     datasets = [
         check_s3(check, job, f"{path}.datasets[{i}]", item)
@@ -141,6 +159,32 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
             "Spot instances are reclaimed at two minutes' "
             "notice: declare checkpoints=S3(...) so the job can resume, or use spot=False",
         )
+    reservation = compute.reservation if isinstance(compute, Ec2Compute) else None
+    if reservation and reservation.capacity_block and checkpoints is None:
+        check.fail(
+            job,
+            f"{path}.compute.reservation",
+            f"a Capacity Block's instances are terminated {CAPACITY_BLOCK_MINUTES_BEFORE_END} "
+            "minutes before it ends: declare checkpoints=S3(...) so the next block can resume "
+            "the run",
+        )
+    held = reservation.instances if reservation else None
+    if held is not None and nodes is not None and nodes[1] > held:
+        check.fail(
+            job,
+            f"{path}.nodes",
+            f"the job asks for up to {nodes[1]} nodes and its reservation holds {held} "
+            f"instances (one node each): use at most {held}",
+        )
+        nodes = None
+    volumes = check_volumes(
+        check, job, f"{path}.volumes", given.get("volumes", ()), isinstance(compute, FargateCompute)
+    )
+    registry = None
+    if given.get("registry_credentials") is not None:
+        registry = _registry_credentials(
+            check, job, path, given["registry_credentials"], image[0] if image else None
+        )
     if name is not None and team is not None:
         ec2 = isinstance(compute, Ec2Compute)
         team_fault = _team_fault(team, ec2)
@@ -162,6 +206,8 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         or (given.get("max_runtime") is not None and runtime is None)
         or None in datasets
         or (given.get("checkpoints") is not None and checkpoints is None)
+        or volumes is None
+        or (given.get("registry_credentials") is not None and registry is None)
     ):
         return None
     assert name and image and command and nodes and compute is not None and env is not None
@@ -185,6 +231,8 @@ def check_job(check: Checker, team: str | None, index: int, job: Job) -> JobConf
         compute=compute,
         max_failures=failures,
         max_runtime=runtime,
+        volumes=volumes,
+        registry_credentials=registry,
     )
 
 
@@ -209,6 +257,34 @@ def _duration(check: Checker, job: Job, path: str, value: object) -> int | None:
         )
         return None
     return seconds
+
+
+def _registry_credentials(
+    check: Checker, job: Job, path: str, value: object, repository: str | None
+) -> str | None:
+    """The Secrets Manager secret ECS logs in to a private registry with."""
+    where = f"{path}.registry_credentials"
+    arn = check.typed(job, where, value, str, "a Secrets Manager secret ARN")
+    if arn is None:
+        return None
+    if not REGISTRY_SECRET_ARN.fullmatch(arn):
+        check.fail(
+            job,
+            where,
+            f"{shown(arn)} is not a complete Secrets Manager secret ARN "
+            "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX); ECS reads registry "
+            'credentials ({"username": ..., "password": ...}) from Secrets Manager only',
+        )
+        return None
+    if repository is not None and ".dkr.ecr." in repository.partition("/")[0]:
+        check.fail(
+            job,
+            where,
+            "the image is in ECR, which ECS pulls from with the execution role; "
+            "registry_credentials is for other registries: drop it",
+        )
+        return None
+    return arn
 
 
 def _nodes(check: Checker, job: Job, path: str, value: object) -> tuple[int, int] | None:

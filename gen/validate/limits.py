@@ -151,6 +151,8 @@ MAX_ITEMS = {
     "command": 256,
     "tags": 200,  # the tag rule then allows TAG_LIMIT - MODULE_TAGS
     "subnet_ids": 16,
+    "volumes": 10,
+    "ulimits": 15,
 }
 MAX_OTHER_ITEMS = 100
 MAX_DEPTH = 4  # containers inside containers are not followed deeper (a type error anyway)
@@ -165,7 +167,58 @@ FARGATE_CANNOT = {
     "shared_memory": "shared memory (/dev/shm) sizing",
     "instance_type": "an instance type",
     "spot": "EC2 Spot (Fargate Spot is not supported yet)",
+    "neuron": "Neuron devices (Trainium)",
+    "neuron_cores": "Neuron devices (Trainium)",
 }
+# Environment that only means something with NVIDIA GPUs (refused on Trainium).
+CUDA_ONLY_ENV = ("CUDA_", "NCCL_", "NVIDIA_", "PYTORCH_CUDA_")
+
+# -- reserved capacity (issue 17) --------------------------------------------------------------
+RESERVATION_ID = re.compile(r"cr-[0-9a-f]{8,17}")
+RESOURCE_GROUP_ARN = re.compile(
+    r"arn:aws[a-z-]*:resource-groups:(?P<region>[a-z0-9-]+):[0-9]{12}:group/[A-Za-z0-9_.-]{1,300}"
+)
+# The instance counts EC2 sells Capacity Blocks in, and when it reclaims them
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-purchase.html,
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html).
+CAPACITY_BLOCK_SIZES = (1, 2, 4, 8, 16, 32, 64)
+CAPACITY_BLOCK_MINUTES_BEFORE_END = 30  # EC2 begins terminating the block's instances then
+# -- shared file systems -----------------------------------------------------------------------
+FILE_SYSTEM_ID = re.compile(r"fs-[0-9a-f]{8,17}")
+LUSTRE_MOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,8}")  # FSx's LustreConfiguration.MountName
+CONTAINER_PATH = re.compile(r"(?:/[A-Za-z0-9._-]+)+")
+RESERVED_MOUNTS = ("/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64")
+CPU_ARCHITECTURES = ("X86_64", "ARM64")  # ECS runtime_platform on Fargate
+EPHEMERAL_GIB = (21, 200)  # Fargate ephemeral storage (20 GiB without it)
+# -- private registries ------------------------------------------------------------------------
+REGISTRY_SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+)
+# -- customer-managed KMS keys ------------------------------------------------------------------
+KMS_KEY_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
+# -- ulimits -----------------------------------------------------------------------------------
+# ECS's ulimit names (botocore's ecs `UlimitName` enum; a test compares the two).
+ULIMIT_NAMES = (
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+)
+MAX_ULIMIT = 2**31 - 1  # ECS takes softLimit and hardLimit as 32-bit integers
 
 # A team name and a job name together fit every derived AWS name (the IAM execution role's
 # `<team>-<job>-execution`, 64 characters, is the tightest).

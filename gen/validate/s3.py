@@ -6,6 +6,7 @@ from gen.errors import shown
 from gen.spec import S3, SpecNode
 from gen.validate.checker import Checker
 from gen.validate.config import S3Location
+from gen.validate.kms import check_kms_key
 from gen.validate.limits import S3_PREFIX, S3_URI
 
 __all__ = ["check_s3"]
@@ -35,4 +36,10 @@ def check_s3(check: Checker, node: SpecNode, path: str, value: object) -> S3Loca
     per_run = check.typed(s3, f"{path}.per_run", given.get("per_run", False), bool, "True or False")
     if per_run is None:
         return None
-    return S3Location(match["bucket"], prefix, per_run)
+    key = None
+    if given.get("kms_key_arn") is not None:
+        # The bucket's region is not in the spec: the key is checked for its form only.
+        key = check_kms_key(check, s3, f"{path}.kms_key_arn", given["kms_key_arn"], None)
+        if key is None:
+            return None
+    return S3Location(match["bucket"], prefix, per_run, key)

@@ -12,6 +12,7 @@ from gen.spec import Job, Team
 from gen.validate.checker import MISSING, Checker
 from gen.validate.config import Ec2Compute, TeamConfig
 from gen.validate.job import check_job
+from gen.validate.kms import check_kms_key
 from gen.validate.limits import (
     LOG_RETENTION_DAYS,
     MAX_TEAM_AND_JOB,
@@ -56,6 +57,9 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         retention = None
     notify = _notify(check, team, given.get("notify", ()), region)
     keep_logs = check.typed(team, "keep_logs", given.get("keep_logs", False), bool, "True or False")
+    kms_key = None
+    if given.get("kms_key_arn") is not None:
+        kms_key = check_kms_key(check, team, "kms_key_arn", given["kms_key_arn"], region)
     job_nodes = (
         check.items(team, "jobs", given.get("jobs", ()), Job, "Job(...)") if "jobs" in given else []
     )
@@ -77,15 +81,16 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         compute = job.compute
         if (
             isinstance(compute, Ec2Compute)
-            and compute.efa
+            and compute.single_az
             and compute.subnet_ids is None
             and subnet_ids is not None
             and len(subnet_ids) != 1
         ):
+            why = "EFA" if compute.efa else "its reservation's zone"
             check.fail(
                 job_nodes[index],
                 f"jobs[{index}]({job.name}).compute.subnet_ids",
-                f"EFA needs exactly one subnet (one AZ) and network.subnet_ids has "
+                f"{why} needs exactly one subnet (one AZ) and network.subnet_ids has "
                 f"{len(subnet_ids)}; give the job its own Ec2(subnet_ids=[ONE])",
             )
     if name is not None:
@@ -123,6 +128,7 @@ def check_team(check: Checker, team: Team, source: str, path: Path) -> TeamConfi
         notify_emails=tuple(sorted(a for a in notify if not a.startswith("arn:"))),
         notify_topics=tuple(sorted(a for a in notify if a.startswith("arn:"))),
         keep_logs=bool(keep_logs),
+        kms_key_arn=kms_key,
     )
 
 

@@ -1259,6 +1259,7 @@ resource "aws_sfn_state_machine" "whisper_ft" {
 resource "aws_cloudwatch_log_group" "whisper_ft_states" {
   name              = "/aws/vendedlogs/states/speech-whisper-ft"
   retention_in_days = var.log_retention_days
+  skip_destroy      = true
 
   tags = local.whisper_ft_tags
 }

@@ -11,7 +11,7 @@ from gen.model.job.completion import JobCompletion, job_completion
 from gen.model.job.control_plane import ControlPlane, control_plane
 from gen.model.job.iam import iam
 from gen.model.job.logs import log_group
-from gen.model.job.network import https_rule, nodes_rules, security_group
+from gen.model.job.network import https_rule, nodes_rules, security_group, storage_rules
 from gen.model.job.rendezvous import discovery
 from gen.model.job.services import service
 from gen.model.job.state_machines import StateMachines, state_machines
@@ -42,6 +42,7 @@ class JobView:
     security_group: Decl
     nodes_rules: tuple[Decl, ...]
     https_rule: Decl
+    storage_rules: tuple[Decl, ...]
     capacity: CapacityView | None
     discovery: Decl
     containers: Decl
@@ -77,6 +78,7 @@ class JobView:
             self.security_group,
             *self.nodes_rules,
             self.https_rule,
+            *self.storage_rules,
             *capacity,
             self.discovery,
             self.containers,
@@ -99,10 +101,11 @@ def job_view(job: JobConfig, team: TeamConfig) -> JobView:
         file=f"job_{ident}.tf",
         tags=local_values(tags=PRESENT, at={"tags": f"{ident}_tags"}),
         **iam(job, team, names),
-        log_group=log_group(names, team.keep_logs),
+        log_group=log_group(names, team),
         security_group=security_group(names),
         nodes_rules=nodes_rules(names),
         https_rule=https_rule(names),
+        storage_rules=storage_rules(job, names),
         capacity=capacity(job, team, names, compute) if isinstance(compute, Ec2Compute) else None,
         discovery=discovery(names),
         containers=containers(job, team, names),

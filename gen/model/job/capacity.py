@@ -1,17 +1,23 @@
-"""`job/capacity.tf.j2`: an EC2 job's GPU capacity: user data, placement group (EFA), launch
-template, Auto Scaling group and ECS capacity provider."""
+"""`job/capacity.tf.j2`: an EC2 job's GPU capacity: user data (FSx for Lustre mounts, the ECS
+agent's settings), placement group (EFA), launch template (with its reservation, if any), Auto
+Scaling group and ECS capacity provider."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from gen.hcl import Expr, Heredoc
-from gen.model.decl import Decl, local_values, resource
+from gen.model.decl import Decl, local_values, ref, resource
 from gen.model.job.network import subnets
 from gen.names import JobNames
 from gen.validate import Ec2Compute, JobConfig, TeamConfig
+from gen.validate.config import LustreVolume
 
-__all__ = ["CapacityView", "capacity"]
+__all__ = ["LUSTRE_HOST_ROOT", "CapacityView", "capacity", "lustre_host_path"]
+
+LUSTRE_HOST_ROOT = "/fsx"  # each FSx for Lustre file system at /fsx/<fs-id> on the host
+LUSTRE_MOUNT_OPTIONS = "relatime,flock"
+LUSTRE_MOUNT_ATTEMPTS = 30  # 10 s apart: five minutes for the file system's DNS name
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ def capacity(
     ident = names.ident
     user_data_lines = [
         "#!/bin/bash",
+        *_lustre_mounts(job, team),
         "cat <<'EOF' >> /etc/ecs/ecs.config",
         "ECS_CLUSTER=%s",  # the cluster resource's name, placed by format() in the template
         "ECS_AWSVPC_BLOCK_IMDS=true",
@@ -64,9 +71,11 @@ def capacity(
             user_data=Heredoc("\n".join(user_data_lines) + "\n"),
             at={"user_data": f"{ident}_user_data"},
         ),
+        # A targeted reservation takes only instances in the placement group it was made in,
+        # and a Capacity Block's instances are placed together already: no group with either.
         placement_group=(
             resource("aws_placement_group", ident, name=names.placement_group)
-            if compute.efa
+            if compute.efa and compute.reservation is None
             else None
         ),
         launch_template=resource(
@@ -74,9 +83,15 @@ def capacity(
             ident,
             name=names.launch_template,
             description=f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}",
+            image_id=Expr("local.neuron_ami_id" if compute.instance.neuron else "local.ami_id"),
             instance_type=compute.instance.name,
             efa_interfaces=interfaces,
-            at={"efa_interfaces": "network_interfaces"},
+            **_reservation_blocks(compute, ident),
+            at={
+                "efa_interfaces": "network_interfaces",
+                "market": "instance_market_options",
+                "reservation": "capacity_reservation_specification",
+            },
         ),
         autoscaling_group=resource(
             "aws_autoscaling_group",
@@ -104,3 +119,53 @@ def capacity(
             },
         ),
     )
+
+
+def _reservation_blocks(compute: Ec2Compute, ident: str) -> dict[str, list[dict[str, object]]]:
+    """The launch template's `instance_market_options` and `capacity_reservation_specification`
+    blocks, each a list (empty without a reservation). The target is the module variable
+    `<job>_reservation`, so the next Capacity Block is a tfvars change."""
+    reservation = compute.reservation
+    if reservation is None:
+        return {"market": [], "reservation": []}
+    key = (
+        "capacity_reservation_id"
+        if reservation.reservation_id
+        else "capacity_reservation_resource_group_arn"
+    )
+    target = {key: ref("var", f"{ident}_reservation")}
+    return {
+        "market": [{"market_type": "capacity-block"}] if reservation.capacity_block else [],
+        "reservation": [{"capacity_reservation_target": [target]}],
+    }
+
+
+def lustre_host_path(volume: LustreVolume) -> str:
+    return f"{LUSTRE_HOST_ROOT}/{volume.file_system_id}"
+
+
+def _lustre_mounts(job: JobConfig, team: TeamConfig) -> list[str]:
+    """User data mounting each FSx for Lustre file system on the host with the AMI's Lustre
+    client, before the ECS agent is configured: no task lands on an instance without its data.
+    An instance that cannot mount shuts down (the Auto Scaling group replaces it)."""
+    lustre = [v for v in job.volumes if isinstance(v, LustreVolume)]
+    if not lustre:
+        return []
+    lines = ["dnf install -y lustre-client"]
+    for volume in lustre:
+        host = lustre_host_path(volume)
+        options = LUSTRE_MOUNT_OPTIONS + (",ro" if volume.read_only else "")
+        source = f"{volume.file_system_id}.fsx.{team.region}.amazonaws.com@tcp:/{volume.mount_name}"
+        lines += [
+            f"mkdir -p {host}",
+            f"for attempt in $(seq {LUSTRE_MOUNT_ATTEMPTS}); do",
+            f"  mount -t lustre -o {options} {source} {host} && break",
+            "  sleep 10",
+            "done",
+            f"if ! mountpoint -q {host}; then",
+            f'  echo "ecsgen: cannot mount {volume.file_system_id} at {host}; shutting down" >&2',
+            "  shutdown -h now",
+            "  exit 1",
+            "fi",
+        ]
+    return lines

@@ -299,13 +299,11 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
     states_statements.append(
         statement("Notify", ["sns:Publish"], [topic_arn(team), *team.notify_topics])
     )
-    # The team topic's customer managed key (its key policy lets the account's IAM decide).
+    # The team topic's key: the team's own (`Team.kms_key_arn`), else the module's customer
+    # managed key (its key policy lets the account's IAM decide).
+    topic_key: object = team.kms_key_arn or Expr("aws_kms_key.notifications.arn")
     states_statements.append(
-        statement(
-            "NotifyKey",
-            ["kms:Decrypt", "kms:GenerateDataKey*"],
-            [Expr("aws_kms_key.notifications.arn")],
-        )
+        statement("NotifyKey", ["kms:Decrypt", "kms:GenerateDataKey*"], [topic_key])
     )
     events = _role(
         "events",

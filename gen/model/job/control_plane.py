@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gen.hcl import Expr
 from gen.model.decl import ACCOUNT, Decl, arn, data, resource, statement
+from gen.model.job.logs import log_group_options
 from gen.names import JobNames
 from gen.validate import JobConfig, TeamConfig
 
@@ -130,8 +131,11 @@ def control_plane(
         )
     )
     return ControlPlane(
-        log_group=resource(
-            "aws_cloudwatch_log_group", f"{ident}_states", name=names.states_log_group
+        log_group=Decl(
+            "resource",
+            "aws_cloudwatch_log_group",
+            f"{ident}_states",
+            {"name": names.states_log_group, **log_group_options(team)},
         ),
         logs_policy=data(
             "aws_iam_policy_document",

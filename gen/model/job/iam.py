@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from gen.hcl import Expr, interpolate
-from gen.model.decl import PARTITION, Decl, data, ref, resource, statement
+from gen.model.decl import PARTITION, Decl, arn, data, ref, resource, statement
 from gen.names import JobNames
 from gen.validate import JobConfig, S3Location, TeamConfig
+from gen.validate.config import EfsVolume
 
 __all__ = ["ECR_HOST", "iam"]
 
@@ -30,6 +31,12 @@ CHECKPOINT_ACTIONS = (
     "s3:PutObject",
 )
 
+# EFS volumes with IAM authorization: the task role mounts them. Writable ones also need
+# ClientWrite, and ClientRootAccess because the trainer runs as root, which EFS maps to
+# nfsnobody without it.
+EFS_MOUNT_ACTIONS = ("elasticfilesystem:ClientMount",)
+EFS_WRITE_ACTIONS = ("elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite")
+
 
 ECR_HOST = re.compile(
     r"(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\."
@@ -47,7 +54,9 @@ def _ecr_repository_arn(job: JobConfig) -> tuple[str, str, str] | None:
     return None
 
 
-def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, object]]:
+def _execution_statements(
+    job: JobConfig, team: TeamConfig, names: JobNames
+) -> list[dict[str, object]]:
     # The log group ARN with `:*`, the form CloudWatch Logs documents for IAM policies: it covers
     # CreateLogStream (on the group) and PutLogEvents (on its streams).
     log_arn = interpolate(ref("aws_cloudwatch_log_group", names.ident, "arn"), ":*")
@@ -81,6 +90,17 @@ def _execution_statements(job: JobConfig, names: JobNames) -> list[dict[str, obj
         statements.append(
             statement("ReadParameters", ["ssm:GetParameters"], sorted(set(parameters)))
         )
+    if job.registry_credentials:
+        statements.append(
+            statement(
+                "ReadRegistryCredentials",
+                ["secretsmanager:GetSecretValue"],
+                [job.registry_credentials],
+            )
+        )
+    if team.kms_key_arn and (manager or parameters or job.registry_credentials):
+        # Secrets (and SecureString parameters) encrypted with the team's key.
+        statements.append(statement("DecryptSecrets", ["kms:Decrypt"], [team.kms_key_arn]))
     return statements
 
 
@@ -118,17 +138,52 @@ def _bucket_statements(
     return statements
 
 
-def _task_statements(job: JobConfig, names: JobNames) -> list[dict[str, object]]:
+def _task_statements(job: JobConfig, team: TeamConfig, names: JobNames) -> list[dict[str, object]]:
     statements = _bucket_statements("Datasets", job.datasets, ["s3:GetObject"])
     if job.checkpoints:
         run = ref("var", f"{names.ident}_run") if job.checkpoints.per_run else None
         statements += _bucket_statements("Checkpoints", [job.checkpoints], CHECKPOINT_ACTIONS, run)
+    return statements + _key_statements(job, team) + _file_system_statements(job, team)
+
+
+def _key_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
+    """SSE-KMS: decrypting what the job reads, and generating data keys for the checkpoints it
+    writes, with each location's key (its own, else the team's)."""
+    readers = {k for d in job.datasets if (k := d.kms_key_arn or team.kms_key_arn)}
+    writers: set[str] = set()
+    if job.checkpoints and (key := job.checkpoints.kms_key_arn or team.kms_key_arn):
+        writers.add(key)
+    statements = []
+    if readers - writers:
+        statements.append(statement("DatasetKeys", ["kms:Decrypt"], sorted(readers - writers)))
+    if writers:
+        statements.append(
+            statement("CheckpointKeys", ["kms:Decrypt", "kms:GenerateDataKey"], sorted(writers))
+        )
+    return statements
+
+
+def _file_system_statements(job: JobConfig, team: TeamConfig) -> list[dict[str, object]]:
+    """Mounting exactly the job's EFS file systems (and writing to the writable ones)."""
+    efs = [v for v in job.volumes if isinstance(v, EfsVolume)]
+    if not efs:
+        return []
+
+    def arns(ids: set[str]) -> list[object]:
+        return [arn("elasticfilesystem", f"file-system/{i}", team.region) for i in sorted(ids)]
+
+    statements = [
+        statement("MountFileSystems", EFS_MOUNT_ACTIONS, arns({v.file_system_id for v in efs}))
+    ]
+    written = {v.file_system_id for v in efs if not v.read_only}
+    if written:
+        statements.append(statement("WriteFileSystems", EFS_WRITE_ACTIONS, arns(written)))
     return statements
 
 
 def iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
     ident = names.ident
-    task_statements = _task_statements(job, names)
+    task_statements = _task_statements(job, team, names)
     task_policy_args: dict[str, object] = {"name": "task"}
     if not task_statements:  # only ECS Exec could need a policy
         task_policy_args["count"] = Expr("var.enable_execute_command ? 1 : 0")
@@ -136,7 +191,7 @@ def iam(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, Decl]:
         "execution_policy": data(
             "aws_iam_policy_document",
             f"{ident}_execution",
-            statements=_execution_statements(job, names),
+            statements=_execution_statements(job, team, names),
             at={"statements": "statement"},
         ),
         "execution_role": resource(

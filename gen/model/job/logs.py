@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from gen.model.decl import Decl, resource
+from gen.model.decl import Decl
 from gen.names import JobNames
+from gen.validate import TeamConfig
 
-__all__ = ["log_group"]
+__all__ = ["log_group", "log_group_options"]
 
 
-def log_group(names: JobNames, keep: bool = False) -> Decl:
-    """The group; with `keep` (`Team.keep_logs`) Terraform leaves it and its logs in AWS when
-    the job or the team goes (`skip_destroy`) instead of deleting them."""
-    if keep:
-        return resource(
-            "aws_cloudwatch_log_group", names.ident, name=names.log_group, skip_destroy=True
-        )
-    return resource("aws_cloudwatch_log_group", names.ident, name=names.log_group)
+def log_group_options(team: TeamConfig) -> dict[str, object]:
+    """What every log group of the team carries: the team's customer-managed key, if any (its
+    key policy must let CloudWatch Logs use it: see the module README), and with
+    `Team.keep_logs`, `skip_destroy`: Terraform then leaves the group and its logs in AWS when
+    the job or the team goes instead of deleting them."""
+    options: dict[str, object] = {}
+    if team.kms_key_arn:
+        options["kms_key_id"] = team.kms_key_arn
+    if team.keep_logs:
+        options["skip_destroy"] = True
+    return options
+
+
+def log_group(names: JobNames, team: TeamConfig) -> Decl:
+    """The job's containers' log group."""
+    args = {"name": names.log_group, **log_group_options(team)}
+    return Decl("resource", "aws_cloudwatch_log_group", names.ident, args)

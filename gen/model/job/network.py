@@ -7,8 +7,9 @@ from gen.hcl import Expr
 from gen.model.decl import Decl, ref, resource
 from gen.names import JobNames
 from gen.validate import Ec2Compute, JobConfig
+from gen.validate.config import EfsVolume, LustreVolume
 
-__all__ = ["https_rule", "nodes_rules", "security_group", "subnets"]
+__all__ = ["https_rule", "nodes_rules", "security_group", "storage_rules", "subnets"]
 
 
 def security_group(names: JobNames) -> Decl:
@@ -33,6 +34,41 @@ def https_rule(names: JobNames) -> Decl:
 
 
 def subnets(job: JobConfig, names: JobNames) -> Expr:
+    """The job's own one-subnet variable when its instances live in one zone (EFA, or a
+    reservation's zone), else the team's subnets."""
     compute = job.compute
-    efa = isinstance(compute, Ec2Compute) and compute.efa
-    return ref("var", f"{names.ident}_subnet_ids") if efa else ref("var", "subnet_ids")
+    single = isinstance(compute, Ec2Compute) and compute.single_az
+    return ref("var", f"{names.ident}_subnet_ids") if single else ref("var", "subnet_ids")
+
+
+EFS_PORT = 2049
+LUSTRE_PORTS = ((988, 988), (1018, 1023))  # FSx for Lustre's client ports
+
+
+def storage_rules(job: JobConfig, names: JobNames) -> tuple[Decl, ...]:
+    """Egress from the job's own group to its file systems' ports, within the VPC (the file
+    systems' own groups must let the job's group in)."""
+    kinds = {type(v) for v in job.volumes}
+    rules = []
+    if EfsVolume in kinds:
+        rules.append(
+            resource(
+                "aws_vpc_security_group_egress_rule",
+                f"{names.ident}_efs",
+                from_port=EFS_PORT,
+                to_port=EFS_PORT,
+                description="NFS to the EFS file systems of the job",
+            )
+        )
+    if LustreVolume in kinds:
+        rules += [
+            resource(
+                "aws_vpc_security_group_egress_rule",
+                f"{names.ident}_lustre_{low}",
+                from_port=low,
+                to_port=high,
+                description="Lustre to the FSx file systems of the job",
+            )
+            for low, high in LUSTRE_PORTS
+        ]
+    return tuple(rules)

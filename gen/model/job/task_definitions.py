@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from gen.hcl import interpolate
 from gen.model.decl import Decl, local_values, ref, resource
+from gen.model.job.capacity import lustre_host_path
 from gen.model.job.rendezvous import rendezvous_env
 from gen.names import JobNames
 from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from gen.validate.config import EfsVolume, LustreVolume
 
 __all__ = ["CONTAINER", "RESTART_ATTEMPT_PERIOD", "containers", "task_definition"]
 
@@ -20,6 +22,9 @@ RESTART_ATTEMPT_PERIOD = 300
 DEFAULT_ENV = {"PYTHONUNBUFFERED": "1"}
 GPU_ENV = {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "NCCL_DEBUG": "WARN"}
+# Trainium over EFA: libfabric's EFA provider with device RDMA, as the Neuron multi-node
+# training guides set it (no NCCL: Neuron's collectives use libfabric directly).
+NEURON_EFA_ENV = {"FI_PROVIDER": "efa", "FI_EFA_FORK_SAFE": "1", "FI_EFA_USE_DEVICE_RDMA": "1"}
 ULIMITS = (("memlock", -1, -1), ("nofile", 1048576, 1048576), ("stack", 67108864, 67108864))
 
 
@@ -33,9 +38,13 @@ def _environment(
     # ECS on EC2 does not set them and tasks cannot reach instance metadata: without them boto3
     # raises NoRegionError (SSM, Secrets Manager) or S3 silently uses us-east-1.
     env.update({"AWS_REGION": team.region, "AWS_DEFAULT_REGION": team.region})
-    if isinstance(job.compute, Ec2Compute):
+    compute = job.compute
+    if isinstance(compute, Ec2Compute) and compute.instance.neuron:
+        if compute.efa:
+            env.update(NEURON_EFA_ENV)
+    elif isinstance(compute, Ec2Compute):
         env.update(GPU_ENV)
-        if job.compute.efa:
+        if compute.efa:
             env.update(EFA_ENV)
     env.update(job.env)  # the team's own values win over the defaults above
     env.update(rendezvous_env(job, names, leader))
@@ -75,11 +84,28 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
         "environment": _environment(job, team, names, leader=role == "leader"),
         "secrets": [{"name": k, "valueFrom": v} for k, v in job.secrets],
     }
+    if job.registry_credentials:
+        definition["repositoryCredentials"] = {"credentialsParameter": job.registry_credentials}
+    if job.volumes:
+        definition["mountPoints"] = [
+            {"containerPath": v.mount, "readOnly": v.read_only, "sourceVolume": _volume_name(v, i)}
+            for i, v in enumerate(job.volumes)
+        ]
     compute = job.compute
     if isinstance(compute, Ec2Compute):
         linux["sharedMemorySize"] = compute.shm_mib
+        devices = [
+            # Trainium: every Neuron device of the instance (one task per instance); ECS has no
+            # resource type for them, so they are passed as devices.
+            {
+                "hostPath": f"/dev/neuron{i}",
+                "containerPath": f"/dev/neuron{i}",
+                "permissions": ["read", "write"],
+            }
+            for i in range(compute.instance.neuron_devices)
+        ]
         if compute.efa:
-            linux["devices"] = [
+            devices += [
                 {
                     "hostPath": f"/dev/infiniband/uverbs{i}",
                     "containerPath": f"/dev/infiniband/uverbs{i}",
@@ -87,9 +113,17 @@ def container(job: JobConfig, team: TeamConfig, names: JobNames, role: str) -> d
                 }
                 for i in range(compute.instance.efa_interfaces)
             ]
-        definition["resourceRequirements"] = [{"type": "GPU", "value": str(compute.instance.gpus)}]
+        if devices:
+            linux["devices"] = devices
+        if compute.instance.gpus:
+            definition["resourceRequirements"] = [
+                {"type": "GPU", "value": str(compute.instance.gpus)}
+            ]
+        # The bundled ulimits, with the spec's overrides (and additions) by name.
+        limits = {n: (soft, hard) for n, soft, hard in (*ULIMITS, *compute.ulimits)}
         definition["ulimits"] = [
-            {"name": n, "softLimit": soft, "hardLimit": hard} for n, soft, hard in ULIMITS
+            {"name": n, "softLimit": soft, "hardLimit": hard}
+            for n, (soft, hard) in sorted(limits.items())
         ]
     definition["linuxParameters"] = linux
     definition["restartPolicy"] = {
@@ -118,8 +152,43 @@ def task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> 
         memory=str(compute.memory),
         container=f"{names.ident}_{role}",
         placement_constraints=constraints,
-        at={"container": ""},
+        volumes=_volumes(job),
+        # Fargate may run Graviton (ARM64); EC2 jobs run the x86_64 GPU and Neuron AMIs.
+        cpu_architecture=(
+            compute.cpu_architecture if isinstance(compute, FargateCompute) else "X86_64"
+        ),
+        ephemeral_storage=(
+            [{"size_in_gib": compute.ephemeral_gib}]
+            if isinstance(compute, FargateCompute) and compute.ephemeral_gib
+            else []
+        ),
+        at={
+            "container": "",
+            "volumes": "volume",
+            "cpu_architecture": "runtime_platform.0.cpu_architecture",
+        },
     )
+
+
+def _volume_name(volume: EfsVolume | LustreVolume, index: int) -> str:
+    return f"{'efs' if isinstance(volume, EfsVolume) else 'fsx'}-{index}"
+
+
+def _volumes(job: JobConfig) -> list[dict[str, object]]:
+    """The task definition's `volume` blocks: EFS as native volumes (TLS and IAM are fixed in
+    the template), FSx for Lustre as the host path user data mounted it at."""
+    volumes: list[dict[str, object]] = []
+    for index, v in enumerate(job.volumes):
+        entry: dict[str, object] = {"name": _volume_name(v, index)}
+        if isinstance(v, EfsVolume):
+            entry["efs_volume_configuration"] = [
+                {"file_system_id": v.file_system_id, "root_directory": v.path}
+            ]
+        else:
+            entry["host_path"] = lustre_host_path(v)
+            entry["efs_volume_configuration"] = []
+        volumes.append(entry)
+    return volumes
 
 
 def containers(job: JobConfig, team: TeamConfig, names: JobNames) -> Decl:
