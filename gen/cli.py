@@ -37,7 +37,6 @@ T = TypeVar("T")
 SPECS = click.argument(
     "specs",
     nargs=-1,
-    required=True,
     type=click.Path(exists=True, path_type=Path),
 )
 OUT = click.option(
@@ -96,8 +95,9 @@ def _emit(document: dict[str, object]) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
-def _run(action: Callable[[], T], fmt: str = "text") -> T:
-    """Run a library call; turn ecsgen's errors into a clean message and exit code."""
+def _run(action: Callable[[], T], fmt: str = "text", rerun: str = "ecsgen render") -> T:
+    """Run a library call; turn ecsgen's errors into a clean message and exit code. `rerun` is
+    the render command that fixes drift, as it works when pasted (see `_command`)."""
     try:
         return action()
     except DriftError as exc:
@@ -105,9 +105,7 @@ def _run(action: Callable[[], T], fmt: str = "text") -> T:
             _emit({"ok": False, "drift": _findings_json(exc.findings), "errors": []})
         else:
             click.echo(str(exc), nl=False)
-        click.echo(
-            "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
-        )
+        click.echo(f"ecsgen: the modules on disk differ from the specs; run `{rerun}`", err=True)
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
         if fmt == "json":
@@ -128,8 +126,66 @@ def _run(action: Callable[[], T], fmt: str = "text") -> T:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecsgen")
-def main() -> None:
-    """Turn teams' Python specs into Terraform modules for distributed PyTorch on Amazon ECS."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Turn teams' Python specs into Terraform modules for distributed PyTorch on Amazon ECS.
+
+    Every option can be set once in [tool.ecsgen] of the nearest pyproject.toml (specs, out,
+    templates, jobs, wait, format; paths relative to that file); the command line wins.
+    """
+    command = ctx.invoked_subcommand
+    if command is None or command == "init":
+        return
+    from gen.errors import SettingError  # noqa: PLC0415
+    from gen.settings import defaults_for  # noqa: PLC0415
+
+    try:
+        defaults = defaults_for(command, Path.cwd())
+    except SettingError as exc:
+        click.echo(f"ecsgen: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    ctx.default_map = {command: defaults} if defaults else None
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter `name` was written on the command line (not a setting or default)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def _command(ctx: click.Context, name: str, *extra: str) -> str:
+    """The `ecsgen <name>` command that repeats this run's specs, --out and --templates as they
+    were given, so that it works when pasted in the same folder (settings need no repeating)."""
+    import shlex  # noqa: PLC0415
+
+    words = ["ecsgen", name]
+    if _given(ctx, "specs"):
+        words.extend(str(p) for p in ctx.params["specs"])
+    for option in ("out", "templates"):
+        if _given(ctx, option):
+            words.extend((f"--{option}", str(ctx.params[option])))
+    words.extend(extra)
+    return shlex.join(words)
+
+
+def _specs(specs: Sequence[Path], command: str) -> Sequence[Path]:
+    """The SPECS argument, or a clean usage error when neither it nor the setting gives any."""
+    if not specs:
+        click.echo(
+            f"ecsgen: error: no specs given: `ecsgen {command} SPECS...` (spec files or folders), "
+            'or set specs = ["teams"] in [tool.ecsgen] of the repository\'s pyproject.toml '
+            "(`ecsgen init` writes one)",
+            err=True,
+        )
+        sys.exit(2)
+    from gen.load import skipped_subfolders  # noqa: PLC0415
+
+    for folder in skipped_subfolders(specs):
+        click.echo(
+            f"ecsgen: note: {folder}/ holds spec files but is not read: subfolders of a specs "
+            "folder are skipped; name it too (or list it in [tool.ecsgen] specs)",
+            err=True,
+        )
+    return specs
 
 
 @main.command()
@@ -150,7 +206,9 @@ def main() -> None:
     show_default=True,
     help="Seconds to wait for another render of the same OUT to finish.",
 )
+@click.pass_context
 def render(
+    ctx: click.Context,
     specs: Sequence[Path],
     out: Path,
     templates: Path | None,
@@ -169,9 +227,14 @@ def render(
     from gen import pipeline  # noqa: PLC0415
     from gen.load import display_path  # noqa: PLC0415
 
+    specs = _specs(specs, "render")
+    rerun = _command(ctx, "render")
     started = time.perf_counter()
     result = _run(
-        lambda: pipeline.render(specs, out, templates, jobs, _progress, force=force, wait=wait)
+        lambda: pipeline.render(
+            specs, out, templates, jobs, _progress, force=force, wait=wait, command=rerun
+        ),
+        rerun=rerun,
     )
     elapsed = time.perf_counter() - started
     for note in result.notes:
@@ -198,8 +261,14 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
 @TEMPLATES
 @JOBS
 @FORMAT
+@click.pass_context
 def check(
-    specs: Sequence[Path], out: Path, templates: Path | None, jobs: int | None, fmt: str
+    ctx: click.Context,
+    specs: Sequence[Path],
+    out: Path,
+    templates: Path | None,
+    jobs: int | None,
+    fmt: str,
 ) -> None:
     """Render SPECS in memory and compare with OUT; print a diff and exit 1 on drift.
 
@@ -208,7 +277,10 @@ def check(
     """
     from gen import pipeline  # noqa: PLC0415
 
-    _run(lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt)
+    specs = _specs(specs, "check")
+    _run(
+        lambda: pipeline.check(specs, out, templates, jobs, _progress), fmt, _command(ctx, "render")
+    )
     if fmt == "json":
         _emit({"ok": True, "drift": [], "errors": []})
     click.echo(f"ecsgen: {out}/ is up to date with the specs", err=True)
@@ -216,14 +288,18 @@ def check(
 
 @main.command()
 @click.argument(
-    "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+    "dirs",
+    nargs=-1,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=(Path("output"),),
 )
 @JOBS
 @FORMAT
 def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     """Check generated modules on disk (ownership, interrupted renders, parse-back, structure).
 
-    DIRS are module folders, or folders of module folders (such as output/). Hand-written
+    DIRS are module folders, or folders of module folders (default: [tool.ecsgen] out, else
+    output/). Hand-written
     files beside the generated ones are allowed; a folder with no generated module is not.
     With --format json, stdout holds {"ok", "modules", "invalid": [{team, path, reason, detail}]}.
     """

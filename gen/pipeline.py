@@ -341,6 +341,7 @@ def render(
     *,
     force: bool = False,
     wait: float = LOCK_WAIT,
+    command: str = "ecsgen render",
 ) -> RenderResult:
     """Render every team into `out/<team>/`; nothing is written unless everything checks out.
 
@@ -348,7 +349,8 @@ def render(
     CPU); only files whose bytes differ from the disk are parsed back and written. The output
     lock is held from planning to the last write; an interrupted earlier render is finished or
     rolled back first. Files edited by hand stop the render (`WriteConflictError`) unless
-    `force`."""
+    `force`; its message names `command` (the render as the caller would repeat it) with
+    `--force`."""
     out = out.resolve()
     if templates is None:
         templates = templates_setting(specs)
@@ -368,7 +370,7 @@ def render(
                     "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
                     + ", ".join(display_path(e) for e in edited)
                     + "; move the change into the spec (or a hand-written file beside the module), "
-                    "or run `ecsgen render --force` to discard it"
+                    f"or run `{command} --force` to discard it"
                 )
             result = apply(plans)
     except BaseException:

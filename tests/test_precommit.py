@@ -131,6 +131,8 @@ def test_pre_commit_hooks_render_then_check(tmp_path: Path, offline_pip: dict[st
     (repo / "specs").mkdir(parents=True)
     for name in ("starter.py", "_defaults.py"):
         shutil.copy(EXAMPLES / name, repo / "specs" / name)
+    # the hooks take the layout from the repository's settings (they pass no arguments)
+    (repo / "pyproject.toml").write_text('[tool.ecsgen]\nspecs = ["specs"]\n', encoding="utf-8")
     assert _run(["git", "init", "-q"], repo, offline_pip).returncode == 0
     assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
     assert _run(["git", "commit", "-qm", "specs"], repo, offline_pip).returncode == 0
