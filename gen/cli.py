@@ -310,3 +310,33 @@ def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     if fmt == "json":
         _emit({"ok": True, "modules": len(folders), "invalid": [], "errors": []})
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)
+
+
+@main.command()
+@click.argument(
+    "folder", default=Path(), type=click.Path(file_okay=False, path_type=Path), required=False
+)
+def init(folder: Path) -> None:
+    """Start an infrastructure repository in FOLDER (default: here).
+
+    Writes pyproject.toml ([tool.ecsgen]: specs in teams/, modules in modules/),
+    teams/_defaults.py and one example team, terraform/main.tf (the root configuration calling
+    the module), .gitignore, .pre-commit-config.yaml and a GitHub Actions workflow. Values to
+    replace are marked CHANGE ME. Refuses to overwrite any file (exit 2, nothing written).
+    """
+    from gen import scaffold  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
+
+    done = _run(lambda: scaffold.init(folder))
+    for name in done.files:
+        click.echo(f"ecsgen: wrote {display_path(folder / name)}", err=True)
+    import shlex  # noqa: PLC0415
+
+    shown = display_path(folder)
+    enter = "" if shown == "." else f"cd {shlex.quote(shown)} && "
+    marker = scaffold.PLACEHOLDER
+    click.echo(
+        f"ecsgen: next: set each value marked {marker} "
+        f"(`{enter}grep -rn {shlex.quote(marker)} .`), then `{enter}ecsgen render` and commit",
+        err=True,
+    )

@@ -181,3 +181,27 @@ def test_pre_commit_hooks_render_then_check(tmp_path: Path, offline_pip: dict[st
     assert "files were modified by this hook" in regenerated.stdout
     again = _try_repo(repo, "ecsgen-check", offline_pip)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_pre_commit_hooks_with_the_init_layout(tmp_path: Path, offline_pip: dict[str, str]) -> None:
+    """`ecsgen init`'s repository: the hooks, with no args, take specs and out from its
+    [tool.ecsgen] (teams/ and modules/, not the old specs/ default)."""
+    repo = tmp_path / "infra"
+    init = _run([sys.executable, "-m", "gen", "init", str(repo)], tmp_path, offline_pip)
+    assert init.returncode == 0, init.stderr
+    assert _run(["git", "init", "-q"], repo, offline_pip).returncode == 0
+    assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
+    assert _run(["git", "commit", "-qm", "init"], repo, offline_pip).returncode == 0
+
+    drift = _try_repo(repo, "ecsgen-check", offline_pip)
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    assert "+++ modules/example/main.tf (rendered)" in drift.stdout
+    assert "run `ecsgen render`" in drift.stdout  # as printed, it works here
+
+    render = _try_repo(repo, "ecsgen-render", offline_pip)
+    assert render.returncode == 0, render.stdout + render.stderr
+    assert (repo / "modules" / "example" / "main.tf").is_file()
+    assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
+    assert _run(["git", "commit", "-qm", "modules"], repo, offline_pip).returncode == 0
+    clean = _try_repo(repo, "ecsgen-check", offline_pip)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
