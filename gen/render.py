@@ -16,7 +16,7 @@ import jinja2
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from gen import hcl
+from gen import hcl, readme
 from gen.completion import FAILURE_BUDGET
 from gen.errors import TemplateError
 from gen.inputs import templates_dir
@@ -165,14 +165,8 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
             kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
-            per_day = config.max_nodes * 24
-            cost = (
-                f"{config.max_nodes} x {compute.instance.name} instance(s) running: "
-                f"{per_day} instance-hours a day"
-            )
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
-            cost = ""
         rule = f"0, or {config.min_nodes} and more" if config.elastic else "a whole number"
         rows.append(
             {
@@ -186,7 +180,6 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "workers": job.names.workers_service,
                 "nodes_variable": f"{job.names.ident}_nodes",
                 "nodes_rule": rule,
-                "cost": cost,
                 "keep_running": config.keep_running,
                 "run_variable": job.completion.run_variable,
                 "run_parameter": job.names.run_parameter,
@@ -243,6 +236,10 @@ def _docs(module: Module) -> dict[str, object]:
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,
         "failure_budget": FAILURE_BUDGET,
+        "failure_budget_ordinal": readme.ordinal(FAILURE_BUDGET),
+        "mermaid": readme.mermaid(module),
+        "costs": readme.cost_rows(module),
+        "idle_tail_minutes": readme.IDLE_TAIL_MINUTES,
         "restart_period": RESTART_ATTEMPT_PERIOD,
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,
