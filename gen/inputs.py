@@ -7,8 +7,9 @@ listed bytes, the render would produce exactly those files (see `gen.write.up_to
 
 The digest covers (a) the generator: `__version__`, Jinja's version (the bytes of its
 `__init__.py`, which states it: read, not imported, so that an up-to-date run never imports
-Jinja) and the bytes of every `gen/*.py` and bundled template; (b) the template overrides
-folder in use: its label as headers name it and each file's relative path and bytes; (c) the
+Jinja) and the bytes of every `.py` file of the package (subpackages included) and of every
+bundled template; (b) the template overrides folder in use: its label as headers name it and
+each file's relative path and bytes; (c) the
 spec label headers use; (d) the validated `TeamConfig`, encoded canonically (`canonical`),
 without the machine-dependent spec path (`path`, `source`: the label in (c) stands for them).
 It is the same in any working directory and for a checkout copied to another absolute path.
@@ -77,12 +78,13 @@ def _jinja() -> bytes:
 
 @cache
 def fingerprint() -> str:
-    """The generator: version, Jinja's version, `gen/*.py` and the bundled templates (once a
-    process)."""
+    """The generator: version, Jinja's version, the package's `.py` files and the bundled
+    templates (once a process)."""
     hasher = hashlib.sha256()
     _update(hasher, "ecsgen", __version__, "jinja2", _jinja())
     package = Path(__file__).resolve().parent
-    for name, data in sorted((p.name, p.read_bytes()) for p in package.glob("*.py")):
+    sources = (p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    for name, data in sorted((p.relative_to(package).as_posix(), p.read_bytes()) for p in sources):
         _update(hasher, "gen/" + name, data)
     for name, data in _files(templates_dir()):
         _update(hasher, "templates/" + name, data)

@@ -13,10 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from gen.load import load_specs
 from gen.names import job_names
 from gen.validate import JobConfig, TeamConfig, validate
+
+# Hypothesis's per-example deadline is a timing assert: on a loaded 2-core machine a first example
+# that imports or compiles can exceed it. Correctness is what the properties check; speed is the
+# benchmarks' business.
+settings.register_profile("ecsgen", deadline=None)
+settings.load_profile("ecsgen")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "specs"

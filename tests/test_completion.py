@@ -34,8 +34,8 @@ from typing import Any
 
 import pytest
 
-from gen.completion import FAILURE_BUDGET
 from gen.hcl import Expr
+from gen.model.job.completion import FAILURE_BUDGET
 from gen.names import job_names
 from gen.validate import JobConfig, TeamConfig
 from gen.verify import parse

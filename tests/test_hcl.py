@@ -263,7 +263,7 @@ def test_hostile_corpus_has_every_kind_of_trouble() -> None:
 
 
 def test_ecr_hosts_are_recognised() -> None:
-    from gen.model import ECR_HOST
+    from gen.model.job.iam import ECR_HOST
 
     for host in (
         "123456789012.dkr.ecr.us-east-1.amazonaws.com",

@@ -13,8 +13,8 @@ import pytest
 
 from gen.isolate import load_and_validate
 from gen.model import build
+from gen.model.readme import cost_rows, mermaid, ordinal
 from gen.pipeline import render_in_memory
-from gen.readme import cost_rows, mermaid, ordinal
 from tests.conftest import EXAMPLES, ROOT
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"

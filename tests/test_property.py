@@ -13,13 +13,8 @@ from gen.load import LoadedSpec
 from gen.model import build
 from gen.names import job_names
 from gen.render import render_module
-from gen.validate import (
-    FARGATE_SIZES,
-    RESERVED_ENV,
-    RESERVED_ENV_PREFIXES,
-    is_credential_name,
-    validate,
-)
+from gen.validate import FARGATE_SIZES, is_credential_name, validate
+from gen.validate.limits import RESERVED_ENV, RESERVED_ENV_PREFIXES
 from gen.verify import parse, verify_files
 
 NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)

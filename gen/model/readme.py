@@ -1,24 +1,131 @@
-"""The module README's views for the ML engineer who runs the jobs: a Mermaid diagram of the
-team's stack and a table of what each job holds while it runs, both decided from the model so
-that they are always right. Pure functions of the `Module`; `gen.render` places them.
+"""`README.md.j2`: the values of the module's README: the jobs table, terraform-docs style
+inputs, outputs and resources, the usage snippet, and for the ML engineer who runs the jobs a
+Mermaid diagram of the team's stack and a table of what each job holds while it runs, all
+decided from the model so that they are always right.
 
-Costs are given as resource-hours (instance-hours, vCPU-hours and GB-hours), not in dollars:
-prices differ by region, purchase option and date, and Spot prices move; multiply by your
-region's list price (https://aws.amazon.com/ec2/pricing/on-demand/,
+Costs are given as resource-hours (instance-hours or task-hours, vCPU-hours and GB-hours), not in
+dollars: prices differ by region, purchase option and date, and Spot prices move; multiply by
+your region's list price (https://aws.amazon.com/ec2/pricing/on-demand/,
 https://aws.amazon.com/fargate/pricing/) or your negotiated rate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import cast
 
+from gen import hcl
+from gen.model.job import JobView
+from gen.model.job.completion import FAILURE_BUDGET
+from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
+from gen.model.module import Module
+from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
+from gen.names import RDZV_PORT
 from gen.validate import Ec2Compute
 
-if TYPE_CHECKING:
-    from gen.model import JobView, Module
+__all__ = ["IDLE_TAIL_MINUTES", "CostRow", "cost_rows", "mermaid", "ordinal", "readme_view"]
 
-__all__ = ["IDLE_TAIL_MINUTES", "CostRow", "cost_rows", "mermaid", "ordinal"]
+REGISTRY_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
+
+
+def _job_rows(module: Module) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for job in module.jobs:
+        config = job.config
+        compute = config.compute
+        nodes = (
+            f"{config.min_nodes}:{config.max_nodes}" if config.elastic else str(config.max_nodes)
+        )
+        if isinstance(compute, Ec2Compute):
+            instance = compute.instance
+            kind = f"EC2 `{instance.name}` ({instance.gpus} x {instance.gpu_model})"
+            kind += ", EFA" if compute.efa else ""
+            kind += ", Spot" if compute.spot else ""
+        else:
+            kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
+        rule = f"0, or {config.min_nodes} and more" if config.elastic else "a whole number"
+        rows.append(
+            {
+                "name": config.name,
+                "compute": kind,
+                "nodes": nodes,
+                "ppn": config.processes_per_node,
+                "endpoint": f"{job.names.rendezvous_host}:{RDZV_PORT}",
+                "log_group": job.names.log_group,
+                "leader": job.names.leader_service,
+                "workers": job.names.workers_service,
+                "nodes_variable": f"{job.names.ident}_nodes",
+                "nodes_rule": rule,
+                "keep_running": config.keep_running,
+                "run_variable": job.completion.run_variable,
+                "run_parameter": job.names.run_parameter,
+            }
+        )
+    return rows
+
+
+def _literal(value: object) -> str:
+    """A variable's default as the HCL the module writes for it."""
+    return hcl.render(cast(hcl.HclValue, value))
+
+
+_PLACEHOLDERS = {"string": '"..."', "list(string)": '["..."]', "number": "0", "bool": "false"}
+
+
+def readme_view(module: Module) -> dict[str, object]:
+    """terraform-docs style rows for the README's tables, and the usage snippet."""
+    inputs = []
+    usage = []
+    for var in module.variables:
+        required = "default" not in var.args
+        type_ = str(var.args["type"])
+        inputs.append(
+            {
+                "name": var.label,
+                "description": str(var.args["description"]),
+                "type": type_,
+                "default": "n/a" if required else f"`{_literal(var.args['default'])}`",
+                "required": "yes" if required else "no",
+            }
+        )
+        if required:
+            usage.append(f"{var.label} = {_PLACEHOLDERS.get(type_, 'null')}")
+    outputs = [
+        {"name": out.label, "description": str(out.args["description"])} for out in module.outputs
+    ]
+    resources = sorted(
+        (
+            {
+                "address": f"{decl.rtype}.{decl.label}",
+                "kind": "resource" if decl.kind == "resource" else "data source",
+                "url": f"{REGISTRY_DOCS}/"
+                f"{'resources' if decl.kind == 'resource' else 'data-sources'}/"
+                f"{decl.rtype.removeprefix('aws_')}",
+            }
+            for decls in module.decls().values()
+            for decl in decls
+            if decl.kind in ("resource", "data")
+        ),
+        key=lambda r: r["address"],
+    )
+    return {
+        "inputs": sorted(inputs, key=lambda r: str(r["name"])),
+        "outputs": sorted(outputs, key=lambda r: r["name"]),
+        "resources": resources,
+        "jobs": _job_rows(module),
+        "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
+        "module_name": module.team.name.replace("-", "_"),
+        "topic": module.notifications.topic.name,
+        "failure_budget": FAILURE_BUDGET,
+        "failure_budget_ordinal": ordinal(FAILURE_BUDGET),
+        "mermaid": mermaid(module),
+        "costs": cost_rows(module),
+        "idle_tail_minutes": IDLE_TAIL_MINUTES,
+        "restart_period": RESTART_ATTEMPT_PERIOD,
+        "terraform_version": TERRAFORM_VERSION,
+        "aws_version": AWS_PROVIDER_VERSION,
+    }
+
 
 # ECS cluster auto scaling: "CloudWatch scale-in alarms require 15 data points (15 minutes)
 # before the scale-in process for the Auto Scaling group starts" (Amazon ECS developer guide,

@@ -11,8 +11,8 @@ run is recorded as failed and stopped the same way. Every outcome, and a failed 
 `keep_running` jobs (long-running services) keep the service behaviour: no completion rule, no
 run record; their failures and failed deployments are still reported.
 
-Each block is a `gen.model.Decl`, placed by `templates/job/completion.tf.j2` and
-`templates/notifications.tf.j2` and found again by parse-back like every other block.
+Each block is a `gen.model.decl.Decl`, placed by `templates/job/completion.tf.j2` and found again
+by parse-back like every other block; the team's topic is `gen.model.notifications`'.
 """
 
 from __future__ import annotations
@@ -20,23 +20,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gen.hcl import Expr, interpolate
-from gen.model import PRESENT, Decl, data, local_values, resource, statement
+from gen.hcl import Expr
+from gen.model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
+from gen.model.job.task_definitions import CONTAINER
+from gen.model.notifications import topic_arn
 from gen.names import JobNames, team_names
 from gen.validate import JobConfig, TeamConfig
 
-__all__ = [
-    "FAILURE_BUDGET",
-    "JobCompletion",
-    "TeamNotifications",
-    "job_completion",
-    "team_notifications",
-]
+__all__ = ["FAILURE_BUDGET", "JobCompletion", "job_completion"]
 
-CONTAINER = "trainer"  # the one container of every task (gen.model names it too)
 # Leader tasks of one run that may stop with a non-zero exit (after the trainer's in-task
 # restarts) before the run is recorded as failed and both services are set to 0.
 FAILURE_BUDGET = 3
+
+
 RETRY: list[object] = [
     {
         "ErrorEquals": ["States.ALL"],
@@ -45,8 +42,6 @@ RETRY: list[object] = [
         "BackoffRate": 2,
     }
 ]
-PARTITION = Expr("data.aws_partition.current.partition")
-ACCOUNT = Expr("data.aws_caller_identity.current.account_id")
 KINDS = ("finished", "failed", "deployment")
 
 
@@ -95,37 +90,6 @@ class JobCompletion:
         return (*run, *self.patterns, self.definition, *pairs, *roles, self.state_machine)
 
 
-@dataclass(frozen=True, slots=True)
-class TeamNotifications:
-    """The team's SNS topic and who hears from it."""
-
-    topic: Decl
-    emails: Decl | None  # the addresses, as a local the subscription iterates over
-    subscription: Decl | None
-
-    @property
-    def decls(self) -> tuple[Decl, ...]:
-        return tuple(d for d in (self.topic, self.emails, self.subscription) if d)
-
-
-def _arn(service: str, resource_: str, region: str) -> Expr:
-    return interpolate("arn:", PARTITION, f":{service}:{region}:", ACCOUNT, f":{resource_}")
-
-
-def topic_arn(team: TeamConfig) -> Expr:
-    """The team topic's ARN, built from its name so that plans know it before it exists."""
-    return _arn("sns", team_names(team.name).topic, team.region)
-
-
-def team_notifications(team: TeamConfig) -> TeamNotifications:
-    emails = list(team.notify_emails)
-    return TeamNotifications(
-        topic=resource("aws_sns_topic", "notifications", name=team_names(team.name).topic),
-        emails=local_values(notify_emails=emails) if emails else None,
-        subscription=resource("aws_sns_topic_subscription", "email") if emails else None,
-    )
-
-
 def _template(fields: dict[str, str]) -> str:
     """An input template: JSON text whose `<name>` placeholders sit inside strings, where
     EventBridge inserts the value's text (jsonencode would escape the `<` and `>`)."""
@@ -135,14 +99,14 @@ def _template(fields: dict[str, str]) -> str:
 def _service_arns(team: TeamConfig, names: JobNames) -> list[object]:
     cluster = team_names(team.name).cluster
     return [
-        _arn("ecs", f"service/{cluster}/{service}", team.region)
+        arn("ecs", f"service/{cluster}/{service}", team.region)
         for service in (names.leader_service, names.workers_service)
     ]
 
 
 def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[str, object]]:
     """Per outcome: the rule's name, description and pattern, and its target's input."""
-    cluster_arn = _arn("ecs", f"cluster/{team_names(team.name).cluster}", team.region)
+    cluster_arn = arn("ecs", f"cluster/{team_names(team.name).cluster}", team.region)
     label = f"{team.name}/{job.name}"
     leader_stopped: dict[str, object] = {
         "clusterArn": [cluster_arn],
@@ -420,7 +384,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
     run = Expr(f"var.{ident}_run")
     label = f"{team.name}/{job.name}"
     rules = _rules(job, team, names)
-    machine_arn = _arn("states", f"stateMachine:{names.state_machine}", team.region)
+    machine_arn = arn("states", f"stateMachine:{names.state_machine}", team.region)
     states_statements: list[dict[str, object]] = []
     if not job.keep_running:
         states_statements += [
@@ -440,7 +404,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
         names.events_role,
         f"EventBridge starts the completion state machine of {label} with this role",
         "events.amazonaws.com",
-        [_arn("events", f"rule/{r['name']}", team.region) for r in rules.values()],
+        [arn("events", f"rule/{r['name']}", team.region) for r in rules.values()],
         [
             statement(
                 "StartCompletion",

@@ -1,0 +1,89 @@
+"""`Ec2(...)`: a GPU instance type from the catalog and what it can give one task (CPU,
+memory, shared memory, EFA, Spot, root volume, subnets)."""
+
+from __future__ import annotations
+
+import difflib
+
+from gen import catalog
+from gen.errors import shown
+from gen.spec import Ec2
+from gen.validate.checker import Checker, given_or_default
+from gen.validate.config import Ec2Compute
+from gen.validate.limits import EC2_MEMORY_SHARE
+from gen.validate.network import check_subnets
+
+__all__ = ["check_ec2"]
+
+
+def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
+    given = check.fields(node, path, ("instance_type",))
+    type_name = check.typed(
+        node, f"{path}.instance_type", given.get("instance_type"), str, "an EC2 instance type"
+    )
+    efa = check.typed(node, f"{path}.efa", given.get("efa", False), bool, "True or False")
+    spot = check.typed(node, f"{path}.spot", given.get("spot", False), bool, "True or False")
+    root = check.integer(
+        node, f"{path}.root_volume_gib", given.get("root_volume_gib", 200), 30, 16384
+    )
+    subnets: tuple[str, ...] | None = None
+    if given.get("subnet_ids") is not None:
+        subnets = tuple(check_subnets(check, node, f"{path}.subnet_ids", given["subnet_ids"]))
+    if type_name is None:
+        return None
+    instance = catalog.CATALOG.get(type_name)
+    if instance is None:
+        close = difflib.get_close_matches(type_name, catalog.CATALOG, n=1)
+        hint = f"did you mean {shown(close[0])}? " if close else ""
+        check.fail(
+            node,
+            f"{path}.instance_type",
+            f"{shown(type_name)} is not in the GPU instance "
+            f"catalog; {hint}known types: {', '.join(catalog.CATALOG)}",
+        )
+        return None
+    max_cpu = instance.vcpus * 1024
+    max_memory = int(instance.memory_gib * 1024 * EC2_MEMORY_SHARE)
+    cpu = check.integer(node, f"{path}.cpu", given_or_default(given, "cpu", max_cpu), 128, None)
+    if cpu is not None and cpu > max_cpu:
+        check.fail(
+            node,
+            f"{path}.cpu",
+            f"{type_name} can give a task at most {max_cpu} CPU "
+            f"units ({instance.vcpus} vCPUs), got {shown(cpu)}",
+        )
+        cpu = None
+    memory = check.integer(
+        node, f"{path}.memory", given_or_default(given, "memory", max_memory), 512, None
+    )
+    if memory is not None and memory > max_memory:
+        check.fail(
+            node,
+            f"{path}.memory",
+            f"{type_name} can give a task at most {max_memory} "
+            f"MiB ({int(EC2_MEMORY_SHARE * 100)}% of its {instance.memory_gib} GiB: ECS "
+            f"registers less than the nominal memory), got {shown(memory)}",
+        )
+        memory = None
+    if efa and not instance.efa:
+        with_efa = [t.name for t in catalog.CATALOG.values() if t.efa]
+        check.fail(
+            node, f"{path}.efa", f"{type_name} has no EFA; types with EFA: {', '.join(with_efa)}"
+        )
+    if spot and not instance.spot:
+        check.fail(node, f"{path}.spot", f"{type_name} is not offered as Spot")
+    if efa and subnets is not None and len(subnets) != 1:
+        check.fail(
+            node,
+            f"{path}.subnet_ids",
+            f"EFA needs exactly one subnet (one AZ, one "
+            f"cluster placement group); got {len(subnets)}: {shown(list(subnets))}",
+        )
+    if cpu is None or memory is None or root is None or efa is None or spot is None:
+        return None
+    shm = check.integer(
+        node, f"{path}.shm_mib", given_or_default(given, "shm_mib", memory // 4), 64, memory
+    )
+    if shm is None:
+        return None
+    return Ec2Compute(instance, efa, spot, cpu, memory, shm, root, subnets)
