@@ -104,7 +104,8 @@ def _run(action: Callable[[], T], fmt: str = "text", rerun: str = "ecsgen render
         if fmt == "json":
             _emit({"ok": False, "drift": _findings_json(exc.findings), "errors": []})
         else:
-            click.echo(str(exc), nl=False)
+            # the library's notes say "run `ecsgen render`"; name the render that works here
+            click.echo(str(exc).replace("`ecsgen render`", f"`{rerun}`"), nl=False)
         click.echo(f"ecsgen: the modules on disk differ from the specs; run `{rerun}`", err=True)
         sys.exit(exc.exit_code)
     except EcsgenError as exc:

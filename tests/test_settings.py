@@ -214,3 +214,23 @@ def test_a_subfolder_of_specs_is_named_not_read(repo: Path) -> None:
     assert "ecsgen: note: teams/research/ holds spec files but is not read" in err
     code, _, err = invoke("render", "teams", "teams/research")
     assert code == 0 and "note:" not in err and "speech" in err
+
+
+def test_the_librarys_render_hints_name_the_render_that_works_here(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notes from the library (an interrupted render: "run `ecsgen render` to finish it") are
+    printed with the specs and --out this check was given."""
+    from gen import pipeline
+    from gen.errors import DriftError, Finding
+
+    def interrupted(*_: object, **__: object) -> None:
+        note = "# modules/starter: interrupted; run `ecsgen render` to finish it\n"
+        raise DriftError(note, [Finding("starter", "modules/starter", "interrupted", "")])
+
+    monkeypatch.setattr(pipeline, "check", interrupted)
+    code, out, _ = invoke("check", "teams/starter.py", "--out", "modules")
+    assert code == 1
+    assert "run `ecsgen render teams/starter.py --out modules` to finish it" in out
+    code, out, _ = invoke("check")  # from the settings: the bare command works
+    assert "run `ecsgen render` to finish it" in out
