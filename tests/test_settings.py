@@ -234,3 +234,12 @@ def test_the_librarys_render_hints_name_the_render_that_works_here(
     assert "run `ecsgen render teams/starter.py --out modules` to finish it" in out
     code, out, _ = invoke("check")  # from the settings: the bare command works
     assert "run `ecsgen render` to finish it" in out
+
+
+def test_validate_defaults_to_output_without_settings(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "pyproject.toml").unlink()
+    assert invoke("render", "teams")[0] == 0
+    code, _, err = invoke("validate")  # as the README says: DIR defaults to output/
+    assert code == 0 and "2 module(s) valid" in err, err
