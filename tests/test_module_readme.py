@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import hcl2
 import pytest
@@ -81,14 +80,17 @@ def mermaid_blocks(readme: str) -> list[str]:
     return re.findall(r"^```mermaid\n(.*?)^```$", readme, re.S | re.M)
 
 
-def _names(files: dict[str, str], rtype: str) -> set[str]:
-    found = set()
+def _names(files: dict[str, str]) -> dict[str, set[str]]:
+    """resource type -> the `name` arguments of its resources, from the module's parsed files."""
+    found: dict[str, set[str]] = {}
     for name, text in files.items():
         if not name.endswith(".tf"):
             continue
         for block in hcl2.loads(text).get("resource", []):  # labels keep their quotes
-            for body in block.get(f'"{rtype}"', {}).values():
-                found.add(str(body["name"]).strip('"'))
+            for rtype, bodies in block.items():
+                for body in bodies.values():
+                    if "name" in body:
+                        found.setdefault(rtype.strip('"'), set()).add(str(body["name"]).strip('"'))
     return found
 
 
@@ -126,14 +128,15 @@ def test_each_diagram_parses_and_names_every_service_and_capacity_provider(
         (block,) = mermaid_blocks(files["README.md"])
         chart = parse_flowchart(block)
         labels = chart.labels()
-        services = _names(files, "aws_ecs_service")
-        providers = _names(files, "aws_ecs_capacity_provider")
+        names = _names(files)
+        services = names["aws_ecs_service"]
+        providers = names.get("aws_ecs_capacity_provider", set())
         assert services, team
         for name in sorted(services | providers):
             assert re.search(rf"\b{re.escape(name)}\b", labels), (team, name)
-        topic = _names(files, "aws_sns_topic")
+        topic = names["aws_sns_topic"]
         assert any(f"SNS topic {t}" in labels for t in topic), team
-        machines = _names(files, "aws_sfn_state_machine")
+        machines = names["aws_sfn_state_machine"]
         for name in machines:  # the completion path: rule -> state machine -> topic
             (sfn,) = [n for n, label in chart.nodes.items() if label.endswith(name)]
             assert (sfn, "topic", "outcome") in chart.edges, team
@@ -221,7 +224,3 @@ def test_cost_rows_follow_the_capacity() -> None:
                     assert f"{row.nodes * vcpu:g} vCPU-hours" in row.per_hour
                     assert job.keep_running or row.after_run.startswith("nothing")
     assert all(checked.values()), checked
-
-
-def test_readme_paths_in_this_file_exist() -> None:
-    assert Path(ROOT / "templates" / "README.md.j2").is_file()
