@@ -32,7 +32,6 @@ T = TypeVar("T")
 SPECS = click.argument(
     "specs",
     nargs=-1,
-    required=True,
     type=click.Path(exists=True, path_type=Path),
 )
 OUT = click.option(
@@ -97,11 +96,12 @@ def _impact_json(impacts: Sequence[Impact]) -> dict[str, object]:
     return {"teams": [i.as_json() for i in impacts], "total": total(impacts).as_json()}
 
 
-def _drift_text(exc: DriftError, stat: bool, color: bool) -> None:
-    """The diff (unless `stat`), each changed team's impact, the footer and the total line."""
+def _drift_text(exc: DriftError, stat: bool, color: bool, rerun: str) -> None:
+    """The diff (unless `stat`), each changed team's impact, the footer and the total line.
+    The library's notes say "run `ecsgen render`": they name the render that works here."""
     from gen.diffview import footer, impact_report, paint  # noqa: PLC0415
 
-    text = "" if stat else str(exc)
+    text = "" if stat else str(exc).replace("`ecsgen render`", f"`{rerun}`")
     text += impact_report(exc.impacts)  # type: ignore[arg-type]
     text += f"ecsgen: {footer(exc.findings)}\n"
     # click.echo strips colour codes unless told: the choice was made by `use_color`
@@ -128,10 +128,12 @@ def _run(
     *,
     stat: bool = False,
     color: bool = False,
+    rerun: str = "ecsgen render",
 ) -> T:
     """Run a library call; turn ecsgen's errors into a clean message and exit code (and, with
     `--format json`, the report: `gen.report`). An error that is not ecsgen's own is a bug:
-    exit 2, the report still printed, and the traceback on stderr to report."""
+    exit 2, the report still printed, and the traceback on stderr to report. `rerun` is the
+    render command that fixes drift, as it works when pasted (see `_command`)."""
     try:
         return action()
     except DriftError as exc:
@@ -141,10 +143,8 @@ def _run(
             impact = _impact_json(exc.impacts)  # type: ignore[arg-type]
             _report(command, exc.exit_code, finding_items(exc.findings), modules, impact)
         else:
-            _drift_text(exc, stat, color)
-        click.echo(
-            "ecsgen: the modules on disk differ from the specs; run `ecsgen render`", err=True
-        )
+            _drift_text(exc, stat, color, rerun)
+        click.echo(f"ecsgen: the modules on disk differ from the specs; run `{rerun}`", err=True)
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
         if fmt == "json":
@@ -168,8 +168,66 @@ def _run(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecsgen")
-def main() -> None:
-    """Turn teams' Python specs into Terraform modules for distributed PyTorch on Amazon ECS."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Turn teams' Python specs into Terraform modules for distributed PyTorch on Amazon ECS.
+
+    Every option can be set once in [tool.ecsgen] of the nearest pyproject.toml (specs, out,
+    templates, jobs, wait, format; paths relative to that file); the command line wins.
+    """
+    command = ctx.invoked_subcommand
+    if command is None or command == "init":
+        return
+    from gen.errors import SettingError  # noqa: PLC0415
+    from gen.settings import defaults_for  # noqa: PLC0415
+
+    try:
+        defaults = defaults_for(command, Path.cwd())
+    except SettingError as exc:
+        click.echo(f"ecsgen: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    ctx.default_map = {command: defaults} if defaults else None
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the parameter `name` was written on the command line (not a setting or default)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def _command(ctx: click.Context, name: str, *extra: str) -> str:
+    """The `ecsgen <name>` command that repeats this run's specs, --out and --templates as they
+    were given, so that it works when pasted in the same folder (settings need no repeating)."""
+    import shlex  # noqa: PLC0415
+
+    words = ["ecsgen", name]
+    if _given(ctx, "specs"):
+        words.extend(str(p) for p in ctx.params["specs"])
+    for option in ("out", "templates"):
+        if _given(ctx, option):
+            words.extend((f"--{option}", str(ctx.params[option])))
+    words.extend(extra)
+    return shlex.join(words)
+
+
+def _specs(specs: Sequence[Path], command: str) -> Sequence[Path]:
+    """The SPECS argument, or a clean usage error when neither it nor the setting gives any."""
+    if not specs:
+        click.echo(
+            f"ecsgen: error: no specs given: `ecsgen {command} SPECS...` (spec files or folders), "
+            'or set specs = ["teams"] in [tool.ecsgen] of the repository\'s pyproject.toml '
+            "(`ecsgen init` writes one)",
+            err=True,
+        )
+        sys.exit(2)
+    from gen.load import skipped_subfolders  # noqa: PLC0415
+
+    for folder in skipped_subfolders(specs):
+        click.echo(
+            f"ecsgen: note: {folder}/ holds spec files but is not read: subfolders of a specs "
+            "folder are skipped; name it too (or list it in [tool.ecsgen] specs)",
+            err=True,
+        )
+    return specs
 
 
 @main.command()
@@ -200,7 +258,9 @@ def main() -> None:
     "spec produces any more (removed or renamed team). One with hand edits is refused unless "
     "--force. Without --prune they are left and named on stderr.",
 )
+@click.pass_context
 def render(
+    ctx: click.Context,
     specs: Sequence[Path],
     out: Path,
     templates: Path | None,
@@ -223,6 +283,8 @@ def render(
     """
     from gen import pipeline  # noqa: PLC0415
 
+    specs = _specs(specs, "render")
+    rerun = _command(ctx, "render")
     started = time.perf_counter()
     result = _run(
         lambda: pipeline.render(
@@ -235,7 +297,9 @@ def render(
             wait=wait,
             spec_timeout=spec_timeout,
             prune_orphans=prune,
-        )
+            command=rerun,
+        ),
+        rerun=rerun,
     )
     elapsed = time.perf_counter() - started
     _render_report(result, out, elapsed, color=color, verbose=verbose)
@@ -292,7 +356,9 @@ def _names(teams: Sequence[str], shown: int = 10) -> str:
     is_flag=True,
     help="Print only each changed team's impact summary and the totals, not the diff.",
 )
+@click.pass_context
 def check(
+    ctx: click.Context,
     specs: Sequence[Path],
     out: Path,
     templates: Path | None,
@@ -315,6 +381,7 @@ def check(
     from gen import pipeline  # noqa: PLC0415
     from gen.diffview import use_color  # noqa: PLC0415
 
+    specs = _specs(specs, "check")
     painted = fmt == "text" and use_color(color, sys.stdout)
     _run(
         lambda: pipeline.check(specs, out, templates, jobs, _progress, spec_timeout=spec_timeout),
@@ -322,6 +389,7 @@ def check(
         "check",
         stat=stat,
         color=painted,
+        rerun=_command(ctx, "render"),
     )
     if fmt == "json":
         _report("check", 0, [], impact=_impact_json(()))
@@ -330,14 +398,18 @@ def check(
 
 @main.command()
 @click.argument(
-    "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+    "dirs",
+    nargs=-1,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=(Path("output"),),
 )
 @JOBS
 @FORMAT
 def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     """Check generated modules on disk (ownership, interrupted renders, parse-back, structure).
 
-    DIRS are module folders, or folders of module folders (such as output/). Hand-written
+    DIRS are module folders, or folders of module folders (default: [tool.ecsgen] out, else
+    output/). Hand-written
     files beside the generated ones are allowed; a folder with no generated module is not.
     With --format json, stdout holds one report (schema/report.schema.json), as for check.
     """
@@ -348,3 +420,33 @@ def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     if fmt == "json":
         _report("validate", 0, [], len(folders))
     click.echo(f"ecsgen: {len(folders)} module(s) valid", err=True)
+
+
+@main.command()
+@click.argument(
+    "folder", default=Path(), type=click.Path(file_okay=False, path_type=Path), required=False
+)
+def init(folder: Path) -> None:
+    """Start an infrastructure repository in FOLDER (default: here).
+
+    Writes pyproject.toml ([tool.ecsgen]: specs in teams/, modules in modules/),
+    teams/_defaults.py and one example team, terraform/main.tf (the root configuration calling
+    the module), .gitignore, .pre-commit-config.yaml and a GitHub Actions workflow. Values to
+    replace are marked CHANGE ME. Refuses to overwrite any file (exit 2, nothing written).
+    """
+    from gen import scaffold  # noqa: PLC0415
+    from gen.load import display_path  # noqa: PLC0415
+
+    done = _run(lambda: scaffold.init(folder))
+    for name in done.files:
+        click.echo(f"ecsgen: wrote {display_path(folder / name)}", err=True)
+    import shlex  # noqa: PLC0415
+
+    shown = display_path(folder)
+    enter = "" if shown == "." else f"cd {shlex.quote(shown)} && "
+    marker = scaffold.PLACEHOLDER
+    click.echo(
+        f"ecsgen: next: set each value marked {marker} "
+        f"(`{enter}grep -rn {shlex.quote(marker)} .`), then `{enter}ecsgen render` and commit",
+        err=True,
+    )

@@ -1,7 +1,9 @@
 """Loading spec files: plain Python that defines `team`.
 
 A folder holds one spec per `*.py` file; files whose name starts with `_` are shared modules
-(defaults, helpers) that specs import like any module, never specs themselves. A spec file that
+(defaults, helpers) that specs import like any module, never specs themselves, whether a folder
+or a shell glob (`teams/*.py`) names them. Subfolders of a specs folder are not read; the CLI
+names those that hold spec files (`skipped_subfolders`). A spec file that
 does not parse or that raises becomes a `Problem` naming the file and line, never a traceback.
 """
 
@@ -32,6 +34,7 @@ __all__ = [
     "find_spec_files",
     "load_all",
     "load_specs",
+    "skipped_subfolders",
     "spec_label",
 ]
 
@@ -82,7 +85,8 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(p for p in sorted(path.glob("*.py")) if not p.name.startswith("_"))
         elif path.is_file() and path.suffix == ".py":
-            found.append(path)
+            if not path.name.startswith("_"):  # a shared module, as in a folder
+                found.append(path)
         else:
             problems.append(
                 Problem(
@@ -106,11 +110,28 @@ def find_spec_files(paths: Sequence[Path]) -> list[Path]:
                     None,
                     None,
                     "",
-                    "no spec files found (a spec is a .py file defining `team`)",
+                    "no spec files found (a spec is a .py file defining `team`; files whose "
+                    "name starts with _ are shared modules, not specs)",
                 )
             ]
         )
     return unique
+
+
+def skipped_subfolders(paths: Sequence[Path]) -> list[str]:
+    """The subfolders (shown relative) of the folders in `paths` that hold spec files but are
+    not read, because only a folder's own `*.py` files are specs; empty when each is named too."""
+    named = {os.path.realpath(p) for p in paths if p.is_dir()}
+    skipped: list[str] = []
+    for path in paths:
+        if not path.is_dir():
+            continue
+        for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+            if sub.name.startswith((".", "_")) or os.path.realpath(sub) in named:
+                continue
+            if any(not f.name.startswith("_") for f in sub.rglob("*.py")):
+                skipped.append(display_path(sub))
+    return skipped
 
 
 @contextmanager

@@ -366,6 +366,7 @@ def render(
     wait: float = LOCK_WAIT,
     spec_timeout: float | None = None,
     prune_orphans: bool = False,
+    command: str = "ecsgen render",
 ) -> RenderResult:
     """Render every team into `out/<team>/`; nothing is written unless everything checks out.
 
@@ -373,7 +374,8 @@ def render(
     CPU); only files whose bytes differ from the disk are parsed back and written. The output
     lock is held from planning to the last write; an interrupted earlier render is finished or
     rolled back first. Files edited by hand stop the render (`WriteConflictError`) unless
-    `force`. `spec_timeout`: seconds one spec may take to load (default: the repository
+    `force`; its message names `command` (the render as the caller would repeat it) with
+    `--force`. `spec_timeout`: seconds one spec may take to load (default: the repository
     setting, else `SPEC_TIMEOUT`)."""
     out = out.resolve()
     if templates is None:
@@ -392,7 +394,7 @@ def render(
             pruned, orphan_notes = prune(orphans, enabled=prune_orphans, force=force)
             gone = [_orphan_impact(o) for o in orphans] if pruned else []  # before removal
             if not force:
-                refuse_edits(plans)
+                refuse_edits(plans, command)
             result = apply([*plans, *pruned])
             if pruned:
                 orphan_notes.extend(remove_empty(orphans))

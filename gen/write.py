@@ -488,10 +488,11 @@ def _stale_note(path: Path) -> str:
     )
 
 
-def refuse_edits(plans: Iterable[TeamPlan]) -> None:
+def refuse_edits(plans: Iterable[TeamPlan], command: str = "ecsgen render") -> None:
     """`WriteConflictError` naming every generated file edited by hand, with what works for
     each: an edited file the render still makes is overwritten by `--force` (the edit is
-    lost); one it no longer makes is kept even by `--force`, so deleting it is the way."""
+    lost); one it no longer makes is kept even by `--force`, so deleting it is the way.
+    `command` is the render as the caller would repeat it."""
     kept: list[str] = []
     lost: list[str] = []
     for team in plans:
@@ -503,7 +504,7 @@ def refuse_edits(plans: Iterable[TeamPlan]) -> None:
             "refusing to overwrite generated files edited by hand since ecsgen wrote them: "
             + ", ".join(lost)
             + "; move the change into the spec (or a hand-written file beside the module), "
-            "or run `ecsgen render --force` to discard it"
+            f"or run `{command} --force` to discard it"
         )
     if kept:
         parts.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,20 @@ def _reports_follow_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     from gen import cli
 
     monkeypatch.setattr(cli, "_emit", _CheckedEmit(cli._emit))
+
+
+@pytest.fixture(scope="session")
+def ecsgen_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding an `ecsgen` command that runs this checkout with this interpreter, to put
+    first on PATH where a test runs shell commands as a user types them (README blocks, CI
+    steps of a scaffold)."""
+    folder = tmp_path_factory.mktemp("bin")
+    script = folder / "ecsgen"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" '
+        '-c \'import sys; from gen.cli import main; sys.exit(main(prog_name="ecsgen"))\' "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return folder

@@ -45,7 +45,7 @@ def test_version_and_help() -> None:
 
 
 def test_usage_errors_exit_2(workdir: Path) -> None:
-    assert invoke("render")[0] == 2  # no SPECS
+    assert invoke("render")[0] == 2  # no SPECS and no [tool.ecsgen] specs
     assert invoke("render", "missing.py")[0] == 2
     assert invoke("frobnicate")[0] == 2
     code, _, err = invoke("render", "specs", "--bogus")

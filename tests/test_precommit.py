@@ -131,6 +131,8 @@ def test_pre_commit_hooks_render_then_check(tmp_path: Path, offline_pip: dict[st
     (repo / "specs").mkdir(parents=True)
     for name in ("starter.py", "_defaults.py"):
         shutil.copy(EXAMPLES / name, repo / "specs" / name)
+    # the hooks take the layout from the repository's settings (they pass no arguments)
+    (repo / "pyproject.toml").write_text('[tool.ecsgen]\nspecs = ["specs"]\n', encoding="utf-8")
     assert _run(["git", "init", "-q"], repo, offline_pip).returncode == 0
     assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
     assert _run(["git", "commit", "-qm", "specs"], repo, offline_pip).returncode == 0
@@ -179,3 +181,23 @@ def test_pre_commit_hooks_render_then_check(tmp_path: Path, offline_pip: dict[st
     assert "files were modified by this hook" in regenerated.stdout
     again = _try_repo(repo, "ecsgen-check", offline_pip)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_pre_commit_hooks_with_the_init_layout(tmp_path: Path, offline_pip: dict[str, str]) -> None:
+    """`ecsgen init`'s repository: the hooks, with no args, take specs and out from its
+    [tool.ecsgen] (teams/ and modules/, not the old specs/ default)."""
+    repo = tmp_path / "infra"
+    init = _run([sys.executable, "-m", "gen", "init", str(repo)], tmp_path, offline_pip)
+    assert init.returncode == 0, init.stderr
+    assert _run(["git", "init", "-q"], repo, offline_pip).returncode == 0
+    assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
+    assert _run(["git", "commit", "-qm", "init"], repo, offline_pip).returncode == 0
+
+    render = _try_repo(repo, "ecsgen-render", offline_pip)
+    assert render.returncode == 0, render.stdout + render.stderr
+    assert (repo / "modules" / "example" / "main.tf").is_file()  # specs and out from settings
+    assert not (repo / "output").exists()
+    assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0
+    assert _run(["git", "commit", "-qm", "modules"], repo, offline_pip).returncode == 0
+    clean = _try_repo(repo, "ecsgen-check", offline_pip)
+    assert clean.returncode == 0, clean.stdout + clean.stderr

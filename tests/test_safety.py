@@ -141,7 +141,7 @@ def test_a_hand_edited_generated_file_stops_the_render(workdir: Path) -> None:
     assert err == (
         "ecsgen: error: refusing to overwrite generated files edited by hand since ecsgen wrote "
         "them: output/vision/outputs.tf; move the change into the spec (or a hand-written file "
-        "beside the module), or run `ecsgen render --force` to discard it\n"
+        "beside the module), or run `ecsgen render specs --force` to discard it\n"
     )
     assert tree(folder) == before, "nothing written"
     code, out, _ = invoke("check", "specs")

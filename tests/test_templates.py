@@ -130,7 +130,7 @@ def test_a_wrong_repository_setting_is_a_clear_error(workdir: Path) -> None:
     (workdir / "pyproject.toml").write_text('[tool.ecsgen]\ntemplate = "x"\n', encoding="utf-8")
     code, _, err = invoke("render", "specs/starter.py")
     assert code == 2
-    assert "[tool.ecsgen]: unknown setting(s) ['template']; allowed: spec-timeout, templates" in err
+    assert "[tool.ecsgen]: unknown setting(s) ['template']; allowed: specs, out, templates" in err
     (workdir / "pyproject.toml").write_text('[tool.ecsgen]\ntemplates = "nowhere"\n')
     code, _, err = invoke("render", "specs/starter.py")
     assert code == 2 and "'nowhere' is not a folder" in err

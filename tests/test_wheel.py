@@ -40,6 +40,14 @@ def test_installed_wheel_renders_the_examples(tmp_path: Path) -> None:
     (wheel,) = dist.glob("ecsgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "gen/templates/job.tf.j2" in names and "gen/py.typed" in names
+    # every module and subpackage of the source folder gen/ is in the wheel, under the import
+    # package's name (the folder where py.typed is), and nothing else claims a top-level name
+    package = next(n for n in names if n.endswith("/py.typed")).split("/")[0]
+    source = ROOT / "gen"
+    for module in sorted(source.rglob("*.py")):
+        assert f"{package}/{module.relative_to(source).as_posix()}" in names, module
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {package}, tops
     target = tmp_path / "site"
     subprocess.run(
         [

@@ -1,12 +1,22 @@
 """`README.md.j2`: the values of the module's README: the jobs table, terraform-docs style
-inputs, outputs and resources, and the usage snippet."""
+inputs, outputs and resources, the usage snippet, and for the ML engineer who runs the jobs a
+Mermaid diagram of the team's stack and a table of what each job holds while it runs, all
+decided from the model so that they are always right.
+
+Costs are given as resource-hours (instance-hours or task-hours, vCPU-hours and GB-hours), not in
+dollars: prices differ by region, purchase option and date, and Spot prices move; multiply by
+your region's list price (https://aws.amazon.com/ec2/pricing/on-demand/,
+https://aws.amazon.com/fargate/pricing/) or your negotiated rate.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import cast
 
 from gen import hcl
+from gen.model.job import JobView
 from gen.model.job.state_machines import duration
 from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
 from gen.model.kms import KEY_ACTIONS, LOGS_ACTIONS
@@ -17,18 +27,22 @@ from gen.validate import Ec2Compute, JobConfig
 from gen.validate.config import EfsVolume
 from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
-__all__ = ["readme_view"]
+__all__ = ["IDLE_TAIL_MINUTES", "CostRow", "cost_rows", "mermaid", "ordinal", "readme_view"]
 
 REGISTRY_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
 # After a run ends, ECS's scale-in alarm needs 15 one-minute data points before the Auto Scaling
-# group shrinks (cluster-auto-scaling.html); managed termination protection keeps the instances
-# protected until then, so setting the group's desired capacity to 0 earlier would not stand.
-IDLE_MINUTES = 15
+# group shrinks: "CloudWatch scale-in alarms require 15 data points (15 minutes) before the
+# scale-in process for the Auto Scaling group starts" (Amazon ECS developer guide,
+# cluster-auto-scaling; /work/shared/research/real-aws-review-runs.md 7.2). Managed termination
+# protection keeps the instances protected until then, so setting the group's desired capacity
+# to 0 earlier would not stand. Fargate stops billing when the tasks stop.
+IDLE_TAIL_MINUTES = 15
+HOURS_PER_DAY = 24
 
 
 def ordinal(number: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 101st."""
-    if number % 100 in (11, 12, 13):
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st, 101st, 111th."""
+    if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
 
@@ -51,17 +65,12 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
             )
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
-            per_day = config.max_nodes * 24
-            cost = (
-                f"{config.max_nodes} x {compute.instance.name} instance(s) running: "
-                f"{per_day} instance-hours a day"
-            )
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
-            cost = ""
         idle = (
-            f"at least {config.max_nodes * IDLE_MINUTES} instance-minutes "
-            f"({config.max_nodes} x {compute.instance.name} for {IDLE_MINUTES} minutes or more)"
+            f"at least {config.max_nodes * IDLE_TAIL_MINUTES} instance-minutes "
+            f"({config.max_nodes} x {compute.instance.name} "
+            f"for {IDLE_TAIL_MINUTES} minutes or more)"
             if isinstance(compute, Ec2Compute)
             else ""
         )
@@ -78,7 +87,6 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "workers": job.names.workers_service,
                 "nodes_variable": f"{job.names.ident}_nodes",
                 "nodes_rule": rule,
-                "cost": cost,
                 "keep_running": config.keep_running,
                 "run_variable": job.completion.run_variable,
                 "run_parameter": job.names.run_parameter,
@@ -225,6 +233,9 @@ def readme_view(module: Module) -> dict[str, object]:
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),
         "topic": module.notifications.topic.name,
+        "mermaid": mermaid(module),
+        "costs": cost_rows(module),
+        "idle_tail_minutes": IDLE_TAIL_MINUTES,
         "restart_period": RESTART_ATTEMPT_PERIOD,
         "terraform_version": TERRAFORM_VERSION,
         "aws_version": AWS_PROVIDER_VERSION,
@@ -268,3 +279,141 @@ def _key_policy_text(module: Module) -> list[str]:
         },
     ]
     return json.dumps(statements, indent=2).split("\n")
+
+
+def _label(text: str) -> str:
+    """A Mermaid node or edge label, quoted: `"` and the characters Mermaid reads as markup
+    become entity codes."""
+    escaped = text.replace("&", "#amp;").replace('"', "#quot;")
+    return '"' + escaped.replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>") + '"'
+
+
+def _capacity(job: JobView) -> str:
+    compute = job.config.compute
+    if isinstance(compute, Ec2Compute):
+        spot = ", Spot" if compute.spot else ""
+        return (
+            f"capacity provider {job.names.capacity_provider}\n"
+            f"Auto Scaling group {job.names.autoscaling_group}\n"
+            f"{compute.instance.name}{spot}, {_nodes(job)} node(s)"
+        )
+    return f"Fargate {compute.cpu} CPU units / {compute.memory} MiB\n{_nodes(job)} task(s)"
+
+
+def _nodes(job: JobView) -> str:
+    config = job.config
+    if config.elastic:
+        return f"{config.min_nodes} to {config.max_nodes}"
+    return str(config.max_nodes)
+
+
+def mermaid(module: Module) -> list[str]:
+    """The lines of a Mermaid flowchart of the team's stack: per job its capacity, the leader
+    and workers services, the Cloud Map name they rendezvous at, and the completion path
+    (EventBridge rules, the Step Functions state machine, the SSM run record, the SNS topic)."""
+    team = module.team.name
+    lines = ["flowchart LR"]
+    lines.append(f"  subgraph cluster[{_label(f'ECS cluster {team}')}]")
+    for index, job in enumerate(module.jobs):
+        j = f"j{index}"
+        workers = max(job.config.max_nodes - 1, 0)
+        leader = f"service {job.names.leader_service}\n1 task"
+        others = f"service {job.names.workers_service}\n{workers} task(s) at most"
+        lines.extend(
+            [
+                f"    subgraph {j}[{_label(f'job {job.name}')}]",
+                f"      {j}_capacity[{_label(_capacity(job))}]",
+                f"      {j}_leader[{_label(leader)}]",
+                f"      {j}_workers[{_label(others)}]",
+                "    end",
+            ]
+        )
+    lines.append("  end")
+    topic = str(module.notifications.topic.name)
+    lines.append(f"  topic[{_label(f'SNS topic {topic}')}]")
+    for index, job in enumerate(module.jobs):
+        j = f"j{index}"
+        names = job.names
+        completion = job.completion
+        rules = "\n".join(["EventBridge rules", *(str(r.name) for r in completion.rules)])
+        machine = f"Step Functions {job.state_machines.machine.name}"
+        lines.extend(
+            [
+                f"  {j}_dns[{_label(f'Cloud Map {names.rendezvous_host}')}]",
+                f"  {j}_rules[{_label(rules)}]",
+                f"  {j}_sfn[{_label(machine)}]",
+                f"  {j}_capacity -->|{_label('runs')}| {j}_leader",
+                f"  {j}_capacity -->|{_label('runs')}| {j}_workers",
+                f"  {j}_leader -->|{_label('registers')}| {j}_dns",
+                f"  {j}_workers -->|{_label('c10d rendezvous')}| {j}_dns",
+                f"  {j}_leader -.->|{_label('task stopped')}| {j}_rules",
+                f"  {j}_rules --> {j}_sfn",
+            ]
+        )
+        if completion.stops:
+            lines.extend(
+                [
+                    f"  {j}_run[{_label(f'SSM parameter {names.run_parameter}')}]",
+                    f"  {j}_sfn -->|{_label('records the run')}| {j}_run",
+                    f"  {j}_sfn -.->|{_label('0 tasks when it ends')}| {j}_leader",
+                ]
+            )
+        lines.append(f"  {j}_sfn -->|{_label('outcome')}| topic")
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    """What one job holds while it runs, at one size (elastic jobs: one row at min, one at max)."""
+
+    job: str
+    capacity: str  # "g5.12xlarge (Spot)" or "Fargate 1 vCPU / 2 GB"
+    nodes: int
+    per_hour: str  # "2 instance-hours (96 vCPU-hours, 384 GB-hours)"
+    per_day: str
+    after_run: str  # what stays billed after the run ends
+
+
+def _hours(nodes: int, vcpus: float, gib: float, hours: int, unit: str) -> str:
+    count = nodes * hours
+    return f"{count:g} {unit}-hours ({count * vcpus:g} vCPU-hours, {count * gib:g} GB-hours)"
+
+
+def cost_rows(module: Module) -> list[CostRow]:
+    """One row per job and size: capacity x nodes per hour and per 24 h day of training, in
+    instance-hours (EC2) or task-hours (Fargate) with their vCPU and GB hours, and the idle
+    tail after the run ends."""
+    rows: list[CostRow] = []
+    for job in module.jobs:
+        config = job.config
+        compute = config.compute
+        sizes = (
+            sorted({config.min_nodes, config.max_nodes}) if config.elastic else [config.max_nodes]
+        )
+        for nodes in sizes:
+            if isinstance(compute, Ec2Compute):
+                instance = compute.instance
+                vcpus, gib, unit = float(instance.vcpus), float(instance.memory_gib), "instance"
+                spot = " **Spot**" if compute.spot else " on-demand"
+                capacity = f"`{instance.name}`{spot} ({instance.gpus} x {instance.gpu_model})"
+                tail = (
+                    f"{nodes} instance(s) for at least {IDLE_TAIL_MINUTES} min "
+                    f"(>= {nodes * IDLE_TAIL_MINUTES / 60:g} instance-hours) until scale-in"
+                )
+            else:
+                vcpus, gib, unit = compute.cpu / 1024, compute.memory / 1024, "task"
+                capacity = f"Fargate {vcpus:g} vCPU / {gib:g} GB"
+                tail = "nothing: Fargate stops billing when the tasks stop"
+            if config.keep_running:
+                tail = "runs until stopped (`keep_running`)"
+            rows.append(
+                CostRow(
+                    job=config.name,
+                    capacity=capacity,
+                    nodes=nodes,
+                    per_hour=_hours(nodes, vcpus, gib, 1, unit),
+                    per_day=_hours(nodes, vcpus, gib, HOURS_PER_DAY, unit),
+                    after_run=tail,
+                )
+            )
+    return rows
