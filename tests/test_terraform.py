@@ -118,6 +118,16 @@ MOCKS = """mock_provider "aws" {
       arn = "arn:aws:sns:us-east-1:123456789012:mock"
     }
   }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:mock"
+    }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
   mock_resource "aws_ecs_capacity_provider" {
     defaults = {
       arn = "arn:aws:ecs:us-east-1:123456789012:capacity-provider/mock"
