@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -161,6 +160,8 @@ def _run(
 
             text = f"{type(exc).__name__}: {safe_text(exc)}"
             _report(command, 2, [item("internal", text)], modules)
+        import traceback  # noqa: PLC0415 - only for a bug
+
         click.echo(f"ecsgen: internal error (please report): {safe_text(exc)}", err=True)
         click.echo(traceback.format_exc(), err=True, nl=False)
         sys.exit(2)

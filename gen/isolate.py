@@ -28,6 +28,7 @@ import selectors
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -139,13 +140,18 @@ def _fork(paths: Sequence[Path], inherited: Sequence[_Loader]) -> _Loader:
 
 
 def _die_with_parent() -> None:
-    """Linux: the kernel kills this child when the parent dies (a CI step timeout killing
-    ecsgen must not leave an endless spec spinning); elsewhere nothing."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes  # noqa: PLC0415 - only in the loading children
+    """End this loading child when its parent is gone (a CI step timeout that kills ecsgen must
+    not leave an endless spec spinning): a daemon thread looks every half second. (It runs
+    beside spec code, which holds the interpreter at most a few milliseconds at a time.)"""
+    parent = os.getppid()
 
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ecsgen-parent-watch", daemon=True).start()
 
 
 def _messages(loader: _Loader, data: bytes) -> list[tuple[str, object]]:

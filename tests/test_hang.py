@@ -227,3 +227,43 @@ def test_the_spec_time_limit_is_a_repository_setting(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.ecsgen]\nspec-timeout = "soon"\n')
     code, err = run_bounded(tmp_path, ["check", "specs"])
     assert code == 2 and "spec-timeout" in err and "Traceback" not in err, err
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie nobody reaps (PID 1 of a container may not) has ended too
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_a_spec_left_running_by_a_killed_ecsgen_ends_too(tmp_path: Path) -> None:
+    write_specs(tmp_path / "specs", nodes=1)
+    spec = tmp_path / "specs" / "alpha.py"
+    spec.write_text(
+        "import os, pathlib\npathlib.Path('spec-pid').write_text(str(os.getpid()))\n"
+        "while True:\n    pass\n" + spec.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    flag = tmp_path / "spec-pid"
+
+    def kill_ecsgen(pid: int) -> None:
+        deadline = time.monotonic() + BOUND
+        while not flag.exists() or not flag.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, "the spec never ran"
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGKILL)  # as a CI step timeout would
+
+    code, _ = run_bounded(tmp_path, ["check", "specs"], during=kill_ecsgen)
+    assert code == -signal.SIGKILL
+    child = int(flag.read_text(encoding="utf-8"))
+    deadline = time.monotonic() + 10
+    while not _gone(child):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the spec's loading process outlived ecsgen")
+        time.sleep(0.05)
