@@ -228,8 +228,12 @@ def _jobs(example_configs: dict[str, TeamConfig]) -> list[tuple[str, str]]:
 
 
 JOBS = [
+    ("frontier", "neuron-7b"),
+    ("frontier", "pretrain"),
     ("llm", "pretrain"),
     ("llm", "eval"),
+    ("ranking", "eval"),
+    ("ranking", "two-tower"),
     ("recsys", "dlrm"),
     ("speech", "whisper-ft"),
     ("starter", "ai-training"),
