@@ -248,7 +248,7 @@ provider "aws" {{
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   s3_use_path_style           = true
-  max_retries                 = 3
+  max_retries                 = 5 # moto's server races (dict changed size during iteration: HTTP 500) with seven teams applying
 
   endpoints {{
 {endpoints}
