@@ -45,11 +45,14 @@ def test_image_change_replaces_task_definitions_and_updates_services(tmp_path: P
         "aws_ecs_task_definition.ai_training_worker",
     )
     assert impact.change == (
+        # the rules match the leader's task definition ARN, a new revision's after the change
+        "aws_cloudwatch_event_rule.ai_training_failed",
+        "aws_cloudwatch_event_rule.ai_training_finished",
         "aws_ecs_service.ai_training_leader",
         "aws_ecs_service.ai_training_workers",
     )
     assert (impact.add, impact.remove, impact.warnings) == ((), (), ())
-    assert impact.counts() == (2, 2, 2), "a replacement counts as one to add and one to remove"
+    assert impact.counts() == (2, 2, 4), "a replacement counts as one to add and one to remove"
 
 
 def test_node_count_change_on_ec2(tmp_path: Path) -> None:
@@ -64,10 +67,14 @@ def test_job_rename_warns_about_logs_and_the_run_record(tmp_path: Path) -> None:
     impact = team_impact("starter", _golden("starter"), new)
     assert "aws_cloudwatch_log_group.ai_training" in impact.remove
     assert "aws_cloudwatch_log_group.ai_train" in impact.add
-    assert len(impact.add) == len(impact.remove) > 20
-    (logs, record) = impact.warnings
+    assert len(impact.add) == len(impact.remove) == 32
+    # the run-progress parameter (counts of the run in flight) is removed without a warning
+    assert "aws_ssm_parameter.ai_training_run_progress" in impact.remove
+    (logs, states, record) = impact.warnings
     assert logs.startswith("aws_cloudwatch_log_group.ai_training: the log group")
     assert "/ecs/starter/ai-training" in logs and "keep_logs=True" in logs
+    assert states.startswith("aws_cloudwatch_log_group.ai_training_states: the log group")
+    assert "/aws/vendedlogs/states/starter-ai-training" in states and "keep_logs=True" in states
     assert record.startswith("aws_ssm_parameter.ai_training_run: the run record")
     assert "aws ssm get-parameter --name /ecsgen/starter/ai-training/run" in record
     (note,) = impact.notes
@@ -79,15 +86,24 @@ def test_kept_log_group_is_a_note_not_a_warning(tmp_path: Path) -> None:
     """A log group applied with skip_destroy stays in AWS: no warning, a note on clean-up."""
     old = _golden("starter")
     name = "job_ai_training.tf"
-    old[name] = old[name].replace(
+    assert old[name].count("  retention_in_days = var.log_retention_days\n") == 2
+    old[name] = old[name].replace(  # both groups, the job's and its state machine's
         "  retention_in_days = var.log_retention_days\n",
         "  retention_in_days = var.log_retention_days\n  skip_destroy      = true\n",
     )
     new = _variant(tmp_path, "starter", 'name="ai-training"', 'name="ai-train"')
     impact = team_impact("starter", old, new)
     assert [w.split(":")[0] for w in impact.warnings] == ["aws_ssm_parameter.ai_training_run"]
-    kept = [n for n in impact.notes if n.startswith("aws_cloudwatch_log_group.ai_training:")]
-    assert kept and "aws logs delete-log-group --log-group-name /ecs/starter/ai-training" in kept[0]
+    kept = [n for n in impact.notes if n.startswith("aws_cloudwatch_log_group.")]
+    assert [n.split(":")[0] for n in kept] == [
+        "aws_cloudwatch_log_group.ai_training",
+        "aws_cloudwatch_log_group.ai_training_states",
+    ]
+    assert "aws logs delete-log-group --log-group-name /ecs/starter/ai-training" in kept[0]
+    assert (
+        "aws logs delete-log-group --log-group-name /aws/vendedlogs/states/starter-ai-training"
+        in kept[1]
+    )
 
 
 def test_team_removal_removes_every_resource_and_warns() -> None:
@@ -95,13 +111,17 @@ def test_team_removal_removes_every_resource_and_warns() -> None:
     impact = team_impact("llm", old, {})
     assert impact.removed_team and not impact.add
     assert set(impact.remove) == {a for a in addresses(old) if not a.startswith("data.")}
-    kinds = sorted(w.split(".")[0] for w in impact.warnings)
-    assert kinds == [
-        "aws_cloudwatch_log_group",
-        "aws_cloudwatch_log_group",
-        "aws_sns_topic",
-        "aws_ssm_parameter",  # the eval job keeps running: it has no run record
+    warned = sorted(w.split(":")[0] for w in impact.warnings)
+    assert warned == [
+        "aws_cloudwatch_log_group.eval",
+        "aws_cloudwatch_log_group.eval_states",
+        "aws_cloudwatch_log_group.pretrain",
+        "aws_cloudwatch_log_group.pretrain_states",
+        "aws_sns_topic.notifications",
+        # the eval job keeps running: it has no run record; pretrain_run_progress is no warning
+        "aws_ssm_parameter.pretrain_run",
     ]
+    assert "aws_ssm_parameter.pretrain_run_progress" in impact.remove
     assert summary_lines(impact)[0].startswith("team llm (the team's module is removed):")
     assert not any(line.startswith("  - ") for line in summary_lines(impact)), "counted, not listed"
 

@@ -1,5 +1,6 @@
 """`Team(keep_logs=True)`: every log group of the team gets `skip_destroy = true` (parsed back
-as data), and nothing else changes; without it no log group has the argument. The apply on moto
+as data), the jobs' and their state machines' (`<job>_states`) alike, and nothing else changes;
+without it no log group has the argument. The apply on moto
 is in tests/test_impact_plan.py."""
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ def _groups(files: dict[str, str]) -> dict[str, dict[str, object]]:
 def test_keep_logs_sets_skip_destroy_on_every_log_group(tmp_path: Path) -> None:
     kept = _render(tmp_path, " keep_logs=True,")
     plain = _render(tmp_path, "")
-    assert {k: v.get("skip_destroy") for k, v in _groups(kept).items()} == {"a": True, "b": True}
-    assert {k: v.get("skip_destroy") for k, v in _groups(plain).items()} == {"a": None, "b": None}
+    groups = ["a", "a_states", "b", "b_states"]
+    assert {k: v.get("skip_destroy") for k, v in _groups(kept).items()} == dict.fromkeys(
+        groups, True
+    )
+    assert {k: v.get("skip_destroy") for k, v in _groups(plain).items()} == dict.fromkeys(groups)
     assert _render(tmp_path, " keep_logs=False,") == plain
     changed = {n for n in kept if n != "README.md" and kept[n] != plain[n]}
     assert changed == {"job_a.tf", "job_b.tf"}
     for name in changed:
         removed = [x for x in plain[name].splitlines() if x not in kept[name].splitlines()]
         added = [x for x in kept[name].splitlines() if x not in plain[name].splitlines()]
-        assert (removed, added) == ([], ["  skip_destroy      = true"])
+        assert (removed, added) == ([], ["  skip_destroy      = true"] * 2), "both groups"
