@@ -8,9 +8,10 @@ changes tests/test_impact_plan.py makes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-__all__ = ["FORCE_NEW", "STATEFUL"]
+__all__ = ["FORCE_NEW", "NOT_STATEFUL", "STATEFUL"]
 
 # Arguments whose change replaces the resource (hashicorp/aws 5.x: `ForceNew` or
 # `RequiresReplace` in each resource's schema). "*" : any argument but those listed after "!".
@@ -66,3 +67,11 @@ STATEFUL: Mapping[str, tuple[str, str]] = {
         "if it is created again (a renamed team, say), every email subscriber must confirm again",
     ),
 }
+
+# A job's run-progress parameter (`aws_ssm_parameter.<job>_run_progress`) is an SSM parameter
+# but no run record: it holds only the failures counted in the run in flight (run id, count,
+# task ids), scratch state for the state machine. Deleting it loses nothing to read back: the
+# job's run record goes with it (its warning says so: the job starts again as a new run, whose
+# count starts at zero). A warning for it would only repeat that one, with the run record's
+# wording ("the run id, its status and failure count"), which describes another parameter.
+NOT_STATEFUL = re.compile(r"aws_ssm_parameter\.[A-Za-z_][\w-]*_run_progress")

@@ -7,6 +7,7 @@ and each command loads only what it uses.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -167,7 +168,16 @@ def _run(
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, keeping the words it was given: a broken repository setting is found
+    before the command parses its own options, and its `--format json` still gets a report."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["ecsgen.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecsgen")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -185,6 +195,13 @@ def main(ctx: click.Context) -> None:
     try:
         defaults = defaults_for(command, Path.cwd())
     except SettingError as exc:
+        args = ctx.meta.get("ecsgen.args", [])
+        if "--format=json" in args or any(
+            a == "--format" and b == "json" for a, b in itertools.pairwise(args)
+        ):  # the report is printed whatever happens, a broken setting included
+            from gen.report import error_items  # noqa: PLC0415
+
+            _report(command, exc.exit_code, error_items(exc))
         click.echo(f"ecsgen: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     ctx.default_map = {command: defaults} if defaults else None

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from gen.aws_rules import FORCE_NEW, STATEFUL
+from gen.aws_rules import FORCE_NEW, NOT_STATEFUL, STATEFUL
 from gen.hcl import Expr, Heredoc
 
 __all__ = [
@@ -399,18 +399,9 @@ def _name(body: Mapping[str, object]) -> str:
     return value if isinstance(value, str) else "(its name is computed)"
 
 
-# A job's run-progress parameter (`aws_ssm_parameter.<job>_run_progress`) is an SSM parameter
-# but no run record: it holds only the failures counted in the run in flight (run id, count,
-# task ids), scratch state for the state machine. Deleting it loses nothing to read back: the
-# job's run record goes with it (its warning says so: the job starts again as a new run, whose
-# count starts at zero). A warning for it would only repeat that one, with the run record's
-# wording ("the run id, its status and failure count"), which describes another parameter.
-_NOT_STATEFUL = re.compile(r"aws_ssm_parameter\.[A-Za-z_][\w-]*_run_progress")
-
-
 def _stateful(address: str, body: Mapping[str, object]) -> str:
     kind = address.split(".", 1)[0]
-    if kind not in STATEFUL or body.get("skip_destroy") is True or _NOT_STATEFUL.fullmatch(address):
+    if kind not in STATEFUL or body.get("skip_destroy") is True or NOT_STATEFUL.fullmatch(address):
         return ""
     lost, action = STATEFUL[kind]
     name = _name(body)

@@ -316,16 +316,26 @@ EVAL_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/mrk-0a1b2c3d4e5f60718293a4b5c6d
 
 def test_team_key_encrypts_logs_and_topic(examples: dict[str, dict[str, Any]]) -> None:
     job = examples["frontier"]["job_pretrain.tf"]
-    (group,) = _blocks(job, "resource", "aws_cloudwatch_log_group").values()
-    assert group["kms_key_id"] == TEAM_KEY
-    topic = _blocks(examples["frontier"]["main.tf"], "resource", "aws_sns_topic")["notifications"]
+    groups = _blocks(job, "resource", "aws_cloudwatch_log_group")
+    assert set(groups) == {"pretrain", "pretrain_states"}, "the containers' and the state machines'"
+    assert {label: g["kms_key_id"] for label, g in groups.items()} == {
+        "pretrain": TEAM_KEY,
+        "pretrain_states": TEAM_KEY,
+    }
+    main = examples["frontier"]["main.tf"]
+    topic = _blocks(main, "resource", "aws_sns_topic")["notifications"]
     assert topic["kms_master_key_id"] == TEAM_KEY
-    other = _blocks(examples["llm"]["main.tf"], "resource", "aws_sns_topic")["notifications"]
-    assert other["kms_master_key_id"] == "alias/aws/sns", "no team key: the AWS-managed key"
-    (llm_group, *_) = _blocks(
+    assert "aws_kms_key" not in str(main), "with the team's key, no key of the module's own"
+    other = examples["llm"]["main.tf"]
+    topic = _blocks(other, "resource", "aws_sns_topic")["notifications"]
+    assert topic["kms_master_key_id"] == "aws_kms_key.notifications.arn", (
+        "no team key: a key of the module's own, which CloudWatch alarms may use"
+    )
+    assert "notifications" in _blocks(other, "resource", "aws_kms_key")
+    for llm_group in _blocks(
         examples["llm"]["job_pretrain.tf"], "resource", "aws_cloudwatch_log_group"
-    ).values()
-    assert "kms_key_id" not in llm_group
+    ).values():
+        assert "kms_key_id" not in llm_group
 
 
 def test_roles_may_use_exactly_their_keys(examples: dict[str, dict[str, Any]]) -> None:
@@ -344,7 +354,11 @@ def test_roles_may_use_exactly_their_keys(examples: dict[str, dict[str, Any]]) -
         for label, statements in _blocks(
             examples["llm"][file], "data", "aws_iam_policy_document"
         ).items():
-            assert "kms" not in str(statements), (file, label)
+            if label.endswith("_states"):  # publishing to the topic under the module's own key
+                assert "aws_kms_key.notifications.arn" in str(statements), (file, label)
+                assert TEAM_KEY not in str(statements), (file, label)
+            else:
+                assert "kms" not in str(statements), (file, label)
 
 
 def test_key_policy_statements_are_output_and_documented(

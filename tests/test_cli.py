@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from gen import __version__, write
 from gen.cli import main
+from gen.write import journal as write_journal
 from tests.conftest import EXAMPLES
 
 SPEC = """from gen import Fargate, Job, Team
@@ -125,7 +126,7 @@ def test_a_failed_write_leaves_the_previous_output_whole(
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     (workdir / "specs" / "vision.py").write_text(SPEC.format(job="vit"), encoding="utf-8")
     calls = {"n": 0}
-    real = write.os.fsync
+    real = write_journal.os.fsync
 
     def failing_fsync(fd: int) -> None:
         calls["n"] += 1
@@ -133,7 +134,7 @@ def test_a_failed_write_leaves_the_previous_output_whole(
             raise OSError(28, "No space left on device")
         real(fd)
 
-    monkeypatch.setattr(write.os, "fsync", failing_fsync)
+    monkeypatch.setattr(write_journal.os, "fsync", failing_fsync)
     result = CliRunner().invoke(main, ["render", "specs"])
     assert result.exit_code != 0
     after = {p.name: p.read_bytes() for p in folder.iterdir()}

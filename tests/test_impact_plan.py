@@ -346,8 +346,11 @@ def test_keep_logs_keeps_the_log_group_through_a_job_rename(
         }
         assert [w.split(":")[0] for w in team_impact("keep", without, renamed).warnings] == [
             "aws_cloudwatch_log_group.alpha",
+            "aws_cloudwatch_log_group.alpha_states",
             "aws_ssm_parameter.alpha_run",
-        ], "without keep_logs the same rename warns about the logs"
+        ], (
+            "without keep_logs the same rename warns about the logs (the job's and its state machines')"
+        )
         _swap(module, renamed)
         terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
         groups = {

@@ -39,7 +39,7 @@ def test_init_then_render_and_check_with_no_arguments(
     monkeypatch.chdir(repo)
     code, _, err = invoke("render")
     assert code == 0, err
-    assert "into modules/ (example)" in err
+    assert "1 rendered (example), 0 up to date in modules/" in err
     for command in ("check", "validate"):
         code, _, err = invoke(command)
         assert code == 0, (command, err)

@@ -168,7 +168,12 @@ def test_operating_comes_first_and_says_how_to_stop_now(
         headings = re.findall(r"^## (.+)$", files["README.md"], re.M)
         assert headings[0] == "Operating the jobs", (team, headings)
         assert "- Stop it now: `aws ecs update-service" in files["README.md"], team
-        assert "until the 3rd, when" in files["README.md"], team
+        ordinals = re.findall(
+            r"when the (\d+)(st|nd|rd|th) distinct leader task of", files["README.md"]
+        )
+        assert ordinals, team  # every example team has a job that runs to completion
+        for number, suffix in ordinals:
+            assert ordinal(int(number)) == number + suffix, team
 
 
 def test_usage_source_matches_the_init_layout(rendered: dict[str, dict[str, str]]) -> None:

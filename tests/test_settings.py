@@ -53,7 +53,7 @@ def test_no_arguments_from_the_root_and_from_a_subfolder(
 ) -> None:
     code, _, err = invoke("render")
     assert code == 0, err
-    assert "into modules/ (starter, vision)" in err
+    assert "2 rendered (starter, vision), 0 up to date in modules/" in err
     before = _tree(repo)
     assert {"modules/starter/main.tf", "modules/vision/main.tf"} <= before
 
@@ -62,7 +62,7 @@ def test_no_arguments_from_the_root_and_from_a_subfolder(
         code, _, err = invoke(command)
         assert code == 0, (command, err)
     code, _, err = invoke("render")
-    assert "into ../modules/" in err and "0 file(s) changed" in err
+    assert "0 rendered, 2 up to date in ../modules/; 0 files written" in err
     assert _tree(repo) == before  # no second tree below teams/
     assert not (repo / "teams" / "output").exists() and not (repo / "teams" / "modules").exists()
 
@@ -94,10 +94,10 @@ def test_the_command_line_wins(repo: Path) -> None:
 def test_every_setting_is_read(repo: Path) -> None:
     (repo / "tpl").mkdir()
     (repo / "pyproject.toml").write_text(
-        PYPROJECT + 'templates = "tpl"\njobs = 1\nwait = 0.5\nformat = "json"\n',
+        PYPROJECT + 'templates = "tpl"\njobs = 1\nwait = 0.5\nformat = "json"\nspec-timeout = 30\n',
         encoding="utf-8",
     )
-    assert set(SETTINGS) == {"specs", "out", "templates", "jobs", "wait", "format"}
+    assert set(SETTINGS) == {"specs", "out", "templates", "jobs", "wait", "format", "spec-timeout"}
     found = {
         command: defaults_for(command, repo / "teams")
         for command in ("render", "check", "validate")
@@ -109,6 +109,7 @@ def test_every_setting_is_read(repo: Path) -> None:
             "templates": Path("../tpl"),
             "jobs": 1,
             "wait": 0.5,
+            "spec_timeout": 30.0,
         },
         "check": {
             "specs": (Path(),),
@@ -116,6 +117,7 @@ def test_every_setting_is_read(repo: Path) -> None:
             "templates": Path("../tpl"),
             "jobs": 1,
             "fmt": "json",
+            "spec_timeout": 30.0,
         },
         "validate": {"dirs": (Path("../modules"),), "jobs": 1, "fmt": "json"},
     }

@@ -359,6 +359,16 @@ def mermaid(module: Module) -> list[str]:
                 ]
             )
         lines.append(f"  {j}_sfn -->|{_label('outcome')}| topic")
+        timer = job.state_machines.timer
+        if timer is not None:  # max_runtime: started by the leader's first start of a run
+            lines.extend(
+                [
+                    f"  {j}_timer[{_label(f'Step Functions {timer.name}')}]",
+                    f"  {j}_rules -->|{_label('leader started')}| {j}_timer",
+                    f"  {j}_timer -->|{_label('TIMED_OUT at max_runtime')}| {j}_run",
+                    f"  {j}_timer -->|{_label('outcome')}| topic",
+                ]
+            )
     return lines
 
 

@@ -24,8 +24,8 @@ journal and rolls back a team that only has a staging folder, so after a kill at
 next run ends clean; meanwhile `validate` and `check` report the interrupted state.
 """
 
-from gen.write.apply import FAULT_ENV, FAULT_EXIT, ApplyResult, apply, recover
 from gen.write.inspect import inspect_module
+from gen.write.journal import FAULT_ENV, FAULT_EXIT, ApplyResult, apply, recover
 from gen.write.ownership import (
     JOURNAL_NAME,
     MANIFEST_NAME,
