@@ -37,11 +37,11 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from gen import parallel
-from gen.isolate import load_and_validate
-from gen.model import build
-from gen.pipeline import _templates
-from gen.render import render_module
+from ecsgen import parallel
+from ecsgen.isolate import load_and_validate
+from ecsgen.model import build
+from ecsgen.pipeline import _templates
+from ecsgen.render import render_module
 
 
 def work(team, anchor):
@@ -125,7 +125,7 @@ def bench_size(
         specs = make_fleet(work / "specs", count)
         out = work / "output"
         env = environment()
-        ecsgen = [sys.executable, "-m", "gen"]
+        ecsgen = [sys.executable, "-m", "ecsgen"]
         jobs_args = ["--jobs", str(jobs)]
         slow = count >= 500  # a cold render or a validate of a big fleet: once is enough
         heavy_repeat = 1 if slow else repeat
@@ -180,7 +180,7 @@ def bench_size(
             # The older version reads its own examples (newer spec fields are unknown to it).
             make_fleet(work / "old-specs", count, baseline / "examples" / "specs")
             old_env = environment(baseline)
-            old = [sys.executable, "-m", "gen"]
+            old = [sys.executable, "-m", "ecsgen"]
             old_cold = repeated(
                 lambda: measure([*old, "render", "old-specs", "--out", "old"], work, old_env),
                 heavy_repeat,

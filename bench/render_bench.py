@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gen import Fargate, Job, Team
-from gen.load import LoadedSpec, load_specs
-from gen.model import build
-from gen.render import render_module
-from gen.validate import validate
-from gen.verify import verify_files
+from ecsgen import Fargate, Job, Team
+from ecsgen.load import LoadedSpec, load_specs
+from ecsgen.model import build
+from ecsgen.render import render_module
+from ecsgen.validate import validate
+from ecsgen.verify import verify_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +88,7 @@ def cli(args: list[str], repeat: int) -> float:
     for _ in range(repeat):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "gen", *args], cwd=ROOT, check=False, capture_output=True
+            [sys.executable, "-m", "ecsgen", *args], cwd=ROOT, check=False, capture_output=True
         )
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)

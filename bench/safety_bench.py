@@ -21,15 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gen.isolate import load_and_validate  # noqa: E402
-from gen.load import load_specs  # noqa: E402
-from gen.lock import output_lock  # noqa: E402
-from gen.model import build  # noqa: E402
-from gen.render import render_module  # noqa: E402
-from gen.validate import validate  # noqa: E402
-from gen.write import apply, drift, plan  # noqa: E402
+from ecsgen.isolate import load_and_validate  # noqa: E402
+from ecsgen.load import load_specs  # noqa: E402
+from ecsgen.lock import output_lock  # noqa: E402
+from ecsgen.model import build  # noqa: E402
+from ecsgen.render import render_module  # noqa: E402
+from ecsgen.validate import validate  # noqa: E402
+from ecsgen.write import apply, drift, plan  # noqa: E402
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="team{i}", region="us-east-1", jobs=[
     Job(name="train", image="r/x:1", command=["python", "t.py"], nodes=2,
         env={{"A": "1"}}, compute=Fargate(cpu=256, memory=512)),

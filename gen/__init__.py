@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from gen.spec import (
+from .spec import (
     S3,
     CapacityBlock,
     Ec2,

@@ -1,5 +1,5 @@
-"""`python -m gen` runs the ecsgen command line."""
+"""`python -m ecsgen` runs the ecsgen command line."""
 
-from gen.cli import main
+from .cli import main
 
 main()

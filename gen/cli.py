@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from gen import __version__
-from gen.errors import DriftError, EcsgenError, safe_text
-from gen.lock import LOCK_WAIT
+from . import __version__
+from .errors import DriftError, EcsgenError, safe_text
+from .lock import LOCK_WAIT
 
 if TYPE_CHECKING:
-    from gen import pipeline
-    from gen.impact import Impact
-    from gen.progress import Progress
+    from . import pipeline
+    from .impact import Impact
+    from .progress import Progress
 
 __all__ = ["main"]
 
@@ -81,7 +81,7 @@ FORMAT = click.option(
 
 
 def _progress(total: int, label: str) -> Progress:
-    from gen.progress import Progress  # noqa: PLC0415
+    from .progress import Progress  # noqa: PLC0415
 
     return Progress(total, label, sys.stderr)
 
@@ -91,7 +91,7 @@ def _emit(document: dict[str, object]) -> None:
 
 
 def _impact_json(impacts: Sequence[Impact]) -> dict[str, object]:
-    from gen.impact import total  # noqa: PLC0415
+    from .impact import total  # noqa: PLC0415
 
     return {"teams": [i.as_json() for i in impacts], "total": total(impacts).as_json()}
 
@@ -99,7 +99,7 @@ def _impact_json(impacts: Sequence[Impact]) -> dict[str, object]:
 def _drift_text(exc: DriftError, stat: bool, color: bool, rerun: str) -> None:
     """The diff (unless `stat`), each changed team's impact, the footer and the total line.
     The library's notes say "run `ecsgen render`": they name the render that works here."""
-    from gen.diffview import footer, impact_report, paint  # noqa: PLC0415
+    from .diffview import footer, impact_report, paint  # noqa: PLC0415
 
     text = "" if stat else str(exc).replace("`ecsgen render`", f"`{rerun}`")
     text += impact_report(exc.impacts)  # type: ignore[arg-type]
@@ -115,7 +115,7 @@ def _report(
     modules: int | None = None,
     impact: dict[str, object] | None = None,
 ) -> None:
-    from gen.report import document  # noqa: PLC0415
+    from .report import document  # noqa: PLC0415
 
     _emit(document(command, code, items, modules, impact))  # type: ignore[arg-type]
 
@@ -138,7 +138,7 @@ def _run(
         return action()
     except DriftError as exc:
         if fmt == "json":
-            from gen.report import finding_items  # noqa: PLC0415
+            from .report import finding_items  # noqa: PLC0415
 
             impact = _impact_json(exc.impacts)  # type: ignore[arg-type]
             _report(command, exc.exit_code, finding_items(exc.findings), modules, impact)
@@ -148,7 +148,7 @@ def _run(
         sys.exit(exc.exit_code)
     except EcsgenError as exc:
         if fmt == "json":
-            from gen.report import error_items  # noqa: PLC0415
+            from .report import error_items  # noqa: PLC0415
 
             _report(command, exc.exit_code, error_items(exc), modules)
         click.echo(
@@ -157,7 +157,7 @@ def _run(
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - a bug: still a report, and a traceback to send
         if fmt == "json":
-            from gen.report import item  # noqa: PLC0415
+            from .report import item  # noqa: PLC0415
 
             text = f"{type(exc).__name__}: {safe_text(exc)}"
             _report(command, 2, [item("internal", text)], modules)
@@ -189,8 +189,8 @@ def main(ctx: click.Context) -> None:
     command = ctx.invoked_subcommand
     if command is None or command == "init":
         return
-    from gen.errors import SettingError  # noqa: PLC0415
-    from gen.settings import defaults_for  # noqa: PLC0415
+    from .errors import SettingError  # noqa: PLC0415
+    from .settings import defaults_for  # noqa: PLC0415
 
     try:
         defaults = defaults_for(command, Path.cwd())
@@ -199,7 +199,7 @@ def main(ctx: click.Context) -> None:
         if "--format=json" in args or any(
             a == "--format" and b == "json" for a, b in itertools.pairwise(args)
         ):  # the report is printed whatever happens, a broken setting included
-            from gen.report import error_items  # noqa: PLC0415
+            from .report import error_items  # noqa: PLC0415
 
             _report(command, exc.exit_code, error_items(exc))
         click.echo(f"ecsgen: error: {exc}", err=True)
@@ -237,7 +237,7 @@ def _specs(specs: Sequence[Path], command: str) -> Sequence[Path]:
             err=True,
         )
         sys.exit(2)
-    from gen.load import skipped_subfolders  # noqa: PLC0415
+    from .load import skipped_subfolders  # noqa: PLC0415
 
     for folder in skipped_subfolders(specs):
         click.echo(
@@ -299,7 +299,7 @@ def render(
     render per OUT at a time (a lock); a killed render is finished or rolled back by the next.
     Each changed team ends with what its next apply does (resources to add, remove, change).
     """
-    from gen import pipeline  # noqa: PLC0415
+    from . import pipeline  # noqa: PLC0415
 
     specs = _specs(specs, "render")
     rerun = _command(ctx, "render")
@@ -327,8 +327,8 @@ def _render_report(
     result: pipeline.RenderResult, out: Path, elapsed: float, *, color: str, verbose: bool
 ) -> None:
     """What a render did, on stderr: recoveries, discarded edits, files (-v), impact, totals."""
-    from gen.diffview import impact_report, paint, use_color  # noqa: PLC0415
-    from gen.load import display_path  # noqa: PLC0415
+    from .diffview import impact_report, paint, use_color  # noqa: PLC0415
+    from .load import display_path  # noqa: PLC0415
 
     for note in result.notes:
         click.echo(f"ecsgen: {note}", err=True)
@@ -396,8 +396,8 @@ def check(
     With --format json, stdout holds one report (schema/report.schema.json: format_version,
     ok, exit_code, items of {code, message, team, path, line, field}, impact).
     """
-    from gen import pipeline  # noqa: PLC0415
-    from gen.diffview import use_color  # noqa: PLC0415
+    from . import pipeline  # noqa: PLC0415
+    from .diffview import use_color  # noqa: PLC0415
 
     specs = _specs(specs, "check")
     painted = fmt == "text" and use_color(color, sys.stdout)
@@ -431,7 +431,7 @@ def validate(dirs: Sequence[Path], jobs: int | None, fmt: str) -> None:
     files beside the generated ones are allowed; a folder with no generated module is not.
     With --format json, stdout holds one report (schema/report.schema.json), as for check.
     """
-    from gen import pipeline  # noqa: PLC0415
+    from . import pipeline  # noqa: PLC0415
 
     folders = pipeline.module_folders(dirs)
     _run(lambda: pipeline.validate_dirs(folders, jobs, _progress), fmt, "validate", len(folders))
@@ -452,8 +452,8 @@ def init(folder: Path) -> None:
     the module), .gitignore, .pre-commit-config.yaml and a GitHub Actions workflow. Values to
     replace are marked CHANGE ME. Refuses to overwrite any file (exit 2, nothing written).
     """
-    from gen import scaffold  # noqa: PLC0415
-    from gen.load import display_path  # noqa: PLC0415
+    from . import scaffold  # noqa: PLC0415
+    from .load import display_path  # noqa: PLC0415
 
     done = _run(lambda: scaffold.init(folder))
     for name in done.files:

@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from gen.write import MANIFEST_NAME, TeamPlan
+from .write import MANIFEST_NAME, TeamPlan
 
 if TYPE_CHECKING:
-    from gen.errors import Finding
-    from gen.impact import Impact
+    from .errors import Finding
+    from .impact import Impact
 
 __all__ = [
     "COLORS",
@@ -108,7 +108,7 @@ def file_diffs(plan: TeamPlan, findings: Iterable[Finding]) -> list[str]:
     """Unified diffs (disk -> render) of every changed, missing, stale or hand-edited file of
     one team, each after a `# path: why` line; interrupted renders as a line each. The manifest
     is left out (its hashes change with every file; `footer` counts it)."""
-    from gen.load import display_path  # noqa: PLC0415
+    from .load import display_path  # noqa: PLC0415
 
     why = {f.path: f.detail for f in findings}
     texts = [f"# {line}; run `ecsgen render` to finish it\n" for line in plan.pending]
@@ -157,7 +157,7 @@ def footer(findings: Sequence[Finding]) -> str:
 
 def impact_report(impacts: Sequence[Impact]) -> str:
     """Each changed team's summary, then the fleet's total line (empty when nothing changes)."""
-    from gen.impact import summary_lines, total, total_line  # noqa: PLC0415
+    from .impact import summary_lines, total, total_line  # noqa: PLC0415
 
     shown = [i for i in impacts if not i.empty() or i.warnings or i.notes]
     if not shown:

@@ -25,7 +25,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from gen.hcl import Expr, decode_string
+from .hcl import Expr, decode_string
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -480,7 +480,7 @@ def data(text: str) -> dict[str, object]:
     except Exception:  # noqa: BLE001 - whatever it is, python-hcl2's own reading decides
         # Unsupported, or the text does not parse: `loads` raises lark's error with its line
         # and column (the fast lexer keeps offsets only).
-        from gen.hcl import decode  # noqa: PLC0415
+        from .hcl import decode  # noqa: PLC0415
 
         decoded = decode({k: v for k, v in loads(text).items() if not k.startswith("__")})
         assert isinstance(decoded, dict)

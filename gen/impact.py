@@ -27,8 +27,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from gen.aws_rules import FORCE_NEW, NOT_STATEFUL, STATEFUL
-from gen.hcl import Expr, Heredoc
+from .aws_rules import FORCE_NEW, NOT_STATEFUL, STATEFUL
+from .hcl import Expr, Heredoc
 
 __all__ = [
     "Impact",
@@ -132,7 +132,7 @@ class _Module:
 
 
 def _parse(text: str) -> dict[str, object]:
-    from gen.fastparse import data  # noqa: PLC0415 - lark is imported when something changed
+    from .fastparse import data  # noqa: PLC0415 - lark is imported when something changed
 
     return dict(data(text))
 

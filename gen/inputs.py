@@ -31,9 +31,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from gen import __version__
-from gen.load import spec_label
-from gen.validate import TeamConfig
+from . import __version__
+from .load import spec_label
+from .validate import TeamConfig
 
 __all__ = ["canonical", "context", "digest", "fingerprint"]
 
@@ -59,7 +59,7 @@ def templates_dir() -> Path:
     """The bundled templates: inside the installed package, or the repository's top-level
     `templates/`. The renderer loads them from here (`gen.render` imports this, so the digest
     hashes exactly the folder rendered from, and an up-to-date run imports no Jinja)."""
-    packaged = Path(str(resources.files("gen"))) / "templates"
+    packaged = Path(str(resources.files(__package__))) / "templates"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "templates"

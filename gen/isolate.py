@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from gen.errors import InternalError, Problem, SpecError
-from gen.load import display_path, find_spec_files, load_all
-from gen.parallel import default_jobs, shares
-from gen.validate import Checked, TeamConfig, check_each, combine
+from .errors import InternalError, Problem, SpecError
+from .load import display_path, find_spec_files, load_all
+from .parallel import default_jobs, shares
+from .validate import Checked, TeamConfig, check_each, combine
 
 __all__ = ["MIN_SHARE", "SPEC_TIMEOUT", "load_and_validate"]
 

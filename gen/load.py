@@ -25,8 +25,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from types import CodeType
 
-from gen.errors import Problem, SpecError, safe_text
-from gen.spec import Team
+from .errors import Problem, SpecError, safe_text
+from .spec import Team
 
 __all__ = [
     "LoadedSpec",
@@ -260,7 +260,7 @@ def _load_one(path: Path) -> Team | Problem:
             None,
             None,
             "team",
-            f"a spec must define `team = Team(...)` (from gen import Team); got {got}",
+            f"a spec must define `team = Team(...)` (from ecsgen import Team); got {got}",
         )
     return team
 

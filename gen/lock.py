@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gen.errors import LockError, OutputWriteError
-from gen.load import display_path
+from .errors import LockError, OutputWriteError
+from .load import display_path
 
 __all__ = ["LOCK_NAME", "LOCK_WAIT", "output_lock"]
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gen import parallel
-from gen.errors import Finding, OutputError, UnreadableOutputError
-from gen.load import display_path
-from gen.orphans import missing_spec
-from gen.progress import Progress
-from gen.write import MANIFEST_NAME, inspect_module
+from . import parallel
+from .errors import Finding, OutputError, UnreadableOutputError
+from .load import display_path
+from .orphans import missing_spec
+from .progress import Progress
+from .write import MANIFEST_NAME, inspect_module
 
 __all__ = ["module_folders", "validate_dirs"]
 
@@ -21,7 +21,7 @@ ProgressFactory = Callable[[int, str], Progress]
 
 def verify_module_dir(folder: Path) -> list[str]:
     """`gen.verify.verify_module_dir`."""
-    from gen.verify import verify_module_dir as structure  # noqa: PLC0415
+    from .verify import verify_module_dir as structure  # noqa: PLC0415
 
     return structure(folder)
 

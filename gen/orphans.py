@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen.errors import OutputWriteError, WriteConflictError
-from gen.load import display_path
-from gen.write import (
+from .errors import OutputWriteError, WriteConflictError
+from .load import display_path
+from .write import (
     MANIFEST_NAME,
     TeamPlan,
     header_spec,

@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import nodes
 
-from gen.errors import TemplateError
+from .errors import TemplateError
 
 __all__ = ["check_overrides", "override_names"]
 

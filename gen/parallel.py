@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gen.errors import WorkerError
+from .errors import WorkerError
 
 __all__ = ["WorkerError", "default_jobs", "run", "shares", "split"]
 

@@ -19,9 +19,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gen import __version__, inputs, parallel
-from gen.diffview import file_diffs, team_old_files
-from gen.errors import (
+from . import __version__, inputs, parallel
+from .diffview import file_diffs, team_old_files
+from .errors import (
     DriftError,
     Finding,
     OutputError,
@@ -29,16 +29,16 @@ from gen.errors import (
     TemplateError,
     WriteConflictError,
 )
-from gen.impact import Impact, team_impact
-from gen.isolate import SPEC_TIMEOUT, load_and_validate
-from gen.load import display_path
-from gen.lock import LOCK_WAIT, output_lock
-from gen.ondisk import module_folders, validate_dirs
-from gen.orphans import Orphan, find_orphans, prune, remove_empty
-from gen.progress import Progress
-from gen.settings import spec_timeout_setting, templates_setting
-from gen.validate import TeamConfig
-from gen.write import (
+from .impact import Impact, team_impact
+from .isolate import SPEC_TIMEOUT, load_and_validate
+from .load import display_path
+from .lock import LOCK_WAIT, output_lock
+from .ondisk import module_folders, validate_dirs
+from .orphans import Orphan, find_orphans, prune, remove_empty
+from .progress import Progress
+from .settings import spec_timeout_setting, templates_setting
+from .validate import TeamConfig
+from .write import (
     MANIFEST_NAME,
     TeamPlan,
     apply,
@@ -53,7 +53,7 @@ from gen.write import (
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
-    from gen.model import Module
+    from .model import Module
 
 __all__ = [
     "ProgressFactory",
@@ -75,14 +75,14 @@ FRESH_PARALLEL = 256  # teams from which the up-to-date checks run on --jobs pro
 
 def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
     """`gen.model.build`."""
-    from gen.model import build as build_module  # noqa: PLC0415
+    from .model import build as build_module  # noqa: PLC0415
 
     return build_module(team, anchor, templates)
 
 
 def render_module(module: Module, templates: Path | None = None) -> dict[str, str]:
     """`gen.render.render_module`."""
-    from gen.render import render_module as render_files  # noqa: PLC0415
+    from .render import render_module as render_files  # noqa: PLC0415
 
     return render_files(module, templates)
 
@@ -91,7 +91,7 @@ def verify_files(
     module: Module, files: Mapping[str, str], only: Collection[str] | None = None
 ) -> None:
     """`gen.verify.verify_files`."""
-    from gen.verify import verify_files as parse_back  # noqa: PLC0415
+    from .verify import verify_files as parse_back  # noqa: PLC0415
 
     parse_back(module, files, only)
 
@@ -242,7 +242,7 @@ def _team(
 def _templates(templates: Path | None, parallel_run: bool) -> None:
     """`gen.render.prepare`: the override folder checked, templates compiled (before the
     workers fork, for a parallel run)."""
-    from gen.render import prepare  # noqa: PLC0415
+    from .render import prepare  # noqa: PLC0415
 
     prepare(templates, compile_all=parallel_run)
 

@@ -18,11 +18,11 @@ import jinja2.sandbox
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from gen import hcl
-from gen.errors import TemplateError, safe_text
-from gen.inputs import templates_dir
-from gen.model import Decl, Module
-from gen.model.readme import readme_view
+from . import hcl
+from .errors import TemplateError, safe_text
+from .inputs import templates_dir
+from .model import Decl, Module
+from .model.readme import readme_view
 
 __all__ = [
     "SandboxBytecodeCache",
@@ -201,7 +201,7 @@ def prepare(overrides: Path | None = None, compile_all: bool = False) -> None:
     env = environment(folder)
     bundled = bundled_names()
     if folder is not None:
-        from gen.overrides import check_overrides, override_names  # noqa: PLC0415
+        from .overrides import check_overrides, override_names  # noqa: PLC0415
 
         check_overrides(env, folder, bundled)
     if env.bytecode_cache is None:

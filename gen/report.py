@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from gen.errors import (
+from .errors import (
     EcsgenError,
     Finding,
     LockError,

@@ -22,9 +22,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen import __version__
-from gen.errors import EcsgenError
-from gen.load import display_path
+from . import __version__
+from .errors import EcsgenError
+from .load import display_path
 
 __all__ = ["PLACEHOLDER", "InitError", "Scaffold", "init", "scaffold_files"]
 
@@ -46,7 +46,7 @@ reads a file whose name starts with `_` as a spec.
 
 Every value marked {PLACEHOLDER} is a placeholder: replace it with your organisation's own."""
 
-from gen import Network
+from ecsgen import Network
 
 ACCOUNT = "123456789012"  # {PLACEHOLDER}: the AWS account the teams' jobs run in
 REGION = "us-east-1"  # {PLACEHOLDER}: the region of the account's training capacity
@@ -73,7 +73,7 @@ module it writes under modules/<team>/. The README's "Writing a spec" lists ever
 
 from _defaults import NETWORK, REGION, REGISTRY, TAGS
 
-from gen import Fargate, Job, Team
+from ecsgen import Fargate, Job, Team
 
 team = Team(
     name="{TEAM}",

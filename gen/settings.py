@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen.errors import SettingError
-from gen.load import display_path
+from .errors import SettingError
+from .load import display_path
 
 __all__ = [
     "SETTINGS",

@@ -10,11 +10,11 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
-from gen import fastparse
-from gen.errors import OutputError, TemplateError
-from gen.hcl import Expr, Heredoc
-from gen.model import PRESENT, Decl, Module
-from gen.write import has_exact_header, read_regular
+from . import fastparse
+from .errors import OutputError, TemplateError
+from .hcl import Expr, Heredoc
+from .model import PRESENT, Decl, Module
+from .write import has_exact_header, read_regular
 
 __all__ = ["check_decls", "module_rules", "parse", "verify_files", "verify_module_dir"]
 

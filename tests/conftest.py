@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from gen.load import load_specs
-from gen.names import job_names
-from gen.validate import JobConfig, TeamConfig, validate
+from ecsgen.load import load_specs
+from ecsgen.names import job_names
+from ecsgen.validate import JobConfig, TeamConfig, validate
 
 # Hypothesis's per-example deadline is a timing assert: on a loaded 2-core machine a first example
 # that imports or compiles can exceed it. Correctness is what the properties check; speed is the
@@ -185,7 +185,7 @@ SCHEMA = ROOT / "schema" / "report.schema.json"
 
 
 class _CheckedEmit:
-    """`gen.cli._emit` that validates each document against the schema first; `count` says how
+    """`ecsgen.cli._emit` that validates each document against the schema first; `count` says how
     many it validated."""
 
     def __init__(self, emit: Callable[[dict[str, object]], None]) -> None:
@@ -206,7 +206,7 @@ class _CheckedEmit:
 
 @pytest.fixture(autouse=True)
 def _reports_follow_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gen import cli
+    from ecsgen import cli
 
     monkeypatch.setattr(cli, "_emit", _CheckedEmit(cli._emit))
 
@@ -221,7 +221,7 @@ def ecsgen_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         f'PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" '
-        '-c \'import sys; from gen.cli import main; sys.exit(main(prog_name="ecsgen"))\' "$@"\n',
+        '-c \'import sys; from ecsgen.cli import main; sys.exit(main(prog_name="ecsgen"))\' "$@"\n',
         encoding="utf-8",
     )
     script.chmod(0o755)

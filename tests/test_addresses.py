@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gen.impact import addresses, moved_blocks
-from gen.model.moved import Move
-from gen.pipeline import render_in_memory
+from ecsgen.impact import addresses, moved_blocks
+from ecsgen.model.moved import Move
+from ecsgen.pipeline import render_in_memory
 from tests.conftest import EXAMPLES, ROOT
 
 CONTRACT = ROOT / "tests" / "addresses.txt"
@@ -123,7 +123,7 @@ def test_the_contract_file_is_sorted_and_unique() -> None:
 def test_a_move_in_the_table_is_rendered_into_main_tf(
     monkeypatch: pytest.MonkeyPatch, chdir_root: Path
 ) -> None:
-    import gen.model.moved
+    import ecsgen.model.moved
 
     rename = Move(
         "0.0.1",
@@ -131,7 +131,7 @@ def test_a_move_in_the_table_is_rendered_into_main_tf(
         "aws_cloudwatch_log_group.{job}",
         "a test rename",
     )
-    monkeypatch.setattr(gen.model.moved, "MOVES", (rename,))
+    monkeypatch.setattr(ecsgen.model.moved, "MOVES", (rename,))
     files = render_in_memory([EXAMPLES.relative_to(chdir_root) / "llm.py"])["llm"]
     assert moved_blocks(files) == {
         "aws_cloudwatch_log_group.eval_old": "aws_cloudwatch_log_group.eval",

@@ -51,8 +51,8 @@ from typing import Any
 
 import pytest
 
-from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
-from gen.validate.config import EfsVolume, LustreVolume
+from ecsgen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from ecsgen.validate.config import EfsVolume, LustreVolume
 from tests.conftest import OUTPUT, Terraform, ident, unavailable
 from tests.test_completion import completion, shape_problems
 
@@ -917,7 +917,7 @@ def test_unmodified_module_plans_the_placement_group(
             }
 
 
-RENAME_SPEC = """from gen import Ec2, Job, Team
+RENAME_SPEC = """from ecsgen import Ec2, Job, Team
 
 team = Team(
     name="rename",
@@ -935,9 +935,9 @@ team = Team(
 
 
 def _render_team(spec: Path, job: str, folder: Path) -> TeamConfig:
-    from gen.load import load_specs
-    from gen.pipeline import render_in_memory
-    from gen.validate import validate
+    from ecsgen.load import load_specs
+    from ecsgen.pipeline import render_in_memory
+    from ecsgen.validate import validate
 
     spec.write_text(RENAME_SPEC.format(job=job), encoding="utf-8")
     if folder.exists():

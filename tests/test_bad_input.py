@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen import isolate
-from gen.cli import main
+from ecsgen import isolate
+from ecsgen.cli import main
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "bad"
@@ -129,7 +129,7 @@ def test_bad_spec_leaves_previous_output_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     good = (
-        "from gen import Fargate, Job, Team\nteam = Team(name='vision', region='us-east-1', "
+        "from ecsgen import Fargate, Job, Team\nteam = Team(name='vision', region='us-east-1', "
         "jobs=[Job(name='a', image='r/x:1', command=['python', 't.py'], "
         "compute=Fargate(cpu=256, memory=512))])\n"
     )

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from gen import catalog
-from gen.hcl import Expr
-from gen.load import load_specs
-from gen.model import build
-from gen.render import render_module
-from gen.validate import validate
-from gen.verify import parse
+from ecsgen import catalog
+from ecsgen.hcl import Expr
+from ecsgen.load import load_specs
+from ecsgen.model import build
+from ecsgen.render import render_module
+from ecsgen.validate import validate
+from ecsgen.verify import parse
 from tests.conftest import EXAMPLES, ROOT
 
 ACCOUNT = "123456789012"
@@ -88,7 +88,7 @@ def _statements(doc: dict[str, Any], label: str) -> dict[str, dict[str, Any]]:
 def test_ulimit_names_are_the_ones_ecs_takes() -> None:
     import botocore.session
 
-    from gen.validate.limits import ULIMIT_NAMES
+    from ecsgen.validate.limits import ULIMIT_NAMES
 
     enum = botocore.session.get_session().get_service_model("ecs").shape_for("UlimitName").enum
     assert sorted(ULIMIT_NAMES) == sorted(enum)
@@ -286,7 +286,7 @@ def test_examples_without_these_features_are_unchanged_by_them(
 def test_a_resource_group_of_reservations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     group = f"arn:aws:resource-groups:us-east-1:{ACCOUNT}:group/vision-odcrs"
     (tmp_path / "vision.py").write_text(
-        "from gen import Ec2, Job, Team\n"
+        "from ecsgen import Ec2, Job, Team\n"
         "team = Team(name='vision', region='us-east-1', jobs=[Job(name='resnet', "
         "image='r/x:1', command=['python', 't.py'], nodes=2, "
         f"compute=Ec2(instance_type='g5.2xlarge', reservation={group!r}))])\n",
@@ -441,7 +441,7 @@ def test_neuron_catalog_rows() -> None:
 
 def test_fargate_can_run_arm64(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "vision.py").write_text(
-        "from gen import Fargate, Job, Team\n"
+        "from ecsgen import Fargate, Job, Team\n"
         "team = Team(name='vision', region='us-east-1', jobs=[Job(name='eval', "
         "image='r/x:1', command=['python', 't.py'], "
         "compute=Fargate(cpu=1024, memory=2048, cpu_architecture='ARM64'))])\n",

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
+from ecsgen.cli import main
 from tests.conftest import ROOT
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="vision", region="us-east-1", jobs=[
     Job(name="{job}", image="r/x:{tag}", command=["python", "t.py"], nodes=2,
         compute=Fargate(cpu=256, memory=512)),
@@ -179,10 +179,10 @@ def test_render_names_removed_files_and_discarded_edits(rendered: Path) -> None:
 
 
 def _run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    """Run `python -m gen ARGS` with stdout on a pseudo-terminal; what it printed there."""
+    """Run `python -m ecsgen ARGS` with stdout on a pseudo-terminal; what it printed there."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gen", *args],
+        [sys.executable, "-m", "ecsgen", *args],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -227,7 +227,7 @@ def test_colour_on_a_terminal_not_in_a_pipe_and_not_with_no_color(
     assert f"{ESC}31m-" in on_terminal and f"{ESC}32m+" in on_terminal, on_terminal[-2000:]
     assert f"{ESC}35m-/+ aws_ecs_task_definition.resnet_leader (replaced)" in on_terminal
     piped = subprocess.run(
-        [sys.executable, "-m", "gen", *args],
+        [sys.executable, "-m", "ecsgen", *args],
         cwd=rendered,
         env=gen_env,
         capture_output=True,
@@ -311,6 +311,6 @@ class _Stream:
     ],
 )
 def test_use_color(choice: str, tty: bool, environ: dict[str, str], expected: bool) -> None:
-    from gen.diffview import use_color
+    from ecsgen.diffview import use_color
 
     assert use_color(choice, _Stream(tty), environ) is expected  # type: ignore[arg-type]

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen import __version__, write
-from gen.cli import main
-from gen.write import journal as write_journal
+from ecsgen import __version__, write
+from ecsgen.cli import main
+from ecsgen.write import journal as write_journal
 from tests.conftest import EXAMPLES
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="vision", region="us-east-1", jobs=[
     Job(name="{job}", image="r/x:1", command=["python", "t.py"], nodes=2,
         compute=Fargate(cpu=256, memory=512)),

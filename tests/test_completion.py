@@ -41,10 +41,10 @@ from typing import Any
 
 import pytest
 
-from gen.hcl import Expr
-from gen.names import job_names
-from gen.validate import JobConfig, TeamConfig
-from gen.verify import parse
+from ecsgen.hcl import Expr
+from ecsgen.names import job_names
+from ecsgen.validate import JobConfig, TeamConfig
+from ecsgen.verify import parse
 from tests.conftest import OUTPUT, ROOT, ident
 
 EVENTS = ROOT / "tests" / "assets" / "events"
@@ -872,13 +872,13 @@ def test_identifiers_agree(example_configs: dict[str, TeamConfig]) -> None:
 def test_parse_back_checks_the_templated_fragments(
     file: str, old: str, new: str, chdir_root: Path
 ) -> None:
-    """gen.verify finds the completion and notification values where the model put them."""
-    from gen.errors import OutputError
-    from gen.load import load_specs
-    from gen.model import build
-    from gen.render import render_module
-    from gen.validate import validate
-    from gen.verify import verify_files
+    """ecsgen.verify finds the completion and notification values where the model put them."""
+    from ecsgen.errors import OutputError
+    from ecsgen.load import load_specs
+    from ecsgen.model import build
+    from ecsgen.render import render_module
+    from ecsgen.validate import validate
+    from ecsgen.verify import verify_files
 
     (team,) = [t for t in validate(load_specs([Path("examples/specs")])) if t.name == "llm"]
     module = build(team)

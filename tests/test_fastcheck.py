@@ -15,11 +15,11 @@ import jinja2
 import pytest
 from click.testing import CliRunner
 
-from gen import inputs, pipeline, render
-from gen.cli import main
-from gen.isolate import load_and_validate
-from gen.model import Module
-from gen.write import JOURNAL_NAME, MANIFEST_NAME, STAGING_NAME, seal
+from ecsgen import inputs, pipeline, render
+from ecsgen.cli import main
+from ecsgen.isolate import load_and_validate
+from ecsgen.model import Module
+from ecsgen.write import JOURNAL_NAME, MANIFEST_NAME, STAGING_NAME, seal
 from tests.test_fleet import tree, write_spec
 
 TEAMS = ("alpha", "bravo", "charlie")
@@ -360,11 +360,11 @@ def test_an_up_to_date_run_imports_no_renderer(fleet: Path) -> None:
     """Modelling, Jinja and the parse-back are imported only when a team is rendered."""
     probe = (
         "import sys\n"
-        "from gen.cli import main\n"
+        "from ecsgen.cli import main\n"
         "try:\n"
         "    main(sys.argv[1:])\n"
         "finally:\n"
-        "    heavy = ('jinja2', 'lark', 'hcl2', 'gen.model', 'gen.render', 'gen.verify')\n"
+        "    heavy = ('jinja2', 'lark', 'hcl2', 'ecsgen.model', 'ecsgen.render', 'ecsgen.verify')\n"
         "    print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
     )
     for command in ("check", "render"):
@@ -386,4 +386,4 @@ def test_an_up_to_date_run_imports_no_renderer(fleet: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 1
-    assert "'jinja2'" in result.stdout and "'gen.render'" in result.stdout
+    assert "'jinja2'" in result.stdout and "'ecsgen.render'" in result.stdout

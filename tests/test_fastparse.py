@@ -1,6 +1,6 @@
-"""The parse-back's one-pass reading (`gen.fastparse.data`) against python-hcl2's own: on every
+"""The parse-back's one-pass reading (`ecsgen.fastparse.data`) against python-hcl2's own: on every
 generated file, on hostile strings and on every construct of the grammar, it must give the data
-`gen.verify` would get from `hcl2.loads`, compared the way `gen.verify` compares (expressions
+`ecsgen.verify` would get from `hcl2.loads`, compared the way `ecsgen.verify` compares (expressions
 without spaces and commas, python-hcl2's `__` metadata left out)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gen import fastparse
-from gen.hcl import Expr, Heredoc, decode, render
-from gen.verify import _canon, parse
+from ecsgen import fastparse
+from ecsgen.hcl import Expr, Heredoc, decode, render
+from ecsgen.verify import _canon, parse
 from tests.conftest import OUTPUT, ROOT
 
 
@@ -139,7 +139,7 @@ def test_a_syntax_error_is_the_error_python_hcl2_raises() -> None:
         with pytest.raises(Exception) as slow:
             hcl2.loads(text)
         assert type(fast.value) is type(slow.value), text
-        # The first line is what `gen.verify` reports (the list of expected tokens after it
+        # The first line is what `ecsgen.verify` reports (the list of expected tokens after it
         # comes from a set, in no fixed order).
         assert str(fast.value).split("\n")[0] == str(slow.value).split("\n")[0], text
         assert "line" in str(fast.value).split("\n")[0]

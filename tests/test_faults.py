@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.lock import output_lock
-from gen.write import FAULT_ENV, FAULT_EXIT, JOURNAL_NAME, STAGING_NAME
+from ecsgen.cli import main
+from ecsgen.lock import output_lock
+from ecsgen.write import FAULT_ENV, FAULT_EXIT, JOURNAL_NAME, STAGING_NAME
 from tests.conftest import ROOT, Terraform
 
-SPEC = """from gen import Ec2, Fargate, Job, Team
+SPEC = """from ecsgen import Ec2, Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="{job}", image="r/x:1", command=["python", "t.py"], nodes={nodes},
         env={{"STEP": "{job}"}}, compute=Fargate(cpu=256, memory=512)),
@@ -183,7 +183,7 @@ def test_two_renders_of_one_folder_at_once(tmp_path: Path) -> None:
             shutil.rmtree(tmp_path / "output", ignore_errors=True)
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "gen", "render", "specs"],
+                [sys.executable, "-m", "ecsgen", "render", "specs"],
                 cwd=tmp_path,
                 env=env,
                 stdout=subprocess.PIPE,

@@ -16,13 +16,13 @@ import hcl2
 import pytest
 from click.testing import CliRunner
 
-from gen import __version__, fastparse, parallel, pipeline
-from gen.cli import main
-from gen.model import Module
-from gen.progress import Progress
+from ecsgen import __version__, fastparse, parallel, pipeline
+from ecsgen.cli import main
+from ecsgen.model import Module
+from ecsgen.progress import Progress
 from tests.conftest import OUTPUT, ROOT
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="train", image="r/x:1", command=["python", "t.py"], nodes=2,
         env={{"STEP": "{step}"}}, compute=Fargate(cpu=256, memory=512)),
@@ -355,8 +355,8 @@ def test_progress_writes_nothing_when_not_a_terminal() -> None:
 
 
 RUN_WITHOUT_DELAY = (
-    "import sys, gen.progress; gen.progress.DELAY = 0.0\n"
-    "from gen.cli import main\n"
+    "import sys, ecsgen.progress; ecsgen.progress.DELAY = 0.0\n"
+    "from ecsgen.cli import main\n"
     "main(sys.argv[1:])\n"
 )
 

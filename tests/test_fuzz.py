@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gen.cli import main
-from gen.spec import S3, Ec2, Fargate, Job, Network, Team
+from ecsgen.cli import main
+from ecsgen.spec import S3, Ec2, Fargate, Job, Network, Team
 
 TRIES = {"runs": 0, "exit 0": 0, "exit 2": 0}
 

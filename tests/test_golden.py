@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from gen.inputs import context, digest
-from gen.isolate import load_and_validate
-from gen.pipeline import render_in_memory
-from gen.settings import templates_setting
-from gen.verify import parse
-from gen.write import MANIFEST_NAME, manifest_text, seal
+from ecsgen.inputs import context, digest
+from ecsgen.isolate import load_and_validate
+from ecsgen.pipeline import render_in_memory
+from ecsgen.settings import templates_setting
+from ecsgen.verify import parse
+from ecsgen.write import MANIFEST_NAME, manifest_text, seal
 from tests.conftest import EXAMPLES, OUTPUT, ROOT
 
 CASES = ROOT / "tests" / "cases"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from gen import ondisk, pipeline
-from gen.cli import main
-from gen.lock import LOCK_NAME, output_lock
+from ecsgen import ondisk, pipeline
+from ecsgen.cli import main
+from ecsgen.lock import LOCK_NAME, output_lock
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="train", image="r/x:1", command=["python", "t.py"], nodes={nodes},
         compute=Fargate(cpu=256, memory=512)),

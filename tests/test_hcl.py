@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gen.hcl import (
+from ecsgen.hcl import (
     Expr,
     Heredoc,
     align,
@@ -263,7 +263,7 @@ def test_hostile_corpus_has_every_kind_of_trouble() -> None:
 
 
 def test_ecr_hosts_are_recognised() -> None:
-    from gen.model.job.iam import ECR_HOST
+    from ecsgen.model.job.iam import ECR_HOST
 
     for host in (
         "123456789012.dkr.ecr.us-east-1.amazonaws.com",

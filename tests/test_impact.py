@@ -1,4 +1,4 @@
-"""The change-impact summary (`gen.impact`) on the examples, without Terraform: addresses added,
+"""The change-impact summary (`ecsgen.impact`) on the examples, without Terraform: addresses added,
 removed, changed, replaced and moved; warnings exactly where data would be lost. The same
 changes are compared with `terraform plan` on moto in tests/test_impact_plan.py."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gen.impact import Impact, addresses, summary_lines, team_impact, total, total_line
-from gen.model.moved import Move, moves_for
-from gen.pipeline import render_in_memory
+from ecsgen.impact import Impact, addresses, summary_lines, team_impact, total, total_line
+from ecsgen.model.moved import Move, moves_for
+from ecsgen.pipeline import render_in_memory
 from tests.conftest import EXAMPLES, OUTPUT
 
 

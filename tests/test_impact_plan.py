@@ -1,4 +1,4 @@
-"""The change-impact summary (`gen.impact`) against what `terraform plan` reports, on moto.
+"""The change-impact summary (`ecsgen.impact`) against what `terraform plan` reports, on moto.
 
 Two example teams (starter: Fargate; recsys: EC2 Spot) are applied once on a moto server shared
 by the whole file, with one `terraform init`. Then each change is rendered into the applied
@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from gen.impact import Impact, moved_blocks, team_impact
-from gen.model.moved import Move
-from gen.pipeline import render_in_memory
-from gen.validate import TeamConfig
+from ecsgen.impact import Impact, moved_blocks, team_impact
+from ecsgen.model.moved import Move
+from ecsgen.pipeline import render_in_memory
+from ecsgen.validate import TeamConfig
 from tests.conftest import EXAMPLES, OUTPUT, Terraform
 from tests.test_apply import _prepare, moto_endpoint, sfn_endpoint  # noqa: F401 - fixtures
 
@@ -199,7 +199,7 @@ def test_team_removal_matches_terraform_plan(
     assert any("aws_cloudwatch_log_group" in w for w in impact.warnings)
 
 
-MOVED_SPEC = """from gen import Fargate, Job, Team
+MOVED_SPEC = """from ecsgen import Fargate, Job, Team
 
 team = Team(
     name="moves",
@@ -240,11 +240,11 @@ def test_moved_blocks_keep_what_an_older_version_created(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Apply a module whose log group and run record have the labels an older ecsgen gave
-    them; render with this code and a `gen.model.moved` table that records the renames; the plan
+    them; render with this code and a `ecsgen.model.moved` table that records the renames; the plan
     moves both (previous_address) and creates, destroys or replaces nothing."""
-    import gen.model.moved
-    from gen.load import load_specs
-    from gen.validate import validate
+    import ecsgen.model.moved
+    from ecsgen.load import load_specs
+    from ecsgen.validate import validate
     from tests.test_apply import _root_config
 
     spec = tmp_path / "moves.py"
@@ -264,7 +264,7 @@ def test_moved_blocks_keep_what_an_older_version_created(
     terraform.ok("init", "-input=false", cwd=tmp_path, timeout=120)
     terraform.ok("apply", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
     try:
-        monkeypatch.setattr(gen.model.moved, "MOVES", MOVES)
+        monkeypatch.setattr(ecsgen.model.moved, "MOVES", MOVES)
         new = render_in_memory([spec])["moves"]
         assert moved_blocks(new) == moved
         impact = team_impact("moves", old, new)
@@ -287,7 +287,7 @@ def test_moved_blocks_keep_what_an_older_version_created(
         terraform.ok("destroy", "-input=false", "-auto-approve", cwd=tmp_path, timeout=300)
 
 
-KEEP_SPEC = """from gen import Fargate, Job, Team
+KEEP_SPEC = """from ecsgen import Fargate, Job, Team
 
 team = Team(
     name="keep",
@@ -314,8 +314,8 @@ def test_keep_logs_keeps_the_log_group_through_a_job_rename(
     """Apply with keep_logs, rename the job, apply: the old log group is still in moto, and
     the summary warned only about the run record (the logs are kept: a note says how to
     delete them)."""
-    from gen.load import load_specs
-    from gen.validate import validate
+    from ecsgen.load import load_specs
+    from ecsgen.validate import validate
     from tests.test_apply import _client, _root_config
 
     spec, module = tmp_path / "keep.py", tmp_path / "modules" / "keep"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.scaffold import PLACEHOLDER, scaffold_files
+from ecsgen.cli import main
+from ecsgen.scaffold import PLACEHOLDER, scaffold_files
 from tests.conftest import Terraform
 
 FILES = sorted(scaffold_files())

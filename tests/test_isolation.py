@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen import Team, isolate, load
-from gen.cli import main
-from gen.errors import Problem
-from gen.validate import is_credential_name
+from ecsgen import Team, isolate, load
+from ecsgen.cli import main
+from ecsgen.errors import Problem
+from ecsgen.validate import is_credential_name
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 {prelude}
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="a", image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=256, memory=512)),
@@ -99,7 +99,7 @@ def test_a_spec_that_ends_the_process_cannot_fake_success(
 def test_optional_ec2_fields_accept_none_as_documented(workdir: Path) -> None:
     (workdir / "specs").mkdir()
     (workdir / "specs" / "gpu.py").write_text(
-        "from gen import Ec2, Job, Team\n"
+        "from ecsgen import Ec2, Job, Team\n"
         "team = Team(name='gpu', region='us-east-1', jobs=[Job(name='a', image='r/x:1', "
         "command=['python', 't.py'], processes_per_node=None, compute=Ec2("
         "instance_type='g5.2xlarge', cpu=None, memory=None, shm_mib=None, subnet_ids=None))])\n"
@@ -140,7 +140,7 @@ def test_the_parent_process_is_untouched_when_specs_are_hostile(workdir: Path) -
     code, _, err = invoke("render", "specs")
     assert code in (0, 2), err
     assert Path.cwd() == before
-    assert "gen.pipeline" in sys.modules
+    assert "ecsgen.pipeline" in sys.modules
 
 
 def test_several_loading_children_give_the_same_teams(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gen.pipeline import render_in_memory
-from gen.verify import parse
+from ecsgen.pipeline import render_in_memory
+from ecsgen.verify import parse
 
-SPEC = """from gen import Ec2, Fargate, Job, Team
+SPEC = """from ecsgen import Ec2, Fargate, Job, Team
 team = Team(name="keep", region="us-east-1",{keep} jobs=[
     Job(name="a", image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=256, memory=512)),
     Job(name="b", image="r/x:1", command=["python", "t.py"], compute=Ec2(instance_type="g5.xlarge")),

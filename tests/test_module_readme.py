@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import hcl2
 import pytest
 
-from gen.isolate import load_and_validate
-from gen.model import build
-from gen.model.readme import cost_rows, mermaid, ordinal
-from gen.pipeline import render_in_memory
+from ecsgen.isolate import load_and_validate
+from ecsgen.model import build
+from ecsgen.model.readme import cost_rows, mermaid, ordinal
+from ecsgen.pipeline import render_in_memory
 from tests.conftest import EXAMPLES, ROOT
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -177,7 +177,7 @@ def test_operating_comes_first_and_says_how_to_stop_now(
 
 
 def test_usage_source_matches_the_init_layout(rendered: dict[str, dict[str, str]]) -> None:
-    from gen.scaffold import scaffold_files
+    from ecsgen.scaffold import scaffold_files
 
     root = scaffold_files()["terraform/main.tf"]
     (source,) = re.findall(r'source = "(\.\./[^"]+)"', root)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.lock import LOCK_NAME
+from ecsgen.cli import main
+from ecsgen.lock import LOCK_NAME
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 {prelude}
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="train", image="r/x:1", command={command}, env={env}, nodes={nodes},

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
+from ecsgen.cli import main
 from tests.conftest import Terraform
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="{job}", image="r/x:1", command=["python", "t.py"], nodes=2,
         compute=Fargate(cpu=256, memory=512)),

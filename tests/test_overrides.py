@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.render import bundled_names
+from ecsgen.cli import main
+from ecsgen.render import bundled_names
 from tests.conftest import EXAMPLES
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="bert-finetune", image="r/x:1", command=["python", "t.py"], nodes=2,
         compute=Fargate(cpu=256, memory=512)),
@@ -243,7 +243,7 @@ def test_compiled_templates_are_never_shared_with_a_plain_environment() -> None:
     code compiled without the sandbox must not be loaded into it."""
     import jinja2
 
-    from gen.render import SandboxBytecodeCache, environment, prepare
+    from ecsgen.render import SandboxBytecodeCache, environment, prepare
 
     prepare(None)
     cache = environment(None).bytecode_cache

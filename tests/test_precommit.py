@@ -187,7 +187,7 @@ def test_pre_commit_hooks_with_the_init_layout(tmp_path: Path, offline_pip: dict
     """`ecsgen init`'s repository: the hooks, with no args, take specs and out from its
     [tool.ecsgen] (teams/ and modules/, not the old specs/ default)."""
     repo = tmp_path / "infra"
-    init = _run([sys.executable, "-m", "gen", "init", str(repo)], tmp_path, offline_pip)
+    init = _run([sys.executable, "-m", "ecsgen", "init", str(repo)], tmp_path, offline_pip)
     assert init.returncode == 0, init.stderr
     assert _run(["git", "init", "-q"], repo, offline_pip).returncode == 0
     assert _run(["git", "add", "-A"], repo, offline_pip).returncode == 0

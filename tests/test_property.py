@@ -8,18 +8,18 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gen import S3, Ec2, Fargate, Job, Team, catalog
-from gen.load import LoadedSpec
-from gen.model import build
-from gen.names import job_names
-from gen.render import render_module
-from gen.validate import FARGATE_SIZES, is_credential_name, validate
-from gen.validate.limits import RESERVED_ENV, RESERVED_ENV_PREFIXES
-from gen.verify import parse, verify_files
+from ecsgen import S3, Ec2, Fargate, Job, Team, catalog
+from ecsgen.load import LoadedSpec
+from ecsgen.model import build
+from ecsgen.names import job_names
+from ecsgen.render import render_module
+from ecsgen.validate import FARGATE_SIZES, is_credential_name, validate
+from ecsgen.validate.limits import RESERVED_ENV, RESERVED_ENV_PREFIXES
+from ecsgen.verify import parse, verify_files
 
 NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
 # Control characters other than tab, newline and carriage return are refused in command words
-# and environment values (gen.validate.checker.control_reason); everything else is hostile.
+# and environment values (ecsgen.validate.checker.control_reason); everything else is hostile.
 HOSTILE = st.text(
     alphabet=st.sampled_from(list('$%{}"\\\n\r\t\x85 aZ9=#/éß東🚀\u2028'))
     | st.characters(blacklist_categories=["Cs", "Cc"]),

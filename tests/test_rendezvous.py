@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.hcl import Expr
-from gen.verify import parse
+from ecsgen.hcl import Expr
+from ecsgen.verify import parse
 from tests.conftest import OUTPUT, ROOT, unavailable
 
 SCRIPT = ROOT / "tests" / "assets" / "allreduce.py"

@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from gen import cli, pipeline
-from gen.cli import main
-from gen.report import CODES, FORMAT_VERSION
+from ecsgen import cli, pipeline
+from ecsgen.cli import main
+from ecsgen.report import CODES, FORMAT_VERSION
 from tests.conftest import ROOT, SCHEMA
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="{team}", region="us-east-1", jobs=[
     Job(name="train", image="r/x:1", command=["python", "t.py"], nodes={nodes},
         compute=Fargate(cpu=256, memory=512)),

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.write import MANIFEST_NAME, has_exact_header, header_version
+from ecsgen.cli import main
+from ecsgen.write import MANIFEST_NAME, has_exact_header, header_version
 
-SPEC = """from gen import Fargate, Job, Team
+SPEC = """from ecsgen import Fargate, Job, Team
 team = Team(name="vision", region="us-east-1", jobs=[
     Job(name="{job}", image="r/x:1", command=["python", "t.py"], nodes=2,
         compute=Fargate(cpu=256, memory=512)),
@@ -244,9 +244,9 @@ def _without_root_overrides() -> None:
 
 
 def _run_without_root(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m gen ARGS` in `workdir`, as root without the capabilities that ignore modes."""
+    """`python -m ecsgen ARGS` in `workdir`, as root without the capabilities that ignore modes."""
     return subprocess.run(
-        [sys.executable, "-m", "gen", *args],
+        [sys.executable, "-m", "ecsgen", *args],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gen.cli import main
-from gen.settings import SETTINGS, defaults_for
+from ecsgen.cli import main
+from ecsgen.settings import SETTINGS, defaults_for
 from tests.conftest import EXAMPLES
 
 PYPROJECT = '[project]\nname = "infra"\n\n[tool.ecsgen]\nspecs = ["teams"]\nout = "modules"\n'
@@ -223,8 +223,8 @@ def test_the_librarys_render_hints_name_the_render_that_works_here(
 ) -> None:
     """Notes from the library (an interrupted render: "run `ecsgen render` to finish it") are
     printed with the specs and --out this check was given."""
-    from gen import pipeline
-    from gen.errors import DriftError, Finding
+    from ecsgen import pipeline
+    from ecsgen.errors import DriftError, Finding
 
     def interrupted(*_: object, **__: object) -> None:
         note = "# modules/starter: interrupted; run `ecsgen render` to finish it\n"

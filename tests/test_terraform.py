@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gen.validate import Ec2Compute, JobConfig, TeamConfig
+from ecsgen.validate import Ec2Compute, JobConfig, TeamConfig
 from tests.conftest import OUTPUT, ROOT, Terraform, ident
 
 MODULES = sorted(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gen.write import MANIFEST_NAME
+from ecsgen.write import MANIFEST_NAME
 from tests.conftest import EXAMPLES, OUTPUT, ROOT
 
 
@@ -39,7 +39,7 @@ def test_installed_wheel_renders_the_examples(tmp_path: Path) -> None:
     )
     (wheel,) = dist.glob("ecsgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "gen/templates/job.tf.j2" in names and "gen/py.typed" in names
+    assert "ecsgen/templates/job.tf.j2" in names and "ecsgen/py.typed" in names
     # every module and subpackage of the source folder gen/ is in the wheel, under the import
     # package's name (the folder where py.typed is), and nothing else claims a top-level name
     package = next(n for n in names if n.endswith("/py.typed")).split("/")[0]
@@ -72,7 +72,7 @@ def test_installed_wheel_renders_the_examples(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import gen, gen.render as r; print(gen.__file__); print(r.templates_dir())",
+            "import ecsgen, ecsgen.render as r; print(ecsgen.__file__); print(r.templates_dir())",
         ],
         cwd=work,
         env=env,
@@ -85,7 +85,7 @@ def test_installed_wheel_renders_the_examples(tmp_path: Path) -> None:
     assert Path(module_file).is_relative_to(target), module_file
     assert Path(templates).is_relative_to(target), templates
     result = subprocess.run(
-        [sys.executable, "-c", "from gen.cli import main; main()", "render", "examples/specs"],
+        [sys.executable, "-c", "from ecsgen.cli import main; main()", "render", "examples/specs"],
         cwd=work,
         env=env,
         capture_output=True,

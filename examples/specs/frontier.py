@@ -7,7 +7,7 @@ their own Capacity Block, from the same FSx for Lustre file system."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
-from gen import S3, CapacityBlock, Ec2, FsxLustre, Job, Team
+from ecsgen import S3, CapacityBlock, Ec2, FsxLustre, Job, Team
 
 team = Team(
     name="frontier",

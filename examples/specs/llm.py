@@ -4,7 +4,7 @@ on-call address."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
-from gen import S3, Ec2, Fargate, Job, Team
+from ecsgen import S3, Ec2, Fargate, Job, Team
 
 team = Team(
     name="llm",

@@ -4,7 +4,7 @@ reads the same EFS file system and unpacks shards into 100 GiB of task storage."
 
 from _defaults import ACCOUNT, REGION, TAGS
 
-from gen import S3, Ec2, Efs, Fargate, Job, Reservation, Team
+from ecsgen import S3, Ec2, Efs, Fargate, Job, Reservation, Team
 
 REGISTRY_LOGIN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ranking/registry-K4m5N6"
 FEATURES = "fs-0f1e2d3c4b5a69788"

@@ -3,7 +3,7 @@ are forwarded to the ML platform's existing SNS topic."""
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
-from gen import S3, Ec2, Job, Team
+from ecsgen import S3, Ec2, Job, Team
 
 team = Team(
     name="recsys",

@@ -2,7 +2,7 @@
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
-from gen import S3, Ec2, Job, Team
+from ecsgen import S3, Ec2, Job, Team
 
 team = Team(
     name="speech",

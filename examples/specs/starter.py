@@ -6,7 +6,7 @@ each other; here a leader and a worker form one torchrun job through the leader'
 
 from _defaults import REGION, REGISTRY, TAGS
 
-from gen import Fargate, Job, Network, Team
+from ecsgen import Fargate, Job, Network, Team
 
 team = Team(
     name="starter",

@@ -2,7 +2,7 @@
 
 from _defaults import ACCOUNT, REGION, REGISTRY, TAGS
 
-from gen import S3, Fargate, Job, Team
+from ecsgen import S3, Fargate, Job, Team
 
 team = Team(
     name="vision",

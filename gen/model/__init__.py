@@ -13,8 +13,8 @@ module named like its template (`templates/job/capacity.tf.j2` <-> `gen/model/jo
 and `module.build` only composes them. Imports run one way: `module` -> concerns -> `decl`.
 """
 
-from gen.model.decl import PRESENT, Decl
-from gen.model.job import JobView
-from gen.model.module import Module, build
+from ..model.decl import PRESENT, Decl
+from ..model.job import JobView
+from ..model.module import Module, build
 
 __all__ = ["PRESENT", "Decl", "JobView", "Module", "build"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gen.hcl import Expr, identifier, interpolate
+from ..hcl import Expr, identifier, interpolate
 
 __all__ = [
     "ACCOUNT",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gen.hcl import interpolate
-from gen.model.decl import PARTITION, PRESENT, Decl, data, local_values, ref, resource, statement
-from gen.names import job_names, team_names
-from gen.validate import Ec2Compute, JobConfig, TeamConfig
+from ..hcl import interpolate
+from ..model.decl import PARTITION, PRESENT, Decl, data, local_values, ref, resource, statement
+from ..names import job_names, team_names
+from ..validate import Ec2Compute, JobConfig, TeamConfig
 
 __all__ = ["GPU_AMI_PARAMETER", "NEURON_AMI_PARAMETER", "InstanceView", "instance"]
 

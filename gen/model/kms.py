@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gen.model.decl import ACCOUNT, Decl, arn, data, output, ref, statement
-from gen.names import job_names
-from gen.validate import JobConfig, TeamConfig
+from ..model.decl import ACCOUNT, Decl, arn, data, output, ref, statement
+from ..names import job_names
+from ..validate import JobConfig, TeamConfig
 
 __all__ = ["KEY_ACTIONS", "LOGS_ACTIONS", "key_policy", "key_policy_output"]
 

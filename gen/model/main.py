@@ -4,10 +4,10 @@ policy, the cluster and the rendezvous namespace (EC2 pieces: `instances`; the t
 
 from __future__ import annotations
 
-from gen.hcl import Expr
-from gen.model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
-from gen.names import team_names
-from gen.validate import TeamConfig
+from ..hcl import Expr
+from ..model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
+from ..names import team_names
+from ..validate import TeamConfig
 
 __all__ = ["cluster", "ecs_tasks_assume", "identity", "namespace", "shared", "vpc"]
 

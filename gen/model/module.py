@@ -7,19 +7,19 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gen import __version__
-from gen.load import spec_label
-from gen.model.decl import Decl
-from gen.model.instances import InstanceView, instance
-from gen.model.job import JobView, job_view
-from gen.model.kms import key_policy, key_policy_output
-from gen.model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
-from gen.model.moved import MovedBlock, moves_for
-from gen.model.notifications import TeamNotifications, team_notifications
-from gen.model.outputs import cluster_outputs
-from gen.model.variables import capacity_variables, network_variables, operations_variables
-from gen.model.versions import versions
-from gen.validate import Ec2Compute, JobConfig, TeamConfig
+from .. import __version__
+from ..load import spec_label
+from ..model.decl import Decl
+from ..model.instances import InstanceView, instance
+from ..model.job import JobView, job_view
+from ..model.kms import key_policy, key_policy_output
+from ..model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
+from ..model.moved import MovedBlock, moves_for
+from ..model.notifications import TeamNotifications, team_notifications
+from ..model.outputs import cluster_outputs
+from ..model.variables import capacity_variables, network_variables, operations_variables
+from ..model.versions import versions
+from ..validate import Ec2Compute, JobConfig, TeamConfig
 
 __all__ = ["Module", "build"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gen.hcl import Expr
+from ..hcl import Expr
 
 __all__ = ["MOVES", "Move", "moves_for"]
 

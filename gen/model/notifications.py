@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gen.hcl import Expr
-from gen.model.decl import ACCOUNT, Decl, arn, data, local_values, resource, statement
-from gen.names import team_names
-from gen.validate import TeamConfig
+from ..hcl import Expr
+from ..model.decl import ACCOUNT, Decl, arn, data, local_values, resource, statement
+from ..names import team_names
+from ..validate import TeamConfig
 
 __all__ = ["TeamNotifications", "team_notifications", "topic_arn"]
 

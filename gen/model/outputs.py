@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gen.model.decl import Decl, output, ref
-from gen.names import RDZV_PORT, JobNames
-from gen.validate import Ec2Compute, JobConfig
+from ..model.decl import Decl, output, ref
+from ..names import RDZV_PORT, JobNames
+from ..validate import Ec2Compute, JobConfig
 
 __all__ = ["cluster_outputs", "job_outputs"]
 

@@ -15,17 +15,17 @@ import json
 from dataclasses import dataclass
 from typing import cast
 
-from gen import hcl
-from gen.model.job import JobView
-from gen.model.job.state_machines import duration
-from gen.model.job.task_definitions import RESTART_ATTEMPT_PERIOD
-from gen.model.kms import KEY_ACTIONS, LOGS_ACTIONS
-from gen.model.module import Module
-from gen.model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
-from gen.names import RDZV_PORT
-from gen.validate import Ec2Compute, JobConfig
-from gen.validate.config import EfsVolume
-from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
+from .. import hcl
+from ..model.job import JobView
+from ..model.job.state_machines import duration
+from ..model.job.task_definitions import RESTART_ATTEMPT_PERIOD
+from ..model.kms import KEY_ACTIONS, LOGS_ACTIONS
+from ..model.module import Module
+from ..model.versions import AWS_PROVIDER_VERSION, TERRAFORM_VERSION
+from ..names import RDZV_PORT
+from ..validate import Ec2Compute, JobConfig
+from ..validate.config import EfsVolume
+from ..validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["IDLE_TAIL_MINUTES", "CostRow", "cost_rows", "mermaid", "ordinal", "readme_view"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gen.model.decl import NO_DEFAULT, Decl, variable
-from gen.model.instances import GPU_AMI_PARAMETER, NEURON_AMI_PARAMETER
-from gen.names import JobNames
-from gen.validate import (
+from ..model.decl import NO_DEFAULT, Decl, variable
+from ..model.instances import GPU_AMI_PARAMETER, NEURON_AMI_PARAMETER
+from ..names import JobNames
+from ..validate import (
     LOG_RETENTION_DAYS,
     MAX_NODES,
     MODULE_TAGS,
@@ -15,8 +15,8 @@ from gen.validate import (
     JobConfig,
     TeamConfig,
 )
-from gen.validate.config import ReservationConfig
-from gen.validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
+from ..validate.config import ReservationConfig
+from ..validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["capacity_variables", "job_variables", "network_variables", "operations_variables"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gen.model.decl import Decl
+from ..model.decl import Decl
 
 __all__ = ["AWS_PROVIDER_VERSION", "TERRAFORM_VERSION", "versions"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gen.errors import Problem, SpecError, shown
-from gen.load import LoadedSpec, display_path
-from gen.validate.checker import Checker, sane
-from gen.validate.config import Ec2Compute, FargateCompute, JobConfig, S3Location, TeamConfig
-from gen.validate.env import is_credential_name
-from gen.validate.limits import (
+from ..errors import Problem, SpecError, shown
+from ..load import LoadedSpec, display_path
+from ..validate.checker import Checker, sane
+from ..validate.config import Ec2Compute, FargateCompute, JobConfig, S3Location, TeamConfig
+from ..validate.env import is_credential_name
+from ..validate.limits import (
     FARGATE_SIZES,
     LOG_RETENTION_DAYS,
     MAX_NAME,
@@ -28,7 +28,7 @@ from gen.validate.limits import (
     TAG_LIMIT,
     TAG_RULE,
 )
-from gen.validate.team import check_team
+from ..validate.team import check_team
 
 __all__ = [
     "FARGATE_SIZES",

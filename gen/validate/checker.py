@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from gen.errors import Problem, safe_text, shown
-from gen.load import display_path
-from gen.spec import Fargate, SpecNode
-from gen.validate.limits import (
+from ..errors import Problem, safe_text, shown
+from ..load import display_path
+from ..spec import Fargate, SpecNode
+from ..validate.limits import (
     FARGATE_CANNOT,
     INTEGER_TEXT,
     MAX_DEPTH,

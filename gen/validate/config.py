@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen import catalog
+from .. import catalog
 
 __all__ = [
     "Ec2Compute",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import difflib
 
-from gen import catalog
-from gen.errors import shown
-from gen.spec import Ec2
-from gen.validate.checker import Checker, given_or_default
-from gen.validate.config import Ec2Compute
-from gen.validate.limits import EC2_MEMORY_SHARE, MAX_ULIMIT, ULIMIT_NAMES
-from gen.validate.network import check_subnets
-from gen.validate.reservation import check_reservation
+from .. import catalog
+from ..errors import shown
+from ..spec import Ec2
+from ..validate.checker import Checker, given_or_default
+from ..validate.config import Ec2Compute
+from ..validate.limits import EC2_MEMORY_SHARE, MAX_ULIMIT, ULIMIT_NAMES
+from ..validate.network import check_subnets
+from ..validate.reservation import check_reservation
 
 __all__ = ["check_ec2"]
 

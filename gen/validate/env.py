@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from gen.errors import shown
-from gen.spec import Job
-from gen.validate.checker import Checker, control_reason
-from gen.validate.limits import (
+from ..errors import shown
+from ..spec import Job
+from ..validate.checker import Checker, control_reason
+from ..validate.limits import (
     CREDENTIAL_PARTS,
     CREDENTIAL_RULE,
     CREDENTIAL_WORDS,

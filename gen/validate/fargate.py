@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from gen.errors import shown
-from gen.spec import Fargate
-from gen.validate.checker import Checker
-from gen.validate.config import FargateCompute
-from gen.validate.limits import CPU_ARCHITECTURES, EPHEMERAL_GIB, FARGATE_SIZES
+from ..errors import shown
+from ..spec import Fargate
+from ..validate.checker import Checker
+from ..validate.config import FargateCompute
+from ..validate.limits import CPU_ARCHITECTURES, EPHEMERAL_GIB, FARGATE_SIZES
 
 __all__ = ["check_fargate"]
 

@@ -8,15 +8,15 @@ import shlex
 from collections.abc import Sequence
 from functools import lru_cache
 
-from gen.errors import shown
-from gen.names import job_names
-from gen.spec import Ec2, Fargate, Job
-from gen.validate.checker import MISSING, Checker, control_reason
-from gen.validate.config import Ec2Compute, FargateCompute, JobConfig
-from gen.validate.ec2 import check_ec2
-from gen.validate.env import check_env, check_secrets
-from gen.validate.fargate import check_fargate
-from gen.validate.limits import (
+from ..errors import shown
+from ..names import job_names
+from ..spec import Ec2, Fargate, Job
+from ..validate.checker import MISSING, Checker, control_reason
+from ..validate.config import Ec2Compute, FargateCompute, JobConfig
+from ..validate.ec2 import check_ec2
+from ..validate.env import check_env, check_secrets
+from ..validate.fargate import check_fargate
+from ..validate.limits import (
     CAPACITY_BLOCK_MINUTES_BEFORE_END,
     CUDA_ONLY_ENV,
     DURATION,
@@ -32,8 +32,8 @@ from gen.validate.limits import (
     MAX_TEAM_AND_JOB,
     REGISTRY_SECRET_ARN,
 )
-from gen.validate.s3 import check_s3
-from gen.validate.volumes import check_volumes
+from ..validate.s3 import check_s3
+from ..validate.volumes import check_volumes
 
 __all__ = ["check_job"]
 

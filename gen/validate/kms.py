@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gen.errors import shown
-from gen.spec import SpecNode
-from gen.validate.checker import Checker
-from gen.validate.limits import KMS_KEY_ARN
+from ..errors import shown
+from ..spec import SpecNode
+from ..validate.checker import Checker
+from ..validate.limits import KMS_KEY_ARN
 
 __all__ = ["check_kms_key"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from gen.names import job_names
+from ..names import job_names
 
 # Fargate task sizes (cpu units -> valid memory MiB), from the AWS table
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gen.errors import shown
-from gen.spec import Network, SpecNode, Team
-from gen.validate.checker import Checker
-from gen.validate.limits import SUBNET_ID, VPC_ID
+from ..errors import shown
+from ..spec import Network, SpecNode, Team
+from ..validate.checker import Checker
+from ..validate.limits import SUBNET_ID, VPC_ID
 
 __all__ = ["check_network", "check_subnets"]
 

@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from gen import catalog
-from gen.errors import shown
-from gen.spec import CapacityBlock, Ec2, Reservation
-from gen.validate.checker import Checker
-from gen.validate.config import ReservationConfig
-from gen.validate.limits import (
+from .. import catalog
+from ..errors import shown
+from ..spec import CapacityBlock, Ec2, Reservation
+from ..validate.checker import Checker
+from ..validate.config import ReservationConfig
+from ..validate.limits import (
     CAPACITY_BLOCK_SIZES,
     MAX_NODES,
     RESERVATION_ID,

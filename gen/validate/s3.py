@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gen.errors import shown
-from gen.spec import S3, SpecNode
-from gen.validate.checker import Checker
-from gen.validate.config import S3Location
-from gen.validate.kms import check_kms_key
-from gen.validate.limits import S3_PREFIX, S3_URI
+from ..errors import shown
+from ..spec import S3, SpecNode
+from ..validate.checker import Checker
+from ..validate.config import S3Location
+from ..validate.kms import check_kms_key
+from ..validate.limits import S3_PREFIX, S3_URI
 
 __all__ = ["check_s3"]
 

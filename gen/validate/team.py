@@ -6,14 +6,14 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from gen.errors import shown
-from gen.names import job_names, team_names
-from gen.spec import Job, Team
-from gen.validate.checker import MISSING, Checker
-from gen.validate.config import Ec2Compute, TeamConfig
-from gen.validate.job import check_job
-from gen.validate.kms import check_kms_key
-from gen.validate.limits import (
+from ..errors import shown
+from ..names import job_names, team_names
+from ..spec import Job, Team
+from ..validate.checker import MISSING, Checker
+from ..validate.config import Ec2Compute, TeamConfig
+from ..validate.job import check_job
+from ..validate.kms import check_kms_key
+from ..validate.limits import (
     LOG_RETENTION_DAYS,
     MAX_TEAM_AND_JOB,
     MODULE_TAGS,
@@ -25,7 +25,7 @@ from gen.validate.limits import (
     TAG_PUNCTUATION,
     TAG_RULE,
 )
-from gen.validate.network import check_network
+from ..validate.network import check_network
 
 __all__ = ["check_team"]
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from gen.errors import shown
-from gen.spec import Efs, FsxLustre, Job, SpecNode
-from gen.validate.checker import MISSING, Checker
-from gen.validate.config import EfsVolume, LustreVolume
-from gen.validate.limits import (
+from ..errors import shown
+from ..spec import Efs, FsxLustre, Job, SpecNode
+from ..validate.checker import MISSING, Checker
+from ..validate.config import EfsVolume, LustreVolume
+from ..validate.limits import (
     CONTAINER_PATH,
     FILE_SYSTEM_ID,
     LUSTRE_MOUNT_NAME,

@@ -24,9 +24,9 @@ journal and rolls back a team that only has a staging folder, so after a kill at
 next run ends clean; meanwhile `validate` and `check` report the interrupted state.
 """
 
-from gen.write.inspect import inspect_module
-from gen.write.journal import FAULT_ENV, FAULT_EXIT, ApplyResult, apply, recover
-from gen.write.ownership import (
+from ..write.inspect import inspect_module
+from ..write.journal import FAULT_ENV, FAULT_EXIT, ApplyResult, apply, recover
+from ..write.ownership import (
     JOURNAL_NAME,
     MANIFEST_NAME,
     STAGING_NAME,
@@ -38,7 +38,7 @@ from gen.write.ownership import (
     read_regular,
     seal,
 )
-from gen.write.plan import TeamPlan, drift, plan, refuse_edits, up_to_date
+from ..write.plan import TeamPlan, drift, plan, refuse_edits, up_to_date
 
 __all__ = [
     "FAULT_ENV",

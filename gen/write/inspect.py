@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from gen.errors import OutputWriteError, WriteConflictError
-from gen.write.ownership import (
+from ..errors import OutputWriteError, WriteConflictError
+from ..write.ownership import (
     MANIFEST_NAME,
     _digest,
     _Link,

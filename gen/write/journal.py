@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen.errors import OutputWriteError, WriteConflictError
-from gen.write.ownership import (
+from ..errors import OutputWriteError, WriteConflictError
+from ..write.ownership import (
     JOURNAL_NAME,
     MANIFEST_NAME,
     STAGING_NAME,
@@ -21,7 +21,7 @@ from gen.write.ownership import (
     _p,
     _read,
 )
-from gen.write.plan import TeamPlan
+from ..write.plan import TeamPlan
 
 # Fault injection for the tests: with ECSGEN_FAULT_AT=N the process ends (os._exit) at its Nth
 # write step, exactly as a kill -9 would leave it. Unset in normal use.

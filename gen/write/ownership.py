@@ -13,8 +13,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from gen import __version__
-from gen.errors import OutputWriteError, WriteConflictError
+from .. import __version__
+from ..errors import OutputWriteError, WriteConflictError
 
 MANIFEST_NAME = ".ecsgen-manifest.json"
 JOURNAL_NAME = ".ecsgen-journal.json"

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gen import __version__
-from gen.errors import WriteConflictError
-from gen.write.ownership import (
+from .. import __version__
+from ..errors import WriteConflictError
+from ..write.ownership import (
     MANIFEST_NAME,
     _digest,
     _folder_state,

@@ -1,7 +1,7 @@
 import os
 import sys
 
-from gen import Fargate, Job, Team
+from ecsgen import Fargate, Job, Team
 
 os.chdir("/")
 sys.path.insert(0, "/nonexistent")

@@ -1,3 +1,3 @@
-from gen import S3, Ec2, Fargate, Job, Network, Team
+from ecsgen import S3, Ec2, Fargate, Job, Network, Team
 J = dict(image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=256, memory=512))
 team = Team(name="vision", region="us-east-1", jobs=[Job(name="resnet", **J), Job(name="resnet", **J)])

@@ -1,2 +1,2 @@
-from gen import S3, Ec2, Fargate, Job, Team
+from ecsgen import S3, Ec2, Fargate, Job, Team
 team = Team(name="vision", region="us-east-1", jobs=[Job(name="llm", image="r/x:1", command=["python", "t.py"], compute=Ec2(instance_type="trn1.32xlarge"), env={"NCCL_DEBUG": "INFO", "NEURON_RT_LOG_LEVEL": "INFO"})])

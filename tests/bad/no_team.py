@@ -1,2 +1,2 @@
-from gen import Team
+from ecsgen import Team
 X = 1

@@ -1,2 +1,2 @@
-from gen import S3, Fargate, Job, Team
+from ecsgen import S3, Fargate, Job, Team
 team = Team(name="vision", region="us-east-1", jobs=[Job(name="resnet", image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=256, memory=512), datasets=[S3("s3://vision-data/imagenet/", per_run=True)])])

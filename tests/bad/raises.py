@@ -1,3 +1,3 @@
-from gen import Team
+from ecsgen import Team
 X = 1
 team = Team(name=undefined_name)

@@ -1,4 +1,4 @@
-from gen import Fargate, Job, Team
+from ecsgen import Fargate, Job, Team
 
 
 class Weird:

@@ -1,2 +1,2 @@
-from gen import S3, CapacityBlock, Ec2, Efs, Fargate, FsxLustre, Job, Network, Reservation, Team
+from ecsgen import S3, CapacityBlock, Ec2, Efs, Fargate, FsxLustre, Job, Network, Reservation, Team
 team = Team(name="vision", region="us-east-1", jobs=[Job(name="llm", image="r/x:1", command=["python", "t.py"], compute=Fargate(cpu=1024, memory=2048), registry_credentials="arn:aws:ssm:us-east-1:123456789012:parameter/registry"), Job(name="ecr", image="123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", command=["python", "t.py"], compute=Fargate(cpu=1024, memory=2048), registry_credentials="arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf")])

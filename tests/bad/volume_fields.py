@@ -1,2 +1,2 @@
-from gen import S3, CapacityBlock, Ec2, Efs, Fargate, FsxLustre, Job, Network, Reservation, Team
+from ecsgen import S3, CapacityBlock, Ec2, Efs, Fargate, FsxLustre, Job, Network, Reservation, Team
 team = Team(name="vision", region="us-east-1", jobs=[Job(name="llm", image="r/x:1", command=["python", "t.py"], compute=Ec2(instance_type="g5.2xlarge"), volumes=[Efs(file_system_id="fs-nope", mount="/proc/data"), FsxLustre(file_system_id="fs-0123456789abcdef0", mount_name="far-too-long", mount="/data"), Efs(file_system_id="fs-0123456789abcdef1", mount="/data"), Efs(file_system_id="fs-0123456789abcdef2", mount="/data"), S3("s3://b/x/")])])

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gen.model.decl import PRESENT, Decl, local_values
-from gen.model.job.capacity import CapacityView, capacity
-from gen.model.job.completion import JobCompletion, job_completion
-from gen.model.job.control_plane import ControlPlane, control_plane
-from gen.model.job.iam import iam
-from gen.model.job.logs import log_group
-from gen.model.job.network import https_rule, nodes_rules, security_group, storage_rules
-from gen.model.job.rendezvous import discovery
-from gen.model.job.services import service
-from gen.model.job.state_machines import StateMachines, state_machines
-from gen.model.job.task_definitions import containers, task_definition
-from gen.model.outputs import job_outputs
-from gen.model.variables import job_variables
-from gen.names import JobNames, job_names
-from gen.validate import Ec2Compute, JobConfig, TeamConfig
+from ...model.decl import PRESENT, Decl, local_values
+from ...model.job.capacity import CapacityView, capacity
+from ...model.job.completion import JobCompletion, job_completion
+from ...model.job.control_plane import ControlPlane, control_plane
+from ...model.job.iam import iam
+from ...model.job.logs import log_group
+from ...model.job.network import https_rule, nodes_rules, security_group, storage_rules
+from ...model.job.rendezvous import discovery
+from ...model.job.services import service
+from ...model.job.state_machines import StateMachines, state_machines
+from ...model.job.task_definitions import containers, task_definition
+from ...model.outputs import job_outputs
+from ...model.variables import job_variables
+from ...names import JobNames, job_names
+from ...validate import Ec2Compute, JobConfig, TeamConfig
 
 __all__ = ["JobView", "job_view"]
 

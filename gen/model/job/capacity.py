@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gen.hcl import Expr, Heredoc
-from gen.model.decl import Decl, local_values, ref, resource
-from gen.model.job.network import subnets
-from gen.names import JobNames
-from gen.validate import Ec2Compute, JobConfig, TeamConfig
-from gen.validate.config import LustreVolume
+from ...hcl import Expr, Heredoc
+from ...model.decl import Decl, local_values, ref, resource
+from ...model.job.network import subnets
+from ...names import JobNames
+from ...validate import Ec2Compute, JobConfig, TeamConfig
+from ...validate.config import LustreVolume
 
 __all__ = ["LUSTRE_HOST_ROOT", "CapacityView", "capacity", "lustre_host_path"]
 

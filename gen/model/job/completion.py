@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gen.hcl import Expr
-from gen.model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
-from gen.model.job.state_machines import timer_arn
-from gen.model.job.task_definitions import CONTAINER
-from gen.model.notifications import topic_arn
-from gen.names import JobNames, team_names
-from gen.validate import JobConfig, TeamConfig
+from ...hcl import Expr
+from ...model.decl import ACCOUNT, PRESENT, Decl, arn, data, local_values, resource, statement
+from ...model.job.state_machines import timer_arn
+from ...model.job.task_definitions import CONTAINER
+from ...model.notifications import topic_arn
+from ...names import JobNames, team_names
+from ...validate import JobConfig, TeamConfig
 
 __all__ = ["JobCompletion", "job_completion"]
 

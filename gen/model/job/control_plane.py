@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gen.hcl import Expr
-from gen.model.decl import ACCOUNT, Decl, arn, data, resource, statement
-from gen.model.job.logs import log_group_options
-from gen.names import JobNames
-from gen.validate import JobConfig, TeamConfig
+from ...hcl import Expr
+from ...model.decl import ACCOUNT, Decl, arn, data, resource, statement
+from ...model.job.logs import log_group_options
+from ...names import JobNames
+from ...validate import JobConfig, TeamConfig
 
 __all__ = ["LOG_DELIVERY_ACTIONS", "ControlPlane", "control_plane"]
 

@@ -7,11 +7,11 @@ import re
 from collections.abc import Sequence
 from itertools import groupby
 
-from gen.hcl import Expr, interpolate
-from gen.model.decl import PARTITION, Decl, arn, data, ref, resource, statement
-from gen.names import JobNames
-from gen.validate import JobConfig, S3Location, TeamConfig
-from gen.validate.config import EfsVolume
+from ...hcl import Expr, interpolate
+from ...model.decl import PARTITION, Decl, arn, data, ref, resource, statement
+from ...names import JobNames
+from ...validate import JobConfig, S3Location, TeamConfig
+from ...validate.config import EfsVolume
 
 __all__ = ["ECR_HOST", "iam"]
 

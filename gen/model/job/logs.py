@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gen.model.decl import Decl
-from gen.names import JobNames
-from gen.validate import TeamConfig
+from ...model.decl import Decl
+from ...names import JobNames
+from ...validate import TeamConfig
 
 __all__ = ["log_group", "log_group_options"]
 

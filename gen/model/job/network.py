@@ -3,11 +3,11 @@ the subnets its tasks and instances use."""
 
 from __future__ import annotations
 
-from gen.hcl import Expr
-from gen.model.decl import Decl, ref, resource
-from gen.names import JobNames
-from gen.validate import Ec2Compute, JobConfig
-from gen.validate.config import EfsVolume, LustreVolume
+from ...hcl import Expr
+from ...model.decl import Decl, ref, resource
+from ...names import JobNames
+from ...validate import Ec2Compute, JobConfig
+from ...validate.config import EfsVolume, LustreVolume
 
 __all__ = ["https_rule", "nodes_rules", "security_group", "storage_rules", "subnets"]
 

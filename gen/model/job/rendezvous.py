@@ -3,10 +3,10 @@ and the `PET_*` contract torchrun reads (endpoint, run id, node counts, timeouts
 
 from __future__ import annotations
 
-from gen.hcl import Expr, interpolate
-from gen.model.decl import Decl, ref, resource
-from gen.names import RDZV_PORT, JobNames
-from gen.validate import JobConfig
+from ...hcl import Expr, interpolate
+from ...model.decl import Decl, ref, resource
+from ...names import RDZV_PORT, JobNames
+from ...validate import JobConfig
 
 __all__ = [
     "RDZV_JOIN_TIMEOUT",

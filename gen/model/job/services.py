@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from gen.hcl import Expr
-from gen.model.decl import Decl, ref
-from gen.model.job.network import subnets
-from gen.names import JobNames
-from gen.validate import FargateCompute, JobConfig
+from ...hcl import Expr
+from ...model.decl import Decl, ref
+from ...model.job.network import subnets
+from ...names import JobNames
+from ...validate import FargateCompute, JobConfig
 
 __all__ = ["service"]
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gen.hcl import Expr
-from gen.model.decl import Decl, arn, local_values, resource
-from gen.model.job.task_definitions import CONTAINER
-from gen.model.notifications import topic_arn
-from gen.names import JobNames, team_names
-from gen.validate import JobConfig, TeamConfig
+from ...hcl import Expr
+from ...model.decl import Decl, arn, local_values, resource
+from ...model.job.task_definitions import CONTAINER
+from ...model.notifications import topic_arn
+from ...names import JobNames, team_names
+from ...validate import JobConfig, TeamConfig
 
 __all__ = ["StateMachines", "duration", "state_machines", "timer_arn"]
 

@@ -3,13 +3,13 @@ logs) and the leader's and workers' task definitions of one job."""
 
 from __future__ import annotations
 
-from gen.hcl import interpolate
-from gen.model.decl import Decl, local_values, ref, resource
-from gen.model.job.capacity import lustre_host_path
-from gen.model.job.rendezvous import rendezvous_env
-from gen.names import JobNames
-from gen.validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
-from gen.validate.config import EfsVolume, LustreVolume
+from ...hcl import interpolate
+from ...model.decl import Decl, local_values, ref, resource
+from ...model.job.capacity import lustre_host_path
+from ...model.job.rendezvous import rendezvous_env
+from ...names import JobNames
+from ...validate import Ec2Compute, FargateCompute, JobConfig, TeamConfig
+from ...validate.config import EfsVolume, LustreVolume
 
 __all__ = ["CONTAINER", "RESTART_ATTEMPT_PERIOD", "containers", "task_definition"]
 

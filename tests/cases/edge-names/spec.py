@@ -1,7 +1,7 @@
 """Job names that could collide with the module's own names (locals, resources, outputs) and
 tag keys that are HCL keywords: the module must still validate."""
 
-from gen import S3, Ec2, Fargate, Job, Team
+from ecsgen import S3, Ec2, Fargate, Job, Team
 
 SMALL = Fargate(cpu=256, memory=512)
 

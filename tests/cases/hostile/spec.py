@@ -2,7 +2,7 @@
 newlines, control characters and non-ASCII text. They must reach AWS exactly as written. Tags
 take what IAM and ECS accept (letters and digits in any script, spaces, _ . : / = + - @)."""
 
-from gen import Fargate, Job, Team
+from ecsgen import Fargate, Job, Team
 
 team = Team(
     name="hostile",
