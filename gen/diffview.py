@@ -9,13 +9,13 @@ is unset or empty (https://no-color.org: a command-line flag may still ask for c
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from .write import MANIFEST_NAME, TeamPlan
+from .write.plan import unified_diff
 
 if TYPE_CHECKING:
     from .errors import Finding
@@ -93,17 +93,6 @@ def team_old_files(plan: TeamPlan) -> dict[str, str]:
     return old
 
 
-def _diff(old: str, new: str, fromfile: str, tofile: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=fromfile,
-            tofile=tofile,
-        )
-    )
-
-
 def file_diffs(plan: TeamPlan, findings: Iterable[Finding]) -> list[str]:
     """Unified diffs (disk -> render) of every changed, missing, stale or hand-edited file of
     one team, each after a `# path: why` line; interrupted renders as a line each. The manifest
@@ -130,13 +119,15 @@ def file_diffs(plan: TeamPlan, findings: Iterable[Finding]) -> list[str]:
         shown = old.decode("utf-8", errors="replace") if old is not None else ""
         source = f"{path} (on disk)" if old is not None else "/dev/null"
         texts.append(f"# {path}: {why.get(path, 'differs from the render')}\n")
-        texts.append(_diff(shown, plan.files[name], source, f"{path} (rendered)"))
+        texts.append(unified_diff(shown, plan.files[name], source, f"{path} (rendered)"))
     for name in plan.remove:
         path = display_path(plan.folder / name)
         old_text = plan.old[name].decode("utf-8", errors="replace")
         edited = " (edited by hand since ecsgen wrote it)" if name in plan.edited else ""
         texts.append(f"# {path}: no longer generated{edited}\n")
-        texts.append(_diff(old_text, "", f"{path} (on disk)", "/dev/null (no longer generated)"))
+        texts.append(
+            unified_diff(old_text, "", f"{path} (on disk)", "/dev/null (no longer generated)")
+        )
     return texts
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model.decl import ACCOUNT, Decl, arn, data, output, ref, statement
+from ..model.decl import Decl, arn, data, output, ref, statement
 from ..names import job_names
 from ..validate import JobConfig, TeamConfig
+from .notifications import alarms_key_statement
 
 __all__ = ["KEY_ACTIONS", "LOGS_ACTIONS", "key_policy", "key_policy_output"]
 
@@ -60,13 +61,7 @@ def key_policy(team: TeamConfig) -> Decl | None:
             # publish to it as a service, which only the key policy can allow (SNS developer
             # guide, "Enable compatibility between event sources from AWS services and
             # encrypted topics").
-            statement(
-                "CloudWatchAlarms",
-                ["kms:Decrypt", "kms:GenerateDataKey*"],
-                ["*"],
-                conditions=[("StringEquals", "aws:SourceAccount", [ACCOUNT])],
-                principals=[("Service", ["cloudwatch.amazonaws.com"])],
-            ),
+            alarms_key_statement(),
             statement(
                 "TrainingRoles",
                 KEY_ACTIONS,

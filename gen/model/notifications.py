@@ -10,7 +10,7 @@ from ..model.decl import ACCOUNT, Decl, arn, data, local_values, resource, state
 from ..names import team_names
 from ..validate import TeamConfig
 
-__all__ = ["TeamNotifications", "team_notifications", "topic_arn"]
+__all__ = ["TeamNotifications", "alarms_key_statement", "team_notifications", "topic_arn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,18 @@ class TeamNotifications:
     def decls(self) -> tuple[Decl, ...]:
         found = (self.key_policy, self.key, self.topic, self.emails, self.subscription)
         return tuple(d for d in found if d)
+
+
+def alarms_key_statement() -> dict[str, object]:
+    """The key policy statement that lets CloudWatch alarms publish to a topic encrypted with
+    the key (a key policy's "*" is the key itself)."""
+    return statement(
+        "CloudWatchAlarms",
+        ["kms:Decrypt", "kms:GenerateDataKey*"],
+        ["*"],
+        conditions=[("StringEquals", "aws:SourceAccount", [ACCOUNT])],
+        principals=[("Service", ["cloudwatch.amazonaws.com"])],
+    )
 
 
 def topic_arn(team: TeamConfig) -> Expr:
@@ -48,13 +60,7 @@ def team_notifications(team: TeamConfig) -> TeamNotifications:
             ["*"],
             principals=[("AWS", [arn("iam", "root")])],
         ),
-        statement(
-            "CloudWatchAlarms",
-            ["kms:Decrypt", "kms:GenerateDataKey*"],
-            ["*"],
-            conditions=[("StringEquals", "aws:SourceAccount", [ACCOUNT])],
-            principals=[("Service", ["cloudwatch.amazonaws.com"])],
-        ),
+        alarms_key_statement(),
     ]
     return TeamNotifications(
         key_policy=None

@@ -300,7 +300,7 @@ def _up_to_date_at(folder_fd: int, inputs: str) -> bool:
     return True
 
 
-def _diff(old: str, new: str, fromfile: str, tofile: str) -> str:
+def unified_diff(old: str, new: str, fromfile: str, tofile: str) -> str:
     return "".join(
         difflib.unified_diff(
             old.splitlines(keepends=True),
@@ -331,11 +331,11 @@ def drift(plans: Iterable[TeamPlan]) -> list[str]:
             old = team.old.get(name)
             shown = old.decode("utf-8", errors="replace") if old is not None else ""
             source = f"{path} (on disk)" if old is not None else "/dev/null"
-            diffs.append(_diff(shown, team.files[name], source, f"{path} (rendered)"))
+            diffs.append(unified_diff(shown, team.files[name], source, f"{path} (rendered)"))
         for name in team.remove:
             path = _p(team.folder / name)
             old_text = team.old[name].decode("utf-8", errors="replace")
             diffs.append(
-                _diff(old_text, "", f"{path} (on disk)", "/dev/null (no longer generated)")
+                unified_diff(old_text, "", f"{path} (on disk)", "/dev/null (no longer generated)")
             )
     return diffs
