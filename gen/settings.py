@@ -186,17 +186,25 @@ def defaults_for(command: str, cwd: Path) -> dict[str, object]:
     return found
 
 
-def templates_setting(specs: Sequence[Path]) -> Path | None:
-    """The override folder the specs' repository sets, or None. Specs whose nearest
-    `pyproject.toml` files set different folders are an error: pass `--templates`."""
-    found: dict[Path, Path | None] = {}
+def _specs_settings(specs: Sequence[Path]) -> dict[Path, Settings | None]:
+    """The settings of the `pyproject.toml` nearest above each spec (or specs folder), each file
+    read once: pyproject.toml -> its `[tool.ecsgen]` values (None without a section)."""
+    found: dict[Path, Settings | None] = {}
     for spec in specs:
         start = spec.resolve()
         pyproject = find_pyproject(start if start.is_dir() else start.parent)
         if pyproject is not None and pyproject not in found:
-            settings = read_settings(pyproject)
-            value = settings.values.get("templates") if settings is not None else None
-            found[pyproject] = value if isinstance(value, Path) else None
+            found[pyproject] = read_settings(pyproject)
+    return found
+
+
+def templates_setting(specs: Sequence[Path]) -> Path | None:
+    """The override folder the specs' repository sets, or None. Specs whose nearest
+    `pyproject.toml` files set different folders are an error: pass `--templates`."""
+    found: dict[Path, Path | None] = {}
+    for pyproject, settings in _specs_settings(specs).items():
+        value = settings.values.get("templates") if settings is not None else None
+        found[pyproject] = value if isinstance(value, Path) else None
     folders = {folder for folder in found.values() if folder is not None}
     shown: Callable[[Path], str] = display_path
     if len(folders) > 1:
@@ -220,12 +228,9 @@ def templates_setting(specs: Sequence[Path]) -> Path | None:
 def spec_timeout_setting(specs: Sequence[Path]) -> float | None:
     """`spec-timeout` of the specs' repository (the smallest, if their pyproject.toml files
     differ), or None when none sets it."""
-    found: list[float] = []
-    for spec in specs:
-        start = spec.resolve()
-        pyproject = find_pyproject(start if start.is_dir() else start.parent)
-        settings = read_settings(pyproject) if pyproject is not None else None
-        value = settings.values.get("spec-timeout") if settings is not None else None
-        if isinstance(value, float):
-            found.append(value)
+    found = [
+        value
+        for settings in _specs_settings(specs).values()
+        if settings is not None and isinstance(value := settings.values.get("spec-timeout"), float)
+    ]
     return min(found) if found else None
