@@ -129,6 +129,17 @@ def _run_ended(run: Expr, ended: str, running: str) -> dict[str, object]:
     }
 
 
+def _read_run(run: Expr, names: JobNames) -> dict[str, dict[str, object]]:
+    """The states both machines start from: read the run record, stop when this run has ended
+    already (`AlreadyEnded`), else read the run's progress and go on at `ThisRun`."""
+    return {
+        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
+        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
+        "AlreadyEnded": {"Type": "Succeed"},
+        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
+    }
+
+
 def _end_run(team: TeamConfig, names: JobNames, then: str) -> dict[str, dict[str, object]]:
     """Write the record in `$.record`, then set both services to 0 tasks."""
     cluster = team_names(team.name).cluster
@@ -166,10 +177,7 @@ def _timer_definition(
     }
     states: dict[str, dict[str, object]] = {
         "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
-        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
-        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
-        "AlreadyEnded": {"Type": "Succeed"},
-        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
+        **_read_run(run, names),
         "ThisRun": {
             "Type": "Choice",
             "Choices": [
@@ -306,10 +314,7 @@ def _definition(
             "ResultPath": "$.trainer",
             "Next": "ReadRecord",
         },
-        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
-        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
-        "AlreadyEnded": {"Type": "Succeed"},
-        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
+        **_read_run(run, names),
         "ThisRun": {
             "Type": "Choice",
             "Choices": [
