@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = ["DerivedName", "JobNames", "TeamNames", "job_names", "team_names"]
 
 RDZV_PORT = 29400
+GENERATION_SUFFIX = "-g999"  # the longest capacity generation suffix
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +129,16 @@ class JobNames:
             return common
         return (
             *common,
+            # room for a capacity generation's "-g999" (`<job>_capacity_generation`)
             DerivedName(
-                "ECS capacity provider name", self.capacity_provider, 255, ("aws", "ecs", "fargate")
+                "ECS capacity provider name",
+                self.capacity_provider,
+                255 - len(GENERATION_SUFFIX),
+                ("aws", "ecs", "fargate"),
             ),
-            DerivedName("Auto Scaling group name", self.autoscaling_group, 255),
+            DerivedName(
+                "Auto Scaling group name", self.autoscaling_group, 255 - len(GENERATION_SUFFIX)
+            ),
             DerivedName("launch template name", self.launch_template, 128),
             DerivedName("placement group name", self.placement_group, 255),
         )

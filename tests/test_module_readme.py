@@ -81,16 +81,28 @@ def mermaid_blocks(readme: str) -> list[str]:
 
 
 def _names(files: dict[str, str]) -> dict[str, set[str]]:
-    """resource type -> the `name` arguments of its resources, from the module's parsed files."""
+    """resource type -> the `name` arguments of its resources, from the module's parsed files.
+    A name in a local value is read through it; an EC2 job's capacity name (a conditional on
+    `<job>_capacity_generation`) is read at generation 0, the default."""
     found: dict[str, set[str]] = {}
-    for name, text in files.items():
-        if not name.endswith(".tf"):
-            continue
-        for block in hcl2.loads(text).get("resource", []):  # labels keep their quotes
+    parsed = [hcl2.loads(text) for name, text in files.items() if name.endswith(".tf")]
+    locals_ = {k: v for doc in parsed for block in doc.get("locals", []) for k, v in block.items()}
+
+    def resolved(value: object) -> str:
+        text = str(value).strip('"')
+        local = re.fullmatch(r"\$\{local\.(\w+)\}", text)
+        if local:
+            text = str(locals_[local.group(1)])
+            generation = re.search(r'_capacity_generation == 0 \? "([^"]+)"', text)
+            return generation.group(1) if generation else text
+        return text
+
+    for doc in parsed:
+        for block in doc.get("resource", []):  # labels keep their quotes
             for rtype, bodies in block.items():
                 for body in bodies.values():
                     if "name" in body:
-                        found.setdefault(rtype.strip('"'), set()).add(str(body["name"]).strip('"'))
+                        found.setdefault(rtype.strip('"'), set()).add(resolved(body["name"]))
     return found
 
 

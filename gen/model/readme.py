@@ -98,6 +98,12 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
                 "checkpoints": config.checkpoints.uri if config.checkpoints else "",
                 "idle": idle,
                 "reservation": _reservation_text(config, job.names.ident),
+                "generation_variable": (
+                    f"{job.names.ident}_capacity_generation"
+                    if isinstance(compute, Ec2Compute)
+                    else ""
+                ),
+                "capacity_name": job.names.capacity_provider,
                 "storage": _storage_lines(config),
             }
         )

@@ -215,6 +215,27 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
                 nullable=False,
             )
         )
+        generation = f"var.{ident}_capacity_generation"
+        variables.append(
+            variable(
+                f"{ident}_capacity_generation",
+                "number",
+                f"Raise by one to replace the job's Auto Scaling group and capacity provider "
+                f"with new ones, named {names.capacity_provider}-g<N> (0: "
+                f"{names.capacity_provider}). Terraform's -replace cannot do it: ECS ties a "
+                "capacity provider to its Auto Scaling group for life, and both names are "
+                "unique.",
+                0,
+                [
+                    (
+                        f"{generation} >= 0 && {generation} <= 999 && "
+                        f"floor({generation}) == {generation}",
+                        "Use a whole number from 0 to 999.",
+                    )
+                ],
+                nullable=False,
+            )
+        )
         if compute.single_az:
             chosen = compute.subnet_ids or team.subnet_ids
             if compute.reservation:

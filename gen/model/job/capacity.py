@@ -69,7 +69,14 @@ def capacity(
         instance_type=compute.instance.name,
         user_data=local_values(
             user_data=Heredoc("\n".join(user_data_lines) + "\n"),
-            at={"user_data": f"{ident}_user_data"},
+            # The Auto Scaling group's and capacity provider's one name, known when planning
+            # (a capacity provider strategy is a set: the provider cannot name an unknown).
+            # Each generation gets its own, so a replacement never meets the old name or group.
+            capacity_name=Expr(
+                f'var.{ident}_capacity_generation == 0 ? "{names.capacity_provider}" : '
+                f'"{names.capacity_provider}-g${{var.{ident}_capacity_generation}}"'
+            ),
+            at={"user_data": f"{ident}_user_data", "capacity_name": f"{ident}_capacity_name"},
         ),
         # A targeted reservation takes only instances in the placement group it was made in,
         # and a Capacity Block's instances are placed together already: no group with either.
@@ -96,7 +103,7 @@ def capacity(
         autoscaling_group=resource(
             "aws_autoscaling_group",
             ident,
-            name=names.autoscaling_group,
+            name=ref("local", f"{ident}_capacity_name"),
             max_size=Expr(f"max(var.{ident}_nodes, 1)"),
             vpc_zone_identifier=subnets(job, names),
             spot=compute.spot,
@@ -107,7 +114,7 @@ def capacity(
         capacity_provider=resource(
             "aws_ecs_capacity_provider",
             ident,
-            name=names.capacity_provider,
+            name=ref("local", f"{ident}_capacity_name"),
             # EFA: launch all nodes at once into the placement group.
             min_step=Expr(f"max(var.{ident}_nodes, 1)") if compute.efa else 1,
             max_step=Expr(f"max(var.{ident}_nodes, 1)"),
