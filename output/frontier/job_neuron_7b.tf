@@ -190,7 +190,8 @@ resource "aws_vpc_security_group_egress_rule" "neuron_7b_lustre_1018" {
 ################################################################################
 
 locals {
-  neuron_7b_user_data = <<-EOT
+  neuron_7b_capacity_name = var.neuron_7b_capacity_generation == 0 ? "frontier-neuron-7b" : "frontier-neuron-7b-g${var.neuron_7b_capacity_generation}"
+  neuron_7b_user_data     = <<-EOT
     #!/bin/bash
     dnf install -y lustre-client
     mkdir -p /fsx/fs-0a1b2c3d4e5f60718
@@ -332,7 +333,7 @@ resource "aws_launch_template" "neuron_7b" {
 }
 
 resource "aws_autoscaling_group" "neuron_7b" {
-  name                  = "frontier-neuron-7b"
+  name                  = local.neuron_7b_capacity_name
   min_size              = 0
   max_size              = max(var.neuron_7b_nodes, 1)
   vpc_zone_identifier   = var.neuron_7b_subnet_ids
@@ -365,7 +366,7 @@ resource "aws_autoscaling_group" "neuron_7b" {
 }
 
 resource "aws_ecs_capacity_provider" "neuron_7b" {
-  name = "frontier-neuron-7b"
+  name = local.neuron_7b_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.neuron_7b.arn
@@ -384,7 +385,9 @@ resource "aws_ecs_capacity_provider" "neuron_7b" {
   tags = local.neuron_7b_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.neuron_7b_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

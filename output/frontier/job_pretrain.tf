@@ -231,7 +231,8 @@ resource "aws_vpc_security_group_egress_rule" "pretrain_lustre_1018" {
 ################################################################################
 
 locals {
-  pretrain_user_data = <<-EOT
+  pretrain_capacity_name = var.pretrain_capacity_generation == 0 ? "frontier-pretrain" : "frontier-pretrain-g${var.pretrain_capacity_generation}"
+  pretrain_user_data     = <<-EOT
     #!/bin/bash
     dnf install -y lustre-client
     mkdir -p /fsx/fs-0a1b2c3d4e5f60718
@@ -565,7 +566,7 @@ resource "aws_launch_template" "pretrain" {
 }
 
 resource "aws_autoscaling_group" "pretrain" {
-  name                  = "frontier-pretrain"
+  name                  = local.pretrain_capacity_name
   min_size              = 0
   max_size              = max(var.pretrain_nodes, 1)
   vpc_zone_identifier   = var.pretrain_subnet_ids
@@ -598,7 +599,7 @@ resource "aws_autoscaling_group" "pretrain" {
 }
 
 resource "aws_ecs_capacity_provider" "pretrain" {
-  name = "frontier-pretrain"
+  name = local.pretrain_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.pretrain.arn
@@ -617,7 +618,9 @@ resource "aws_ecs_capacity_provider" "pretrain" {
   tags = local.pretrain_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.pretrain_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

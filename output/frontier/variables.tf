@@ -147,6 +147,18 @@ variable "neuron_7b_root_volume_gib" {
   }
 }
 
+variable "neuron_7b_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named frontier-neuron-7b-g<N> (0: frontier-neuron-7b). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.neuron_7b_capacity_generation >= 0 && var.neuron_7b_capacity_generation <= 999 && floor(var.neuron_7b_capacity_generation) == var.neuron_7b_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+
 variable "neuron_7b_subnet_ids" {
   description = "The one subnet (one Availability Zone) of job neuron-7b: its reservation lives in one zone, and the subnet must be in it."
   type        = list(string)
@@ -219,6 +231,18 @@ variable "pretrain_root_volume_gib" {
   validation {
     condition     = var.pretrain_root_volume_gib >= 30
     error_message = "The GPU AMI needs at least 30 GiB."
+  }
+}
+
+variable "pretrain_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named frontier-pretrain-g<N> (0: frontier-pretrain). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.pretrain_capacity_generation >= 0 && var.pretrain_capacity_generation <= 999 && floor(var.pretrain_capacity_generation) == var.pretrain_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
   }
 }
 

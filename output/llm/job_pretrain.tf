@@ -189,7 +189,8 @@ resource "aws_vpc_security_group_egress_rule" "pretrain_https" {
 ################################################################################
 
 locals {
-  pretrain_user_data = <<-EOT
+  pretrain_capacity_name = var.pretrain_capacity_generation == 0 ? "llm-pretrain" : "llm-pretrain-g${var.pretrain_capacity_generation}"
+  pretrain_user_data     = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
     ECS_CLUSTER=%s
@@ -285,7 +286,7 @@ resource "aws_launch_template" "pretrain" {
 }
 
 resource "aws_autoscaling_group" "pretrain" {
-  name                  = "llm-pretrain"
+  name                  = local.pretrain_capacity_name
   min_size              = 0
   max_size              = max(var.pretrain_nodes, 1)
   vpc_zone_identifier   = var.pretrain_subnet_ids
@@ -319,7 +320,7 @@ resource "aws_autoscaling_group" "pretrain" {
 }
 
 resource "aws_ecs_capacity_provider" "pretrain" {
-  name = "llm-pretrain"
+  name = local.pretrain_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.pretrain.arn
@@ -338,7 +339,9 @@ resource "aws_ecs_capacity_provider" "pretrain" {
   tags = local.pretrain_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.pretrain_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

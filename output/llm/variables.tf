@@ -159,6 +159,18 @@ variable "pretrain_root_volume_gib" {
   }
 }
 
+variable "pretrain_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named llm-pretrain-g<N> (0: llm-pretrain). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.pretrain_capacity_generation >= 0 && var.pretrain_capacity_generation <= 999 && floor(var.pretrain_capacity_generation) == var.pretrain_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+
 variable "pretrain_subnet_ids" {
   description = "The one subnet (one Availability Zone) of the EFA job: EFA traffic cannot cross AZs and the cluster placement group lives in one."
   type        = list(string)

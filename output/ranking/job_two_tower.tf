@@ -182,7 +182,8 @@ resource "aws_vpc_security_group_egress_rule" "two_tower_efs" {
 ################################################################################
 
 locals {
-  two_tower_user_data = <<-EOT
+  two_tower_capacity_name = var.two_tower_capacity_generation == 0 ? "ranking-two-tower" : "ranking-two-tower-g${var.two_tower_capacity_generation}"
+  two_tower_user_data     = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
     ECS_CLUSTER=%s
@@ -246,7 +247,7 @@ resource "aws_launch_template" "two_tower" {
 }
 
 resource "aws_autoscaling_group" "two_tower" {
-  name                  = "ranking-two-tower"
+  name                  = local.two_tower_capacity_name
   min_size              = 0
   max_size              = max(var.two_tower_nodes, 1)
   vpc_zone_identifier   = var.two_tower_subnet_ids
@@ -279,7 +280,7 @@ resource "aws_autoscaling_group" "two_tower" {
 }
 
 resource "aws_ecs_capacity_provider" "two_tower" {
-  name = "ranking-two-tower"
+  name = local.two_tower_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.two_tower.arn
@@ -298,7 +299,9 @@ resource "aws_ecs_capacity_provider" "two_tower" {
   tags = local.two_tower_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.two_tower_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

@@ -176,6 +176,18 @@ variable "two_tower_root_volume_gib" {
   }
 }
 
+variable "two_tower_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named ranking-two-tower-g<N> (0: ranking-two-tower). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.two_tower_capacity_generation >= 0 && var.two_tower_capacity_generation <= 999 && floor(var.two_tower_capacity_generation) == var.two_tower_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+
 variable "two_tower_subnet_ids" {
   description = "The one subnet (one Availability Zone) of job two-tower: its reservation lives in one zone, and the subnet must be in it."
   type        = list(string)

@@ -182,7 +182,8 @@ resource "aws_vpc_security_group_egress_rule" "dlrm_https" {
 ################################################################################
 
 locals {
-  dlrm_user_data = <<-EOT
+  dlrm_capacity_name = var.dlrm_capacity_generation == 0 ? "recsys-dlrm" : "recsys-dlrm-g${var.dlrm_capacity_generation}"
+  dlrm_user_data     = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
     ECS_CLUSTER=%s
@@ -241,7 +242,7 @@ resource "aws_launch_template" "dlrm" {
 }
 
 resource "aws_autoscaling_group" "dlrm" {
-  name                  = "recsys-dlrm"
+  name                  = local.dlrm_capacity_name
   min_size              = 0
   max_size              = max(var.dlrm_nodes, 1)
   vpc_zone_identifier   = var.subnet_ids
@@ -285,7 +286,7 @@ resource "aws_autoscaling_group" "dlrm" {
 }
 
 resource "aws_ecs_capacity_provider" "dlrm" {
-  name = "recsys-dlrm"
+  name = local.dlrm_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.dlrm.arn
@@ -304,7 +305,9 @@ resource "aws_ecs_capacity_provider" "dlrm" {
   tags = local.dlrm_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.dlrm_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

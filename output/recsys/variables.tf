@@ -136,3 +136,15 @@ variable "dlrm_root_volume_gib" {
   }
 }
 
+variable "dlrm_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named recsys-dlrm-g<N> (0: recsys-dlrm). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.dlrm_capacity_generation >= 0 && var.dlrm_capacity_generation <= 999 && floor(var.dlrm_capacity_generation) == var.dlrm_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+

@@ -193,7 +193,8 @@ resource "aws_vpc_security_group_egress_rule" "whisper_ft_https" {
 ################################################################################
 
 locals {
-  whisper_ft_user_data = <<-EOT
+  whisper_ft_capacity_name = var.whisper_ft_capacity_generation == 0 ? "speech-whisper-ft" : "speech-whisper-ft-g${var.whisper_ft_capacity_generation}"
+  whisper_ft_user_data     = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
     ECS_CLUSTER=%s
@@ -251,7 +252,7 @@ resource "aws_launch_template" "whisper_ft" {
 }
 
 resource "aws_autoscaling_group" "whisper_ft" {
-  name                  = "speech-whisper-ft"
+  name                  = local.whisper_ft_capacity_name
   min_size              = 0
   max_size              = max(var.whisper_ft_nodes, 1)
   vpc_zone_identifier   = var.subnet_ids
@@ -284,7 +285,7 @@ resource "aws_autoscaling_group" "whisper_ft" {
 }
 
 resource "aws_ecs_capacity_provider" "whisper_ft" {
-  name = "speech-whisper-ft"
+  name = local.whisper_ft_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.whisper_ft.arn
@@ -303,7 +304,9 @@ resource "aws_ecs_capacity_provider" "whisper_ft" {
   tags = local.whisper_ft_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.whisper_ft_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

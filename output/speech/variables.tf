@@ -136,3 +136,15 @@ variable "whisper_ft_root_volume_gib" {
   }
 }
 
+variable "whisper_ft_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named speech-whisper-ft-g<N> (0: speech-whisper-ft). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.whisper_ft_capacity_generation >= 0 && var.whisper_ft_capacity_generation <= 999 && floor(var.whisper_ft_capacity_generation) == var.whisper_ft_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+

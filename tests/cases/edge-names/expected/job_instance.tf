@@ -148,7 +148,8 @@ resource "aws_vpc_security_group_egress_rule" "instance_https" {
 ################################################################################
 
 locals {
-  instance_user_data = <<-EOT
+  instance_capacity_name = var.instance_capacity_generation == 0 ? "edge-instance" : "edge-instance-g${var.instance_capacity_generation}"
+  instance_user_data     = <<-EOT
     #!/bin/bash
     cat <<'EOF' >> /etc/ecs/ecs.config
     ECS_CLUSTER=%s
@@ -207,7 +208,7 @@ resource "aws_launch_template" "instance" {
 }
 
 resource "aws_autoscaling_group" "instance" {
-  name                  = "edge-instance"
+  name                  = local.instance_capacity_name
   min_size              = 0
   max_size              = max(var.instance_nodes, 1)
   vpc_zone_identifier   = var.subnet_ids
@@ -251,7 +252,7 @@ resource "aws_autoscaling_group" "instance" {
 }
 
 resource "aws_ecs_capacity_provider" "instance" {
-  name = "edge-instance"
+  name = local.instance_capacity_name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.instance.arn
@@ -270,7 +271,9 @@ resource "aws_ecs_capacity_provider" "instance" {
   tags = local.instance_tags
 
   # Destroyed only after the cluster's capacity provider list no longer names it (renaming or
-  # removing the job): deleting one still associated waits 20 minutes.
+  # removing the job): deleting one still associated waits 20 minutes. ECS ties a provider to
+  # one Auto Scaling group for life and names are unique, so a replacement is a new group and
+  # provider under a new name: raise var.instance_capacity_generation (not -replace).
   lifecycle {
     create_before_destroy = true
   }

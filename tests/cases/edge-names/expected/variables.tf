@@ -171,6 +171,18 @@ variable "instance_root_volume_gib" {
   }
 }
 
+variable "instance_capacity_generation" {
+  description = "Raise by one to replace the job's Auto Scaling group and capacity provider with new ones, named edge-instance-g<N> (0: edge-instance). Terraform's -replace cannot do it: ECS ties a capacity provider to its Auto Scaling group for life, and both names are unique."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.instance_capacity_generation >= 0 && var.instance_capacity_generation <= 999 && floor(var.instance_capacity_generation) == var.instance_capacity_generation
+    error_message = "Use a whole number from 0 to 999."
+  }
+}
+
 ################################################################################
 # Job: spec
 ################################################################################
