@@ -34,6 +34,11 @@ Sources (read 2026-08; repository commits pinned):
   trn1-arch.html), logical NeuronCore configuration and the training best practices for
   trn2.48xlarge ("the default Logical NeuronCore configuration 2 (LNC2) ... 64 ranks per
   instance"; https://awsdocs-neuron.readthedocs-hosted.com/en/latest/training/best-practices.html).
+- [EC2-API] moto 5.2.5's copy of EC2 DescribeInstanceTypes (``moto/ec2/resources/
+  instance_types.json.gz``): g5g is ``arm64`` only, ``SupportedUsageClasses`` on-demand and spot,
+  ``EfaSupported`` false, T4g GPUs with 16384 MiB (tests/test_capacity_and_data.py compares the
+  g5g rows with it). Also in [KARP] (``kubernetes.io/arch`` arm64, ``nvidia.com/gpu``; no
+  ``vpc.amazonaws.com/efa``).
 - Project notes: /work/shared/research/distributed-training-on-ecs.md section 2.4.
 
 Conventions:
@@ -73,6 +78,8 @@ class InstanceType:
     # NeuronCore configuration ([NEURON]).
     neuron_devices: int = 0
     neuron_cores: int = 0
+    # The CPU architecture, as ECS's runtime_platform spells it; "ARM64" for Graviton (g5g).
+    cpu_architecture: str = "X86_64"
 
     @property
     def efa(self) -> bool:
@@ -83,12 +90,19 @@ class InstanceType:
         return self.neuron_devices > 0
 
     @property
+    def arm64(self) -> bool:
+        """Graviton: AWS publishes no ECS-optimized arm64 GPU AMI, so these types need the
+        team's own (`Ec2(ami_id=...)`)."""
+        return self.cpu_architecture == "ARM64"
+
+    @property
     def accelerators(self) -> int:
         """What one torchrun process per node drives: a GPU, or a NeuronCore."""
         return self.neuron_cores if self.neuron else self.gpus
 
 
 _T4 = "NVIDIA T4 16GB"
+_T4G = "NVIDIA T4G 16GB"
 _A10G = "NVIDIA A10G 24GB"
 _L4 = "NVIDIA L4 24GB"
 _L40S = "NVIDIA L40S 48GB"
@@ -121,6 +135,13 @@ _ENTRIES: tuple[InstanceType, ...] = (
     InstanceType("g5.16xlarge", 1, _A10G, 24, 64, 256, 1, True),
     InstanceType("g5.24xlarge", 4, _A10G, 24, 96, 384, 1, True),
     InstanceType("g5.48xlarge", 8, _A10G, 24, 192, 768, 1, True),
+    # g5g: AWS Graviton2 (arm64) with NVIDIA T4G. No EFA. [KARP], [EC2-API] (Spot offered).
+    InstanceType("g5g.xlarge", 1, _T4G, 16, 4, 8, 0, True, cpu_architecture="ARM64"),
+    InstanceType("g5g.2xlarge", 1, _T4G, 16, 8, 16, 0, True, cpu_architecture="ARM64"),
+    InstanceType("g5g.4xlarge", 1, _T4G, 16, 16, 32, 0, True, cpu_architecture="ARM64"),
+    InstanceType("g5g.8xlarge", 1, _T4G, 16, 32, 64, 0, True, cpu_architecture="ARM64"),
+    InstanceType("g5g.16xlarge", 2, _T4G, 16, 64, 128, 0, True, cpu_architecture="ARM64"),
+    InstanceType("g5g.metal", 2, _T4G, 16, 64, 128, 0, True, cpu_architecture="ARM64"),
     # g6: NVIDIA L4. EFA on 8xlarge and larger (1 interface). [KARP] (not in [TORCHX]).
     InstanceType("g6.xlarge", 1, _L4, 24, 4, 16, 0, True),
     InstanceType("g6.2xlarge", 1, _L4, 24, 8, 32, 0, True),
@@ -194,6 +215,22 @@ _ENTRIES: tuple[InstanceType, ...] = (
 )
 
 CATALOG: Mapping[str, InstanceType] = MappingProxyType({t.name: t for t in _ENTRIES})
+
+# Accelerated families ecsgen refuses by name, with the reason (instead of "not in the catalog").
+# AWS Inferentia is built for inference: the Neuron documentation lists PyTorch NeuronX "for
+# training on Trn1 and Trn2" and "for inference on Inf2, Trn1, and Trn2"
+# (https://awsdocs-neuron.readthedocs-hosted.com/en/latest/neuron-intro/pytorch-setup/
+# pytorch-install-prev.html), and no inf2 size has EFA ([KARP], [EC2-API]) for the collectives
+# of a multi-node run. Inf1's torch-neuron does not train at all.
+REFUSED_FAMILIES: Mapping[str, str] = MappingProxyType(
+    {
+        "inf1": "AWS Inferentia (inf1) runs inference only (torch-neuron does not train)",
+        "inf2": (
+            "AWS Inferentia2 (inf2) is built for inference: Neuron supports PyTorch training on "
+            "Trainium (trn1, trn1n, trn2), and no inf2 size has EFA for multi-node collectives"
+        ),
+    }
+)
 
 SOURCES: tuple[str, ...] = (
     (

@@ -160,6 +160,8 @@ class Ec2(SpecNode):
     reservation: str | Reservation | CapacityBlock | None = None
     # Overrides of the bundled ulimits: {"nofile": 65536} or {"nofile": (SOFT, HARD)}.
     ulimits: Mapping[str, int | tuple[int, int]] = field(default_factory=dict)
+    # The AMI of an arm64 GPU type (g5g), which AWS publishes no ECS-optimized AMI for.
+    ami_id: str | None = None
 
 
 class Efs(SpecNode):

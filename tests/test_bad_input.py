@@ -97,6 +97,12 @@ REQUIRED = {
     "neuron_cuda_env",
     "neuron_ppn",
     "fargate_arch",
+    # issue 17: Graviton GPU instances (g5g) and Inferentia
+    "g5g_no_ami",
+    "ami_id_x86",
+    "ami_id_form",
+    "g5g_efa",
+    "inf2",
 }
 
 

@@ -454,3 +454,130 @@ def test_fargate_can_run_arm64(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert definition["runtime_platform"] == [
             {"operating_system_family": "LINUX", "cpu_architecture": "ARM64"}
         ]
+
+
+# -- Graviton GPU instances (tests/cases/graviton: g5g beside g5) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def graviton() -> dict[str, Any]:
+    import os
+
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        return _render([Path("tests/cases/graviton/spec.py")])["arm"]
+    finally:
+        os.chdir(cwd)
+
+
+def test_g5g_task_definitions_run_arm64(graviton: dict[str, Any]) -> None:
+    for job, arch in (("t4g", "ARM64"), ("a10g", "X86_64")):
+        definitions = _blocks(graviton[f"job_{job}.tf"], "resource", "aws_ecs_task_definition")
+        for role in ("leader", "worker"):
+            assert definitions[f"{job}_{role}"]["runtime_platform"] == [
+                {"operating_system_family": "LINUX", "cpu_architecture": arch}
+            ]
+            assert definitions[f"{job}_{role}"]["requires_compatibilities"] == ["EC2"]
+    container = _locals(graviton["job_t4g.tf"])["t4g_leader"]
+    assert container["resourceRequirements"] == [{"type": "GPU", "value": "2"}]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["NVIDIA_DRIVER_CAPABILITIES"] == "compute,utility"
+    assert env["PET_NPROC_PER_NODE"] == "2", "one process per T4G"
+
+
+def test_g5g_boots_the_teams_own_ami(graviton: dict[str, Any]) -> None:
+    (t4g,) = _blocks(graviton["job_t4g.tf"], "resource", "aws_launch_template").values()
+    (a10g,) = _blocks(graviton["job_a10g.tf"], "resource", "aws_launch_template").values()
+    assert t4g["instance_type"] == "g5g.16xlarge"
+    assert t4g["image_id"] == "var.t4g_ami_id"
+    assert a10g["image_id"] == "local.ami_id", "x86_64 GPU jobs keep the ECS GPU AMI"
+    variable = _blocks(graviton["variables.tf"], "variable", "")["t4g_ami_id"]
+    assert variable["default"] == "ami-0a1b2c3d4e5f60718"
+    assert variable["nullable"] is False
+    parameters = _blocks(graviton["main.tf"], "data", "aws_ssm_parameter")
+    assert parameters["gpu_ami"]["name"].endswith("/amazon-linux-2023/gpu/recommended/image_id")
+    user_data = _locals(graviton["job_t4g.tf"])["t4g_user_data"]
+    assert "ECS_ENABLE_GPU_SUPPORT=true" in str(user_data)
+    assert "ECS_ENABLE_GPU_SUPPORT" not in str(_locals(graviton["job_a10g.tf"])["a10g_user_data"])
+    readme = graviton["README.md"]
+    assert "## Graviton (arm64) GPU instances" in readme
+    assert "**the job's image must be built for arm64**" in readme
+
+
+def test_a_team_of_g5g_jobs_reads_no_public_gpu_ami(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "vision.py").write_text(
+        "from ecsgen import Ec2, Job, Team\n"
+        "team = Team(name='vision', region='us-east-1', jobs=[Job(name='resnet', "
+        "image='r/x:1', command=['python', 't.py'], "
+        "compute=Ec2(instance_type='g5g.xlarge', ami_id='ami-0123abcd'))])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    team = _render([Path("vision.py")])["vision"]
+    assert not _blocks(team["main.tf"], "data", "aws_ssm_parameter")
+    variables = _blocks(team["variables.tf"], "variable", "")
+    assert "resnet_ami_id" in variables
+    assert "ami_id" not in variables and "neuron_ami_id" not in variables
+    assert "local.ami_id" not in str(team["job_resnet.tf"])
+
+
+def test_g5g_rows_match_the_ec2_api() -> None:
+    """The catalog's g5g rows against moto's copy of EC2 DescribeInstanceTypes: arm64 only,
+    vCPUs, memory, T4g GPUs and their memory, no EFA, Spot offered."""
+    import gzip
+    import json
+
+    import moto
+
+    path = Path(moto.__file__).parent / "ec2" / "resources" / "instance_types.json.gz"
+    api = json.loads(gzip.decompress(path.read_bytes()))
+    rows = [t for t in catalog.CATALOG.values() if t.name.startswith("g5g.")]
+    assert [t.name for t in rows] == sorted((n for n in api if n.startswith("g5g.")), key=_size)
+    for row in rows:
+        info = api[row.name]
+        (gpu,) = info["GpuInfo"]["Gpus"]
+        assert info["ProcessorInfo"]["SupportedArchitectures"] == ["arm64"]
+        assert row.arm64 and row.cpu_architecture == "ARM64"
+        assert row.vcpus == info["VCpuInfo"]["DefaultVCpus"]
+        assert row.memory_gib * 1024 == info["MemoryInfo"]["SizeInMiB"]
+        assert (row.gpus, gpu["Name"].upper()) == (gpu["Count"], "T4G")
+        assert row.gpu_memory_gib * 1024 == gpu["MemoryInfo"]["SizeInMiB"]
+        assert row.efa_interfaces == 0 and not info["NetworkInfo"]["EfaSupported"]
+        assert row.spot == ("spot" in info["SupportedUsageClasses"])
+    assert [t.name for t in catalog.CATALOG.values() if t.arm64] == [t.name for t in rows]
+    for name in ("inf2.xlarge", "inf2.48xlarge"):
+        assert name not in catalog.CATALOG
+        assert not api[name]["NetworkInfo"]["EfaSupported"], "why inf2 is refused: no EFA"
+
+
+def _size(name: str) -> tuple[int, str]:
+    """EC2 sizes in the catalog's order: ascending vCPU-like size, metal last."""
+    size = name.split(".")[1]
+    return (1 << 30 if size == "metal" else int(size.removesuffix("xlarge") or 1), name)
+
+
+@pytest.mark.terraform
+def test_the_modules_ami_variable_refuses_what_the_spec_refuses(
+    terraform: Any, tmp_path: Path
+) -> None:
+    """The generated `<job>_ami_id` rule, planned by Terraform on its own (no provider): the
+    spec's forms pass, others fail with the variable's message."""
+    text = (ROOT / "tests" / "cases" / "graviton" / "expected" / "variables.tf").read_text()
+    start = text.index('variable "t4g_ami_id" {')
+    block = text[start : text.index("\n}\n", start) + 3]
+    (tmp_path / "main.tf").write_text(block, encoding="utf-8")
+    terraform.ok("init", "-backend=false", "-input=false", cwd=tmp_path, timeout=120)
+    for value, ok in (
+        ("ami-0a1b2c3d4e5f60718", True),
+        ("ami-0123abcd", True),
+        ("ami-12345", False),
+        ("ami-0A1B2C3D4E5F60718", False),
+        ("0a1b2c3d4e5f60718", False),
+    ):
+        result = terraform.run("plan", "-no-color", f"-var=t4g_ami_id={value}", cwd=tmp_path)
+        assert (result.returncode == 0) is ok, (value, result.stdout + result.stderr)
+        if not ok:
+            assert "Use an AMI ID" in result.stderr, result.stderr

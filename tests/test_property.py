@@ -57,7 +57,14 @@ ENV_NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(_env_n
 FARGATE = st.sampled_from([(c, m) for c, ms in FARGATE_SIZES.items() for m in ms]).map(
     lambda cm: Fargate(cpu=cm[0], memory=cm[1])
 )
-EC2 = st.sampled_from(sorted(catalog.CATALOG)).map(lambda t: Ec2(instance_type=t))
+EC2 = st.sampled_from(sorted(catalog.CATALOG)).map(
+    # arm64 GPU types (g5g) boot the team's own AMI, which they must name
+    lambda t: (
+        Ec2(instance_type=t, ami_id="ami-0123456789abcdef0")
+        if catalog.CATALOG[t].arm64
+        else Ec2(instance_type=t)
+    )
+)
 NODES = st.integers(1, 64) | st.tuples(st.integers(1, 8), st.integers(0, 8)).map(
     lambda t: f"{t[0]}:{t[0] + t[1]}"
 )

@@ -11,7 +11,7 @@ from ..model.decl import PARTITION, PRESENT, Decl, data, local_values, ref, reso
 from ..names import job_names, team_names
 from ..validate import Ec2Compute, JobConfig, TeamConfig
 
-__all__ = ["GPU_AMI_PARAMETER", "NEURON_AMI_PARAMETER", "InstanceView", "instance"]
+__all__ = ["GPU_AMI_PARAMETER", "NEURON_AMI_PARAMETER", "InstanceView", "ami_kind", "instance"]
 
 GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
 # The ECS-optimized Amazon Linux 2023 Neuron AMI (Neuron driver, for Trainium). The path is
@@ -23,6 +23,17 @@ NEURON_AMI_PARAMETER = (
 
 
 INSTANCE_ROLE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
+
+
+def ami_kind(job: JobConfig) -> str | None:
+    """Which AMI an EC2 job's instances boot: the public ECS GPU-optimized one ("gpu"), the
+    Neuron one ("neuron"), or the team's own (`Ec2(ami_id=...)`, arm64 GPU types: "own")."""
+    compute = job.compute
+    if not isinstance(compute, Ec2Compute):
+        return None
+    if compute.ami_id:
+        return "own"
+    return "neuron" if compute.instance.neuron else "gpu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +66,8 @@ class InstanceView:
 def instance(team: TeamConfig, ec2_jobs: Sequence[JobConfig]) -> InstanceView:
     names = team_names(team.name)
     idents = [job_names(team.name, j.name).ident for j in ec2_jobs]
-    kinds = {j.compute.instance.neuron for j in ec2_jobs if isinstance(j.compute, Ec2Compute)}
-    gpu, neuron = False in kinds, True in kinds
+    kinds = {ami_kind(j) for j in ec2_jobs}
+    gpu, neuron = "gpu" in kinds, "neuron" in kinds
     return InstanceView(
         assume_policy=data(
             "aws_iam_policy_document",

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import __version__
 from ..load import spec_label
 from ..model.decl import Decl
-from ..model.instances import InstanceView, instance
+from ..model.instances import InstanceView, ami_kind, instance
 from ..model.job import JobView, job_view
 from ..model.kms import key_policy, key_policy_output
 from ..model.main import cluster, ecs_tasks_assume, identity, namespace, shared, vpc
@@ -19,7 +19,7 @@ from ..model.notifications import TeamNotifications, team_notifications
 from ..model.outputs import cluster_outputs
 from ..model.variables import capacity_variables, network_variables, operations_variables
 from ..model.versions import versions
-from ..validate import Ec2Compute, JobConfig, TeamConfig
+from ..validate import Ec2Compute, TeamConfig
 
 __all__ = ["Module", "build"]
 
@@ -94,10 +94,6 @@ def _folder_label(folder: Path, anchor: Path) -> str:
     return Path(os.path.relpath(folder.resolve(), anchor.resolve())).as_posix()
 
 
-def _neuron(job: JobConfig) -> bool:
-    return isinstance(job.compute, Ec2Compute) and job.compute.instance.neuron
-
-
 def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None = None) -> Module:
     """The render-ready module for one validated team; `anchor` is where header paths start,
     `templates` the folder of template overrides, if any (named in every file's header)."""
@@ -111,7 +107,8 @@ def build(team: TeamConfig, anchor: Path | None = None, templates: Path | None =
         network_variables=network_variables(team),
         operations_variables=operations_variables(team),
         capacity_variables=capacity_variables(
-            gpu=any(not _neuron(j) for j in ec2_jobs), neuron=any(_neuron(j) for j in ec2_jobs)
+            gpu=any(ami_kind(j) == "gpu" for j in ec2_jobs),
+            neuron=any(ami_kind(j) == "neuron" for j in ec2_jobs),
         )
         if ec2_jobs
         else (),

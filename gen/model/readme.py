@@ -65,6 +65,7 @@ def _job_rows(module: Module) -> list[dict[str, object]]:
             )
             kind += ", EFA" if compute.efa else ""
             kind += ", Spot" if compute.spot else ""
+            kind += ", arm64 (Graviton): arm64 images, the team's own AMI" if compute.ami_id else ""
         else:
             kind = f"Fargate {compute.cpu} CPU units / {compute.memory} MiB"
         idle = (
@@ -235,6 +236,11 @@ def readme_view(module: Module) -> dict[str, object]:
         "capacity_blocks": _reserved(module)[1],
         "block_minutes": CAPACITY_BLOCK_MINUTES_BEFORE_END,
         "file_systems": _file_systems(module),
+        "arm64_jobs": [
+            {"job": job.name, "instance": c.instance.name, "variable": f"{job.names.ident}_ami_id"}
+            for job in module.jobs
+            if isinstance(c := job.config.compute, Ec2Compute) and c.ami_id
+        ],
         "key_policy": _key_policy_text(module),
         "usage": hcl.align("\n".join(usage)).split("\n") if usage else [],
         "module_name": module.team.name.replace("-", "_"),

@@ -262,6 +262,25 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
             )
         if compute.reservation:
             variables.append(_reservation_variable(job, compute.reservation, ident))
+        if compute.ami_id:
+            variables.append(
+                variable(
+                    f"{ident}_ami_id",
+                    "string",
+                    f"The team's own arm64 AMI for the {compute.instance.name} instances of job "
+                    f"{job.name} (AWS publishes no ECS-optimized arm64 GPU AMI): NVIDIA driver, "
+                    "NVIDIA container toolkit, ECS agent, cloud-init running the user data.",
+                    compute.ami_id,
+                    [
+                        (
+                            f'can(regex("^ami-([0-9a-f]{{8}}|[0-9a-f]{{17}})$", '
+                            f"var.{ident}_ami_id))",
+                            "Use an AMI ID (ami-0123456789abcdef0).",
+                        )
+                    ],
+                    nullable=False,
+                )
+            )
     return tuple(variables)
 
 

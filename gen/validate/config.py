@@ -91,6 +91,7 @@ class Ec2Compute:
     ulimits: tuple[
         tuple[str, int, int], ...
     ] = ()  # overrides of the bundled ones (name, soft, hard)
+    ami_id: str | None = None  # the team's own AMI (arm64 GPU types only)
 
     @property
     def single_az(self) -> bool:

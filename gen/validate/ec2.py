@@ -4,6 +4,7 @@ memory, shared memory, EFA, Spot, root volume, subnets)."""
 from __future__ import annotations
 
 import difflib
+import re
 
 from .. import catalog
 from ..errors import shown
@@ -15,6 +16,8 @@ from ..validate.network import check_subnets
 from ..validate.reservation import check_reservation
 
 __all__ = ["check_ec2"]
+
+AMI_ID = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
 def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
@@ -33,6 +36,15 @@ def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
     if type_name is None:
         return None
     instance = catalog.CATALOG.get(type_name)
+    refused = catalog.REFUSED_FAMILIES.get(type_name.split(".")[0])
+    if instance is None and refused:
+        check.fail(
+            node,
+            f"{path}.instance_type",
+            f"{shown(type_name)}: {refused}; ecsgen generates training jobs, use a GPU or "
+            "Trainium type",
+        )
+        return None
     if instance is None:
         close = difflib.get_close_matches(type_name, catalog.CATALOG, n=1)
         hint = f"did you mean {shown(close[0])}? " if close else ""
@@ -80,6 +92,7 @@ def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
             f"EFA needs exactly one subnet (one AZ, one "
             f"cluster placement group); got {len(subnets)}: {shown(list(subnets))}",
         )
+    ami_id = _ami_id(check, node, path, given.get("ami_id"), instance)
     reservation = None
     if given.get("reservation") is not None:
         reservation = check_reservation(check, node, path, given["reservation"], instance, spot)
@@ -98,9 +111,48 @@ def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:
     shm = check.integer(
         node, f"{path}.shm_mib", given_or_default(given, "shm_mib", memory // 4), 64, memory
     )
-    if shm is None or ulimits is None:
+    if shm is None or ulimits is None or (instance.arm64 and ami_id is None):
         return None
-    return Ec2Compute(instance, efa, spot, cpu, memory, shm, root, subnets, reservation, ulimits)
+    return Ec2Compute(
+        instance, efa, spot, cpu, memory, shm, root, subnets, reservation, ulimits, ami_id
+    )
+
+
+def _ami_id(
+    check: Checker, node: Ec2, path: str, value: object, instance: catalog.InstanceType
+) -> str | None:
+    """`Ec2(ami_id=...)`: required for arm64 GPU types (g5g), refused elsewhere. AWS publishes
+    ECS-optimized GPU and Neuron AMIs for x86_64 only, so a g5g job boots the team's own AMI."""
+    where = f"{path}.ami_id"
+    if value is None:
+        if instance.arm64:
+            check.fail(
+                node,
+                where,
+                f"{instance.name} is an arm64 (Graviton) GPU type and AWS publishes no "
+                "ECS-optimized arm64 GPU AMI (the ECS GPU AMI is x86_64 only): give the ID of "
+                "an arm64 AMI with the NVIDIA driver, the NVIDIA container toolkit and the ECS "
+                'agent, e.g. ami_id="ami-0123456789abcdef0" (see docs/capacity-and-data.md)',
+            )
+        return None
+    if not instance.arm64:
+        check.fail(
+            node,
+            where,
+            f"only arm64 GPU types (g5g) take an AMI ID; {instance.name} boots the "
+            + (
+                "ECS-optimized Neuron AMI (module variable neuron_ami_id overrides it)"
+                if instance.neuron
+                else "ECS GPU-optimized AMI (module variable ami_id overrides it)"
+            ),
+        )
+        return None
+    if not isinstance(value, str) or not AMI_ID.fullmatch(value):
+        check.fail(
+            node, where, f"must be an AMI ID (ami- and 8 or 17 hex digits), got {shown(value)}"
+        )
+        return None
+    return value
 
 
 def _ulimits(

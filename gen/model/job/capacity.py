@@ -54,6 +54,9 @@ def capacity(
         "ECS_CLUSTER=%s",  # the cluster resource's name, placed by format() in the template
         "ECS_AWSVPC_BLOCK_IMDS=true",
         f"ECS_CONTAINER_STOP_TIMEOUT={job.stop_timeout}s",
+        # The ECS GPU-optimized AMI enables the agent's GPU support itself; the team's own AMI
+        # (arm64 GPU types) may not.
+        *(["ECS_ENABLE_GPU_SUPPORT=true"] if compute.ami_id else []),
         *(["ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"] if compute.spot else []),
         "EOF",
     ]
@@ -90,7 +93,7 @@ def capacity(
             ident,
             name=names.launch_template,
             description=f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}",
-            image_id=Expr("local.neuron_ami_id" if compute.instance.neuron else "local.ami_id"),
+            image_id=Expr(_image_id(compute, ident)),
             instance_type=compute.instance.name,
             efa_interfaces=interfaces,
             **_reservation_blocks(compute, ident),
@@ -145,6 +148,13 @@ def _reservation_blocks(compute: Ec2Compute, ident: str) -> dict[str, list[dict[
         "market": [{"market_type": "capacity-block"}] if reservation.capacity_block else [],
         "reservation": [{"capacity_reservation_target": [target]}],
     }
+
+
+def _image_id(compute: Ec2Compute, ident: str) -> str:
+    """The AMI: the job's own (arm64 GPU types), or the team's Neuron or GPU AMI."""
+    if compute.ami_id:
+        return f"var.{ident}_ami_id"
+    return "local.neuron_ami_id" if compute.instance.neuron else "local.ami_id"
 
 
 def lustre_host_path(volume: LustreVolume) -> str:

@@ -153,9 +153,11 @@ def task_definition(job: JobConfig, names: JobNames, role: str, family: str) -> 
         container=f"{names.ident}_{role}",
         placement_constraints=constraints,
         volumes=_volumes(job),
-        # Fargate may run Graviton (ARM64); EC2 jobs run the x86_64 GPU and Neuron AMIs.
+        # Fargate may run Graviton (ARM64); on EC2 the instance type decides (g5g is ARM64).
         cpu_architecture=(
-            compute.cpu_architecture if isinstance(compute, FargateCompute) else "X86_64"
+            compute.cpu_architecture
+            if isinstance(compute, FargateCompute)
+            else compute.instance.cpu_architecture
         ),
         ephemeral_storage=(
             [{"size_in_gib": compute.ephemeral_gib}]

@@ -1,0 +1,2 @@
+from ecsgen import S3, Ec2, Fargate, Job, Network, Team
+team = Team(name="vision", region="us-east-1", jobs=[Job(name="resnet", image="r/x:1", command=["python", "t.py"], compute=Ec2(instance_type="g5g.16xlarge", ami_id="ami-0123456789abcdef0", efa=True))])
