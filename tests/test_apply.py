@@ -953,7 +953,14 @@ def _render_team(spec: Path, job: str, folder: Path) -> TeamConfig:
     return team
 
 
-def _log_index(log: str) -> Any:
+def _apply_in_order(terraform: Terraform, root: Path) -> Any:
+    """Apply once more (-refresh=false: moto answers some reads with less than it was sent, the
+    "-1" protocol rules come back changed and updating those fails on moto alone, see
+    tests/test_impact_plan.py); return `first(text)`, the index of the log's first line with
+    `text` in it."""
+    log = terraform.ok(
+        "apply", "-input=false", "-auto-approve", "-no-color", "-refresh=false", cwd=root
+    )
     lines = log.splitlines()
 
     def first(text: str) -> int:
@@ -998,18 +1005,7 @@ def test_replacing_then_renaming_an_ec2_jobs_capacity_applies_and_destroys(
     (tmp_path / "main.tf").write_text(
         root.replace(source, f"{source}  alpha_capacity_generation = 1\n"), encoding="utf-8"
     )
-    # -refresh=false: moto answers some reads with less than it was sent (the "-1" protocol
-    # rules come back changed), and updating those fails on moto alone (tests/test_impact_plan.py)
-    log = terraform.ok(
-        "apply",
-        "-input=false",
-        "-auto-approve",
-        "-no-color",
-        "-refresh=false",
-        cwd=tmp_path,
-        timeout=300,
-    )
-    first = _log_index(log)
+    first = _apply_in_order(terraform, tmp_path)
     deleting = first("module.rename.aws_ecs_capacity_provider.alpha (deposed object")
     assert first("module.rename.aws_ecs_capacity_provider.alpha: Creation complete") < deleting
     listed = first("module.rename.aws_ecs_cluster_capacity_providers.this: Modifications complete")
@@ -1055,16 +1051,7 @@ def test_replacing_then_renaming_an_ec2_jobs_capacity_applies_and_destroys(
     # 2. The rename.
     _render_team(spec, "beta", module)
     (tmp_path / "main.tf").write_text(root, encoding="utf-8")
-    log = terraform.ok(
-        "apply",
-        "-input=false",
-        "-auto-approve",
-        "-no-color",
-        "-refresh=false",
-        cwd=tmp_path,
-        timeout=300,
-    )
-    first = _log_index(log)
+    first = _apply_in_order(terraform, tmp_path)
     listed = first("module.rename.aws_ecs_cluster_capacity_providers.this: Modifications complete")
     deleting = first("module.rename.aws_ecs_capacity_provider.alpha: Destroying")
     assert listed < deleting, "the old capacity provider was deleted while still listed"
