@@ -9,6 +9,7 @@ tests/test_terraform.py, tests/test_completion.py and tests/test_apply.py.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -581,3 +582,34 @@ def test_the_modules_ami_variable_refuses_what_the_spec_refuses(
         assert (result.returncode == 0) is ok, (value, result.stdout + result.stderr)
         if not ok:
             assert "Use an AMI ID" in result.stderr, result.stderr
+
+
+@pytest.mark.terraform
+def test_the_capacity_generation_names_the_group_and_provider(
+    terraform: Any, tmp_path: Path
+) -> None:
+    """`<job>_capacity_generation` and the capacity name local, planned by Terraform on their
+    own (no provider): generation 0 keeps the name modules had before it existed, N gives
+    `<team>-<job>-gN`, and the rule refuses what is not a whole number from 0 to 999."""
+    expected = ROOT / "tests" / "cases" / "graviton" / "expected"
+    variables = (expected / "variables.tf").read_text(encoding="utf-8")
+    start = variables.index('variable "t4g_capacity_generation" {')
+    job = (expected / "job_t4g.tf").read_text(encoding="utf-8")
+    (local,) = [line for line in job.splitlines() if line.startswith("  t4g_capacity_name ")]
+    (tmp_path / "main.tf").write_text(
+        variables[start : variables.index("\n}\n", start) + 3]
+        + f'\nlocals {{\n{local}\n}}\n\noutput "name" {{\n  value = local.t4g_capacity_name\n}}\n',
+        encoding="utf-8",
+    )
+    terraform.ok("init", "-backend=false", "-input=false", cwd=tmp_path, timeout=120)
+    for value, name in (("0", "arm-t4g"), ("1", "arm-t4g-g1"), ("999", "arm-t4g-g999")):
+        terraform.ok(
+            "apply", "-auto-approve", f"-var=t4g_capacity_generation={value}", cwd=tmp_path
+        )
+        assert json.loads(terraform.ok("output", "-json", "name", cwd=tmp_path)) == name
+    for value in ("-1", "1000", "1.5"):
+        result = terraform.run(
+            "plan", "-no-color", f"-var=t4g_capacity_generation={value}", cwd=tmp_path
+        )
+        assert result.returncode != 0, value
+        assert "Use a whole number from 0 to 999." in result.stderr, result.stderr
