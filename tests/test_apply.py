@@ -1015,7 +1015,11 @@ def test_replacing_then_renaming_an_ec2_jobs_capacity_applies_and_destroys(
     (provider,) = ecs.describe_capacity_providers(capacityProviders=["rename-alpha-g1"])[
         "capacityProviders"
     ]
-    groups = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    groups = [  # the moto server is the file's: other teams' groups are there too
+        g
+        for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+        if g["AutoScalingGroupName"].startswith("rename-")
+    ]
     assert [g["AutoScalingGroupName"] for g in groups] == ["rename-alpha-g1"]
     assert (
         provider["autoScalingGroupProvider"]["autoScalingGroupArn"]
