@@ -21,9 +21,16 @@ from dataclasses import dataclass
 
 from ...hcl import Expr
 from ...model.decl import Decl, arn, local_values, resource
+from ...model.job.run_states import (
+    RETRY,
+    end_run,
+    notify_states,
+    read_run,
+    save,
+    task,
+)
 from ...model.job.task_definitions import CONTAINER
-from ...model.notifications import topic_arn
-from ...names import JobNames, team_names
+from ...names import JobNames
 from ...validate import JobConfig, TeamConfig
 
 __all__ = ["StateMachines", "duration", "state_machines", "timer_arn"]
@@ -37,50 +44,6 @@ def duration(seconds: int) -> str:
     return "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
 
 
-RETRY: list[object] = [
-    {
-        "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": 2,
-        "MaxAttempts": 3,
-        "BackoffRate": 2,
-    }
-]
-
-
-def _task(resource_: str, parameters: dict[str, object], next_: str | None) -> dict[str, object]:
-    state: dict[str, object] = {
-        "Type": "Task",
-        "Resource": f"arn:aws:states:::aws-sdk:{resource_}",
-        "Parameters": parameters,
-        "ResultPath": None,
-        "Retry": RETRY,
-    }
-    if next_ is None:
-        state["End"] = True
-    else:
-        state["Next"] = next_
-    return state
-
-
-def _notify_states(team: TeamConfig) -> dict[str, dict[str, object]]:
-    """Publish to the team topic, then forward to each existing topic of the spec."""
-    targets: list[object] = [topic_arn(team), *team.notify_topics]
-    states: dict[str, dict[str, object]] = {}
-    for index, target in enumerate(targets):
-        name = "Notify" if index == 0 else f"Forward{index}"
-        following = f"Forward{index + 1}" if index + 1 < len(targets) else None
-        states[name] = _task(
-            "sns:publish",
-            {
-                "TopicArn": target,
-                "Subject.$": "$.note.subject",
-                "Message.$": "$.note.message",
-            },
-            following,
-        )
-    return states
-
-
 def _logs_command(team: TeamConfig, names: JobNames) -> str:
     """`aws logs tail` of one leader task's trainer, its task id left as a `States.Format` `{}`
     (the awslogs driver names streams `<prefix>/<container>/<task id>`)."""
@@ -88,74 +51,6 @@ def _logs_command(team: TeamConfig, names: JobNames) -> str:
         f"aws logs tail {names.log_group} --log-stream-names leader/{CONTAINER}/{{}} "
         f"--since 1h --region {team.region}"
     )
-
-
-def _save(name: str, path: str) -> dict[str, object]:
-    return {
-        "Name": name,
-        "Type": "String",
-        "Overwrite": True,
-        "Value.$": f"States.JsonToString({path})",
-    }
-
-
-def _read(name: str, result: str, next_: str) -> dict[str, object]:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
-        "Parameters": {"Name": name},
-        "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
-        "ResultPath": result,
-        "Retry": RETRY,
-        "Next": next_,
-    }
-
-
-def _run_ended(run: Expr, ended: str, running: str) -> dict[str, object]:
-    """A run that ended stays ended: events delivered late, again, or at the same time change
-    nothing."""
-    return {
-        "Type": "Choice",
-        "Choices": [
-            {
-                "And": [
-                    {"Variable": "$.previous.value.run", "StringEquals": run},
-                    {"Not": {"Variable": "$.previous.value.status", "StringEquals": "RUNNING"}},
-                ],
-                "Next": ended,
-            }
-        ],
-        "Default": running,
-    }
-
-
-def _read_run(run: Expr, names: JobNames) -> dict[str, dict[str, object]]:
-    """The states both machines start from: read the run record, stop when this run has ended
-    already (`AlreadyEnded`), else read the run's progress and go on at `ThisRun`."""
-    return {
-        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
-        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
-        "AlreadyEnded": {"Type": "Succeed"},
-        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
-    }
-
-
-def _end_run(team: TeamConfig, names: JobNames, then: str) -> dict[str, dict[str, object]]:
-    """Write the record in `$.record`, then set both services to 0 tasks."""
-    cluster = team_names(team.name).cluster
-    return {
-        "EndRun": _task("ssm:putParameter", _save(names.run_parameter, "$.record"), "StopWorkers"),
-        "StopWorkers": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.workers_service, "DesiredCount": 0},
-            "StopLeader",
-        ),
-        "StopLeader": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.leader_service, "DesiredCount": 0},
-            then,
-        ),
-    }
 
 
 def _timer_definition(
@@ -177,7 +72,7 @@ def _timer_definition(
     }
     states: dict[str, dict[str, object]] = {
         "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
-        **_read_run(run, names),
+        **read_run(run, names),
         "ThisRun": {
             "Type": "Choice",
             "Choices": [
@@ -197,7 +92,7 @@ def _timer_definition(
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
-        **_end_run(team, names, "Ended"),
+        **end_run(team, names, "Ended"),
         "Ended": {
             "Type": "Pass",
             "Parameters": {
@@ -209,7 +104,7 @@ def _timer_definition(
             "ResultPath": "$.note",
             "Next": "Notify",
         },
-        **_notify_states(team),
+        **notify_states(team),
     }
     return {
         "Comment": f"Ends a run of {label} that is still running after {text} (max_runtime)",
@@ -222,7 +117,7 @@ def _definition(
     job: JobConfig, team: TeamConfig, names: JobNames, run: Expr, budget: int
 ) -> dict[str, object]:
     label = f"{team.name}/{job.name}"
-    notify = _notify_states(team)
+    notify = notify_states(team)
     if job.keep_running:
         return {
             "Comment": f"Reports how tasks of {label} ended (keep_running: it is not stopped)",
@@ -273,7 +168,7 @@ def _definition(
         **(
             {
                 "StartTimer": {
-                    **_task(
+                    **task(
                         "sfn:startExecution",
                         {"StateMachineArn": timer_arn(team, names), "Name": run},
                         None,
@@ -314,7 +209,7 @@ def _definition(
             "ResultPath": "$.trainer",
             "Next": "ReadRecord",
         },
-        **_read_run(run, names),
+        **read_run(run, names),
         "ThisRun": {
             "Type": "Choice",
             "Choices": [
@@ -381,8 +276,8 @@ def _definition(
         },
         # Counting never writes the run record: only an end does, so a count racing with
         # the end cannot bring the run back.
-        "SaveProgress": _task(
-            "ssm:putParameter", _save(names.progress_parameter, "$.progress.value"), "Failure"
+        "SaveProgress": task(
+            "ssm:putParameter", save(names.progress_parameter, "$.progress.value"), "Failure"
         ),
         "Failure": {
             "Type": "Pass",
@@ -408,7 +303,7 @@ def _definition(
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
-        **_end_run(team, names, "Ended"),
+        **end_run(team, names, "Ended"),
         "Ended": {
             "Type": "Pass",
             "Parameters": {
