@@ -22,6 +22,7 @@ __all__ = [
     "run_ended",
     "save",
     "task",
+    "this_run",
 ]
 
 # What `started` holds once known: an ISO 8601 time (`2020-01-23T17:57:58.103Z`). Choice rules
@@ -29,14 +30,16 @@ __all__ = [
 TIMESTAMP = "*-*-*T*:*"
 
 
+def _start_rules(path: str) -> list[object]:
+    return [
+        {"Variable": path, "IsPresent": True},
+        {"Variable": path, "StringMatches": TIMESTAMP},
+    ]
+
+
 def has_start(path: str) -> dict[str, object]:
     """A Choice rule: `path` holds a start time (present, and a time)."""
-    return {
-        "And": [
-            {"Variable": path, "IsPresent": True},
-            {"Variable": path, "StringMatches": TIMESTAMP},
-        ]
-    }
+    return {"And": _start_rules(path)}
 
 
 RETRY: list[object] = [
@@ -148,4 +151,19 @@ def end_run(team: TeamConfig, names: JobNames, then: str) -> dict[str, dict[str,
             {"Cluster": cluster, "Service": names.leader_service, "DesiredCount": 0},
             then,
         ),
+    }
+
+
+def this_run(run: Expr, known: str, unknown: str, other: str) -> dict[str, object]:
+    """A Choice on the progress read (`$.progress.value`): this run's with its start (`known`),
+    this run's without one (`unknown`: the parameter as Terraform created it, or written by an
+    ecsgen that kept no start), or an earlier run's (`other`)."""
+    same = {"Variable": "$.progress.value.run", "StringEquals": run}
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {"And": [same, *_start_rules("$.progress.value.started")], "Next": known},
+            {**same, "Next": unknown},
+        ],
+        "Default": other,
     }

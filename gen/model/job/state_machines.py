@@ -24,10 +24,12 @@ from ...model.decl import Decl, arn, local_values, resource
 from ...model.job.run_states import (
     RETRY,
     end_run,
+    has_start,
     notify_states,
     read_run,
     save,
     task,
+    this_run,
 )
 from ...model.job.task_definitions import CONTAINER
 from ...names import JobNames
@@ -64,31 +66,39 @@ def _timer_definition(
         f"aws logs tail {names.log_group} --log-stream-name-prefix leader/ "
         f"--since 1h --region {team.region}"
     )
-    record: dict[str, object] = {
-        "run": run,
-        "status": "TIMED_OUT",
-        "reason": f"max_runtime {text} reached",
-        "ended.$": "$$.State.EnteredTime",
-    }
+
+    def record(failures: dict[str, object], started: str) -> dict[str, object]:
+        return {
+            "run": run,
+            "status": "TIMED_OUT",
+            "reason": f"max_runtime {text} reached",
+            **failures,
+            "started.$": started,
+            "ended.$": "$$.State.EnteredTime",
+        }
+
+    # The run's start is in its progress (its first leader start wrote it before starting this
+    # execution); without it (written by an earlier ecsgen), this execution's start is close.
+    counted = {"failures.$": "$.progress.value.failures"}
     states: dict[str, dict[str, object]] = {
         "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
         **read_run(run, names),
-        "ThisRun": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "TimedOut"}
-            ],
-            "Default": "TimedOutFirstTry",
-        },
+        "ThisRun": this_run(run, "TimedOut", "TimedOutNoStart", "TimedOutFirstTry"),
         "TimedOut": {
             "Type": "Pass",
-            "Parameters": {**record, "failures.$": "$.progress.value.failures"},
+            "Parameters": record(counted, "$.progress.value.started"),
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        "TimedOutNoStart": {
+            "Type": "Pass",
+            "Parameters": record(counted, "$$.Execution.StartTime"),
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
         "TimedOutFirstTry": {
             "Type": "Pass",
-            "Parameters": {**record, "failures": 0},
+            "Parameters": record({"failures": 0}, "$$.Execution.StartTime"),
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
@@ -135,6 +145,7 @@ def _definition(
         fields["reason.$"] = "$.reason"
         fields["task.$"] = "$.task"
         fields["logStream.$"] = f"States.Format('leader/{CONTAINER}/{{}}', $.trainer.id)"
+        fields["started.$"] = "$.progress.value.started"
         fields["ended.$"] = "$.time"
         return fields
 
@@ -145,6 +156,7 @@ def _definition(
         else:
             fields["failures"] = failures
         fields["counted.$"] = counted
+        fields["started.$"] = "$.progress.value.started"
         return fields
 
     logs = _logs_command(team, names)
@@ -154,11 +166,7 @@ def _definition(
             "Type": "Choice",
             "Choices": [
                 {"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Trainer"},
-                *(
-                    [{"Variable": "$.outcome", "StringEquals": "STARTED", "Next": "StartTimer"}]
-                    if job.max_runtime is not None
-                    else []
-                ),
+                {"Variable": "$.outcome", "StringEquals": "STARTED", "Next": "EventStart"},
             ],
             "Default": "Notify",
         },
@@ -207,22 +215,54 @@ def _definition(
                 "exitCode.$": "States.ArrayGetItem($.trainer.exitCodes, 0)",
             },
             "ResultPath": "$.trainer",
+            "Next": "EventStart",
+        },
+        # The start of the event's task (its `startedAt`), else the event's time.
+        "EventStart": {
+            "Type": "Choice",
+            "Choices": [{**has_start("$.started"), "Next": "ReadRecord"}],
+            "Default": "EventTime",
+        },
+        "EventTime": {
+            "Type": "Pass",
+            "InputPath": "$.time",
+            "ResultPath": "$.started",
             "Next": "ReadRecord",
         },
         **read_run(run, names),
-        "ThisRun": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "Classify"}
-            ],
-            "Default": "NewRun",
+        # The run's start is the first one seen and is kept: a restarted leader, a late or
+        # re-delivered RUNNING event does not move it. A run's first event brings it.
+        "ThisRun": this_run(run, "KnownStart", "FirstStart", "NewRun"),
+        "FirstStart": {
+            "Type": "Pass",
+            "InputPath": "$.started",
+            "ResultPath": "$.progress.value.started",
+            "Next": "Began",
         },
         "NewRun": {
             "Type": "Pass",
-            "Parameters": {"run": run, "failures": 0, "counted": ""},
+            "Parameters": {"run": run, "failures": 0, "counted": "", "started.$": "$.started"},
             "ResultPath": "$.progress.value",
-            "Next": "Classify",
+            "Next": "Began",
         },
+        "KnownStart": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Classify"}],
+            "Default": "StartTimer" if job.max_runtime is not None else "StartKept",
+        },
+        # A stop carries the start along (the record, or the next count, writes it); a leader
+        # start writes it now.
+        "Began": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Classify"}],
+            "Default": "SaveStart",
+        },
+        "SaveStart": task(
+            "ssm:putParameter",
+            save(names.progress_parameter, "$.progress.value"),
+            "StartTimer" if job.max_runtime is not None else None,
+        ),
+        **({} if job.max_runtime is not None else {"StartKept": {"Type": "Succeed"}}),
         "Classify": {
             "Type": "Choice",
             "Choices": [
