@@ -6,7 +6,9 @@
   FINISHED; a non-zero exit counts the task once per run (its id is kept, at most
   `max_failures` of them) and at `max_failures` ends the run as FAILED. Ending a run writes the
   run record (the only write to it) and sets both services to 0. Counting writes the separate
-  progress parameter, so a count that races with the end cannot bring the run back.
+  progress parameter, so a count that races with the end cannot bring the run back. The run's
+  start (`started` in the record) is the first one seen, kept in the progress parameter: a
+  leader's RUNNING event writes it when the run has none yet, a stop brings its own task's.
 - The max_runtime timer (Standard), one execution per run named by the run id, started by the
   completion machine at every leader start (the name makes the later starts no-ops): it waits,
   then ends a run still running as TIMED_OUT.
@@ -79,7 +81,7 @@ def _timer_definition(
 
     # The run's start is in its progress (its first leader start wrote it before starting this
     # execution); without it (written by an earlier ecsgen), this execution's start is close.
-    counted = {"failures.$": "$.progress.value.failures"}
+    counted: dict[str, object] = {"failures.$": "$.progress.value.failures"}
     states: dict[str, dict[str, object]] = {
         "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
         **read_run(run, names),
