@@ -561,6 +561,41 @@ def test_state_machine_tasks_match_the_api_models(module: Path) -> None:
             assert not problems, f"{module.name}/{key}/{name}: {problems}"
 
 
+def transitions(definition: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each state's possible next states (Next, Default, Choices, Catch)."""
+    found: dict[str, set[str]] = {}
+    for name, state in definition["States"].items():
+        targets = {state[k] for k in ("Next", "Default") if k in state}
+        targets |= {rule["Next"] for rule in [*state.get("Choices", []), *state.get("Catch", [])]}
+        found[name] = targets
+    return found
+
+
+def reach_problems(definition: Mapping[str, Any]) -> list[str]:
+    """What Step Functions refuses to create: a transition to a missing state, a state that
+    cannot be reached from StartAt."""
+    edges = transitions(definition)
+    problems = [f"{s} -> {t}: no such state" for s, ts in edges.items() for t in ts - set(edges)]
+    seen: set[str] = set()
+    todo = [definition["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in edges and name not in seen:
+            seen.add(name)
+            todo.extend(edges[name])
+    return problems + [f"{name}: unreachable" for name in sorted(set(edges) - seen)]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_state_is_reachable(module: Path) -> None:
+    for key, raw in _locals(module).items():
+        if key.endswith(("_completion", "_timer")):
+            problems = reach_problems(resolve(raw, "us-east-1"))
+            assert not problems, f"{module.name}/{key}: {problems}"
+    broken = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "C"}, "B": {}}}
+    assert reach_problems(broken) == ["A -> C: no such state", "B: unreachable"]
+
+
 def test_shape_check_catches_what_ecs_refuses() -> None:
     """The check can fail: AWS Batch's uppercase device permissions, a camelCase parameter."""
     shape = _model("ecs").shape_for("ContainerDefinition")
