@@ -1052,6 +1052,9 @@ def test_the_record_keeps_the_start_of_the_run_s_first_leader(
     moto.send(moto.leader_started(_task(1), _time(1)))
     assert moto.progress() == {"run": "1", "failures": 0, "counted": "", "started": _time(1)}
     moto.send(moto.leader_started(_task(1), _time(1)))  # re-delivered
+    restarted = moto.leader_started(_task(1), _time(1))
+    restarted["time"] = _time(3)  # the task's event when its trainer restarted in place
+    moto.send(restarted)
     moto.send(moto.leader_stopped(1, _task(1), started=_time(1)))
     moto.send(moto.leader_started(_task(2), _time(7)))  # the replacement leader
     moto.send(moto.leader_started(_task(1), _time(1)))  # late
