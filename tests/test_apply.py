@@ -738,8 +738,8 @@ def _check_completion(
     found = completion(OUTPUT / team.name, job_ident, team.region)
     assert definition == found["definition"], "test_completion checks what Terraform sends"
 
-    kinds = ["failed", "deployment"] if job.keep_running else ["finished", "failed", "deployment"]
-    kinds += ["started"] if job.max_runtime else []
+    ends = [] if job.keep_running else ["finished", "started"]  # a run's end and its start
+    kinds = ["failed", "deployment", *ends]
     suffix = {
         "finished": "finished",
         "failed": "failed",

@@ -68,7 +68,7 @@ def test_first_render_reports_teams_and_files(
             "versions.tf",
         )
     )
-    assert "team vision (a new module): 36 to add, 0 to remove, 0 changed" in lines
+    assert "team vision (a new module): 38 to add, 0 to remove, 0 changed" in lines
     assert lines[-1].startswith(
         "ecsgen: 1 rendered (vision), 0 up to date in output/; 6 files written, 0 removed, "
     )
@@ -88,14 +88,15 @@ def test_check_ends_with_the_impact_the_footer_and_no_manifest(rendered: Path) -
         "--- output/vision/variables.tf (on disk)\n"
     ) in out
     assert out.endswith(  # the rules match the leader's task definition ARN: changed too
-        "team vision: 2 to add, 2 to remove, 4 changed\n"
+        "team vision: 2 to add, 2 to remove, 5 changed\n"
         "-/+ aws_ecs_task_definition.resnet_leader (replaced)\n"
         "-/+ aws_ecs_task_definition.resnet_worker (replaced)\n"
         "  ~ aws_cloudwatch_event_rule.resnet_failed\n"
         "  ~ aws_cloudwatch_event_rule.resnet_finished\n"
+        "  ~ aws_cloudwatch_event_rule.resnet_started\n"
         "  ~ aws_ecs_service.resnet_leader\n"
         "  ~ aws_ecs_service.resnet_workers\n"
-        "1 team: 2 to add, 2 to remove (2 replaced), 4 changed\n"
+        "1 team: 2 to add, 2 to remove (2 replaced), 5 changed\n"
         "ecsgen: 1 team, 2 files differ (1 manifest not shown)\n"
     ), out[-600:]
     # the hint is pasteable: the render command with this run's specs
@@ -137,8 +138,8 @@ def test_json_carries_the_impact(rendered: Path) -> None:
     ]
     assert doc["impact"]["total"] == {
         "teams": 1,
-        "add": 32,
-        "remove": 32,
+        "add": 34,
+        "remove": 34,
         "change": 0,
         "replace": 0,
         "warnings": 3,
@@ -259,8 +260,8 @@ def test_a_removed_team_is_summarised_with_what_its_removal_destroys(rendered: P
     code, out, _ = invoke("check", "specs", "-j", "1", "--stat")
     assert code == 1
     lines = out.splitlines()
-    assert "team vision (the team's module is removed): 0 to add, 36 to remove, 0 changed" in lines
-    assert "team other (a new module): 36 to add, 0 to remove, 0 changed" in lines
+    assert "team vision (the team's module is removed): 0 to add, 38 to remove, 0 changed" in lines
+    assert "team other (a new module): 38 to add, 0 to remove, 0 changed" in lines
     warned = [line.split(":")[1].strip() for line in lines if line.startswith("  warning: ")]
     assert warned == [  # not the run-progress parameter, nor the KMS key or the queues
         "aws_cloudwatch_log_group.resnet",
@@ -268,10 +269,10 @@ def test_a_removed_team_is_summarised_with_what_its_removal_destroys(rendered: P
         "aws_sns_topic.notifications",
         "aws_ssm_parameter.resnet_run",
     ]
-    assert "2 teams: 36 to add, 36 to remove, 0 changed; 4 warnings" in lines
+    assert "2 teams: 38 to add, 38 to remove, 0 changed; 4 warnings" in lines
     code, out, _ = invoke("check", "specs", "-j", "1", "--format", "json")
     teams = {t["team"]: t for t in json.loads(out)["impact"]["teams"]}
-    assert teams["vision"]["removed_team"] and len(teams["vision"]["remove"]) == 36
+    assert teams["vision"]["removed_team"] and len(teams["vision"]["remove"]) == 38
     assert {"aws_kms_key.notifications", "aws_ssm_parameter.resnet_run_progress"} <= set(
         teams["vision"]["remove"]
     )
@@ -285,7 +286,7 @@ def test_render_prune_summarises_the_removed_module(rendered: Path) -> None:
     code, _, err = invoke("render", "specs", "-j", "1", "--prune")
     assert code == 0, err
     lines = err.splitlines()
-    assert "team vision (the team's module is removed): 0 to add, 36 to remove, 0 changed" in lines
+    assert "team vision (the team's module is removed): 0 to add, 38 to remove, 0 changed" in lines
     assert any(x.startswith("  warning: aws_cloudwatch_log_group.resnet:") for x in lines)
     assert any(x.startswith("  warning: aws_cloudwatch_log_group.resnet_states:") for x in lines)
     assert not (rendered / "output" / "vision").exists()

@@ -48,11 +48,12 @@ def test_image_change_replaces_task_definitions_and_updates_services(tmp_path: P
         # the rules match the leader's task definition ARN, a new revision's after the change
         "aws_cloudwatch_event_rule.ai_training_failed",
         "aws_cloudwatch_event_rule.ai_training_finished",
+        "aws_cloudwatch_event_rule.ai_training_started",
         "aws_ecs_service.ai_training_leader",
         "aws_ecs_service.ai_training_workers",
     )
     assert (impact.add, impact.remove, impact.warnings) == ((), (), ())
-    assert impact.counts() == (2, 2, 4), "a replacement counts as one to add and one to remove"
+    assert impact.counts() == (2, 2, 5), "a replacement counts as one to add and one to remove"
 
 
 def test_node_count_change_on_ec2(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_job_rename_warns_about_logs_and_the_run_record(tmp_path: Path) -> None:
     impact = team_impact("starter", _golden("starter"), new)
     assert "aws_cloudwatch_log_group.ai_training" in impact.remove
     assert "aws_cloudwatch_log_group.ai_train" in impact.add
-    assert len(impact.add) == len(impact.remove) == 32
+    assert len(impact.add) == len(impact.remove) == 34
     # the run-progress parameter (counts of the run in flight) is removed without a warning
     assert "aws_ssm_parameter.ai_training_run_progress" in impact.remove
     (logs, states, record) = impact.warnings

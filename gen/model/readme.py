@@ -349,6 +349,7 @@ def mermaid(module: Module) -> list[str]:
         completion = job.completion
         rules = "\n".join(["EventBridge rules", *(str(r.name) for r in completion.rules)])
         machine = f"Step Functions {job.state_machines.machine.name}"
+        seen = "task running or stopped" if completion.stops else "task stopped"
         lines.extend(
             [
                 f"  {j}_dns[{_label(f'Cloud Map {names.rendezvous_host}')}]",
@@ -358,7 +359,7 @@ def mermaid(module: Module) -> list[str]:
                 f"  {j}_capacity -->|{_label('runs')}| {j}_workers",
                 f"  {j}_leader -->|{_label('registers')}| {j}_dns",
                 f"  {j}_workers -->|{_label('c10d rendezvous')}| {j}_dns",
-                f"  {j}_leader -.->|{_label('task stopped')}| {j}_rules",
+                f"  {j}_leader -.->|{_label(seen)}| {j}_rules",
                 f"  {j}_rules --> {j}_sfn",
             ]
         )

@@ -1283,7 +1283,7 @@ resource "aws_ecs_service" "pretrain_workers" {
 
 resource "aws_ssm_parameter" "pretrain_run" {
   name           = "/ecsgen/frontier/pretrain/run"
-  description    = "Last run of job frontier/pretrain: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job frontier/pretrain: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.pretrain_run_initial)
 
@@ -1296,7 +1296,7 @@ resource "aws_ssm_parameter" "pretrain_run" {
 
 resource "aws_ssm_parameter" "pretrain_run_progress" {
   name           = "/ecsgen/frontier/pretrain/run-progress"
-  description    = "Failures counted in the current run of job frontier/pretrain: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job frontier/pretrain: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.pretrain_run_progress_initial)
 
@@ -1365,6 +1365,18 @@ locals {
       }
     }
   }
+  pretrain_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/frontier",
+      ]
+      group             = ["service:pretrain-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.pretrain_leader.arn]
+    }
+  }
   pretrain_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -1396,9 +1408,10 @@ resource "aws_cloudwatch_event_target" "pretrain_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -1429,9 +1442,38 @@ resource "aws_cloudwatch_event_target" "pretrain_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.pretrain_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "pretrain_started" {
+  name          = "frontier-pretrain-started"
+  description   = "A leader of frontier/pretrain is running: record the run's start"
+  event_pattern = jsonencode(local.pretrain_started_pattern)
+
+  tags = local.pretrain_tags
+}
+
+resource "aws_cloudwatch_event_target" "pretrain_started" {
+  rule     = aws_cloudwatch_event_rule.pretrain_started.name
+  arn      = aws_sfn_state_machine.pretrain.arn
+  role_arn = aws_iam_role.pretrain_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -1495,6 +1537,7 @@ data "aws_iam_policy_document" "pretrain_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-deploy",
       ]
     }
@@ -1617,6 +1660,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -1633,6 +1681,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -1687,23 +1754,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.pretrain_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.pretrain_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.pretrain_run
-          failures = 0
-          counted  = ""
+          run         = var.pretrain_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/frontier/pretrain/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -1749,6 +1874,7 @@ locals {
           run         = var.pretrain_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1759,6 +1885,7 @@ locals {
           run          = var.pretrain_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1802,6 +1929,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1817,6 +1945,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1992,6 +2121,7 @@ data "aws_iam_policy_document" "pretrain_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/frontier-pretrain-deploy",
       ]
     }

@@ -678,7 +678,7 @@ resource "aws_ecs_service" "two_tower_workers" {
 
 resource "aws_ssm_parameter" "two_tower_run" {
   name           = "/ecsgen/ranking/two-tower/run"
-  description    = "Last run of job ranking/two-tower: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job ranking/two-tower: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.two_tower_run_initial)
 
@@ -691,7 +691,7 @@ resource "aws_ssm_parameter" "two_tower_run" {
 
 resource "aws_ssm_parameter" "two_tower_run_progress" {
   name           = "/ecsgen/ranking/two-tower/run-progress"
-  description    = "Failures counted in the current run of job ranking/two-tower: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job ranking/two-tower: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.two_tower_run_progress_initial)
 
@@ -760,6 +760,18 @@ locals {
       }
     }
   }
+  two_tower_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/ranking",
+      ]
+      group             = ["service:two-tower-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.two_tower_leader.arn]
+    }
+  }
   two_tower_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -791,9 +803,10 @@ resource "aws_cloudwatch_event_target" "two_tower_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -824,9 +837,38 @@ resource "aws_cloudwatch_event_target" "two_tower_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.two_tower_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "two_tower_started" {
+  name          = "ranking-two-tower-started"
+  description   = "A leader of ranking/two-tower is running: record the run's start"
+  event_pattern = jsonencode(local.two_tower_started_pattern)
+
+  tags = local.two_tower_tags
+}
+
+resource "aws_cloudwatch_event_target" "two_tower_started" {
+  rule     = aws_cloudwatch_event_rule.two_tower_started.name
+  arn      = aws_sfn_state_machine.two_tower.arn
+  role_arn = aws_iam_role.two_tower_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -890,6 +932,7 @@ data "aws_iam_policy_document" "two_tower_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-deploy",
       ]
     }
@@ -1012,6 +1055,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -1028,6 +1076,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -1082,23 +1149,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.two_tower_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.two_tower_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.two_tower_run
-          failures = 0
-          counted  = ""
+          run         = var.two_tower_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/ranking/two-tower/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -1144,6 +1269,7 @@ locals {
           run         = var.two_tower_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1154,6 +1280,7 @@ locals {
           run          = var.two_tower_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1197,6 +1324,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1212,6 +1340,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1386,6 +1515,7 @@ data "aws_iam_policy_document" "two_tower_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/ranking-two-tower-deploy",
       ]
     }

@@ -600,7 +600,7 @@ resource "aws_ecs_service" "dlrm_workers" {
 
 resource "aws_ssm_parameter" "dlrm_run" {
   name           = "/ecsgen/recsys/dlrm/run"
-  description    = "Last run of job recsys/dlrm: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job recsys/dlrm: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.dlrm_run_initial)
 
@@ -613,7 +613,7 @@ resource "aws_ssm_parameter" "dlrm_run" {
 
 resource "aws_ssm_parameter" "dlrm_run_progress" {
   name           = "/ecsgen/recsys/dlrm/run-progress"
-  description    = "Failures counted in the current run of job recsys/dlrm: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job recsys/dlrm: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.dlrm_run_progress_initial)
 
@@ -725,9 +725,10 @@ resource "aws_cloudwatch_event_target" "dlrm_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -758,9 +759,10 @@ resource "aws_cloudwatch_event_target" "dlrm_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -775,7 +777,7 @@ resource "aws_cloudwatch_event_target" "dlrm_failed" {
 
 resource "aws_cloudwatch_event_rule" "dlrm_started" {
   name          = "recsys-dlrm-started"
-  description   = "A leader of recsys/dlrm is running: start the run's max_runtime timer"
+  description   = "A leader of recsys/dlrm is running: record the run's start and start its max_runtime timer"
   event_pattern = jsonencode(local.dlrm_started_pattern)
 
   tags = local.dlrm_tags
@@ -787,8 +789,8 @@ resource "aws_cloudwatch_event_target" "dlrm_started" {
   role_arn = aws_iam_role.dlrm_events.arn
 
   input_transformer {
-    input_paths    = { time = "$.time" }
-    input_template = "{\"outcome\": \"STARTED\", \"time\": \"<time>\"}"
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -989,7 +991,7 @@ locals {
           {
             Variable     = "$.outcome"
             StringEquals = "STARTED"
-            Next         = "StartTimer"
+            Next         = "EventStart"
           },
         ]
         Default = "Notify"
@@ -1037,6 +1039,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -1091,22 +1112,79 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.dlrm_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.dlrm_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.dlrm_run
-          failures = 0
-          counted  = ""
+          run         = var.dlrm_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
+      }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartTimer"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/recsys/dlrm/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        Next = "StartTimer"
       }
       Classify = {
         Type = "Choice"
@@ -1153,6 +1231,7 @@ locals {
           run         = var.dlrm_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1163,6 +1242,7 @@ locals {
           run          = var.dlrm_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1206,6 +1286,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1221,6 +1302,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1394,9 +1476,17 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.dlrm_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "TimedOut"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.dlrm_run
-            Next         = "TimedOut"
+            Next         = "TimedOutNoStart"
           },
         ]
         Default = "TimedOutFirstTry"
@@ -1407,8 +1497,22 @@ locals {
           run          = var.dlrm_run
           status       = "TIMED_OUT"
           reason       = "max_runtime 3d reached"
-          "ended.$"    = "$$.State.EnteredTime"
           "failures.$" = "$.progress.value.failures"
+          "started.$"  = "$.progress.value.started"
+          "ended.$"    = "$$.State.EnteredTime"
+        }
+        ResultPath = "$.record"
+        Next       = "EndRun"
+      }
+      TimedOutNoStart = {
+        Type = "Pass"
+        Parameters = {
+          run          = var.dlrm_run
+          status       = "TIMED_OUT"
+          reason       = "max_runtime 3d reached"
+          "failures.$" = "$.progress.value.failures"
+          "started.$"  = "$$.Execution.StartTime"
+          "ended.$"    = "$$.State.EnteredTime"
         }
         ResultPath = "$.record"
         Next       = "EndRun"
@@ -1416,11 +1520,12 @@ locals {
       TimedOutFirstTry = {
         Type = "Pass"
         Parameters = {
-          run       = var.dlrm_run
-          status    = "TIMED_OUT"
-          reason    = "max_runtime 3d reached"
-          "ended.$" = "$$.State.EnteredTime"
-          failures  = 0
+          run         = var.dlrm_run
+          status      = "TIMED_OUT"
+          reason      = "max_runtime 3d reached"
+          failures    = 0
+          "started.$" = "$$.Execution.StartTime"
+          "ended.$"   = "$$.State.EnteredTime"
         }
         ResultPath = "$.record"
         Next       = "EndRun"

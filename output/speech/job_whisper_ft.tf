@@ -611,7 +611,7 @@ resource "aws_ecs_service" "whisper_ft_workers" {
 
 resource "aws_ssm_parameter" "whisper_ft_run" {
   name           = "/ecsgen/speech/whisper-ft/run"
-  description    = "Last run of job speech/whisper-ft: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job speech/whisper-ft: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.whisper_ft_run_initial)
 
@@ -624,7 +624,7 @@ resource "aws_ssm_parameter" "whisper_ft_run" {
 
 resource "aws_ssm_parameter" "whisper_ft_run_progress" {
   name           = "/ecsgen/speech/whisper-ft/run-progress"
-  description    = "Failures counted in the current run of job speech/whisper-ft: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job speech/whisper-ft: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.whisper_ft_run_progress_initial)
 
@@ -693,6 +693,18 @@ locals {
       }
     }
   }
+  whisper_ft_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/speech",
+      ]
+      group             = ["service:whisper-ft-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.whisper_ft_leader.arn]
+    }
+  }
   whisper_ft_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -724,9 +736,10 @@ resource "aws_cloudwatch_event_target" "whisper_ft_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -757,9 +770,38 @@ resource "aws_cloudwatch_event_target" "whisper_ft_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.whisper_ft_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "whisper_ft_started" {
+  name          = "speech-whisper-ft-started"
+  description   = "A leader of speech/whisper-ft is running: record the run's start"
+  event_pattern = jsonencode(local.whisper_ft_started_pattern)
+
+  tags = local.whisper_ft_tags
+}
+
+resource "aws_cloudwatch_event_target" "whisper_ft_started" {
+  rule     = aws_cloudwatch_event_rule.whisper_ft_started.name
+  arn      = aws_sfn_state_machine.whisper_ft.arn
+  role_arn = aws_iam_role.whisper_ft_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -823,6 +865,7 @@ data "aws_iam_policy_document" "whisper_ft_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-deploy",
       ]
     }
@@ -945,6 +988,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -961,6 +1009,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -1015,23 +1082,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.whisper_ft_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.whisper_ft_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.whisper_ft_run
-          failures = 0
-          counted  = ""
+          run         = var.whisper_ft_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/speech/whisper-ft/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -1077,6 +1202,7 @@ locals {
           run         = var.whisper_ft_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1087,6 +1213,7 @@ locals {
           run          = var.whisper_ft_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1130,6 +1257,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1145,6 +1273,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1320,6 +1449,7 @@ data "aws_iam_policy_document" "whisper_ft_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/speech-whisper-ft-deploy",
       ]
     }

@@ -413,7 +413,7 @@ resource "aws_ecs_service" "resnet_workers" {
 
 resource "aws_ssm_parameter" "resnet_run" {
   name           = "/ecsgen/vision/resnet/run"
-  description    = "Last run of job vision/resnet: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job vision/resnet: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.resnet_run_initial)
 
@@ -426,7 +426,7 @@ resource "aws_ssm_parameter" "resnet_run" {
 
 resource "aws_ssm_parameter" "resnet_run_progress" {
   name           = "/ecsgen/vision/resnet/run-progress"
-  description    = "Failures counted in the current run of job vision/resnet: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job vision/resnet: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.resnet_run_progress_initial)
 
@@ -495,6 +495,18 @@ locals {
       }
     }
   }
+  resnet_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-east-1:${data.aws_caller_identity.current.account_id}:cluster/vision",
+      ]
+      group             = ["service:resnet-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.resnet_leader.arn]
+    }
+  }
   resnet_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -526,9 +538,10 @@ resource "aws_cloudwatch_event_target" "resnet_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -559,9 +572,38 @@ resource "aws_cloudwatch_event_target" "resnet_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.resnet_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "resnet_started" {
+  name          = "vision-resnet-started"
+  description   = "A leader of vision/resnet is running: record the run's start"
+  event_pattern = jsonencode(local.resnet_started_pattern)
+
+  tags = local.resnet_tags
+}
+
+resource "aws_cloudwatch_event_target" "resnet_started" {
+  rule     = aws_cloudwatch_event_rule.resnet_started.name
+  arn      = aws_sfn_state_machine.resnet.arn
+  role_arn = aws_iam_role.resnet_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -625,6 +667,7 @@ data "aws_iam_policy_document" "resnet_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-deploy",
       ]
     }
@@ -747,6 +790,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -763,6 +811,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -817,23 +884,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.resnet_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.resnet_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.resnet_run
-          failures = 0
-          counted  = ""
+          run         = var.resnet_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/vision/resnet/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -879,6 +1004,7 @@ locals {
           run         = var.resnet_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -889,6 +1015,7 @@ locals {
           run          = var.resnet_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -932,6 +1059,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -947,6 +1075,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1121,6 +1250,7 @@ data "aws_iam_policy_document" "resnet_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-finished",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-started",
         "arn:${data.aws_partition.current.partition}:events:us-east-1:${data.aws_caller_identity.current.account_id}:rule/vision-resnet-deploy",
       ]
     }

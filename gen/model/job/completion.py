@@ -133,14 +133,23 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
     # The state machine reads the trainer's own exit code from the containers list:
     # EventBridge matches arrays of objects field by field, so with a sidecar the patterns
     # below can match the trainer's name and another container's exit code.
+    # `started`: the task's own start (the state machine takes the event's time when it is
+    # not there), the run's start when no earlier event of the run brought one.
     stopped_paths = {
         "task": "$.detail.taskArn",
         "containers": "$.detail.containers",
         "reason": "$.detail.stoppedReason",
+        "started": "$.detail.startedAt",
         "time": "$.time",
     }
     stopped_template = _template(
-        {"outcome": "STOPPED", "task": "<task>", "reason": "<reason>", "time": "<time>"},
+        {
+            "outcome": "STOPPED",
+            "task": "<task>",
+            "reason": "<reason>",
+            "started": "<started>",
+            "time": "<time>",
+        },
         raw={"containers": "<containers>"},
     )
     rules: dict[str, dict[str, object]] = {}
@@ -194,10 +203,16 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
             "input_paths": stopped_paths,
             "input_template": stopped_template,
         }
-    if job.max_runtime is not None and not job.keep_running:
+    if not job.keep_running:
+        # The run's start (and, with max_runtime, its timer): the first leader to run.
         rules["started"] = {
             "name": names.started_rule,
-            "description": f"A leader of {label} is running: start the run's max_runtime timer",
+            "description": (
+                f"A leader of {label} is running: record the run's start and start its "
+                "max_runtime timer"
+                if job.max_runtime is not None
+                else f"A leader of {label} is running: record the run's start"
+            ),
             "pattern": {
                 **task_change,
                 "detail": {
@@ -207,8 +222,10 @@ def _rules(job: JobConfig, team: TeamConfig, names: JobNames) -> dict[str, dict[
                     "taskDefinitionArn": leader_stopped["taskDefinitionArn"],
                 },
             },
-            "input_paths": {"time": "$.time"},
-            "input_template": _template({"outcome": "STARTED", "time": "<time>"}),
+            "input_paths": {"started": "$.detail.startedAt", "time": "$.time"},
+            "input_template": _template(
+                {"outcome": "STARTED", "started": "<started>", "time": "<time>"}
+            ),
         }
     rules["deployment"] = {
         "name": names.deployment_rule,
@@ -343,9 +360,10 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
                 "aws_ssm_parameter",
                 f"{ident}_run",
                 name=names.run_parameter,
-                description=f"Last run of job {label}: run id, RUNNING/FINISHED/FAILED, "
-                "how it ended (written by its state machine when the run ends; the module "
-                "reads it; get-parameter-history lists earlier runs)",
+                description=f"Last run of job {label}: run id, "
+                "RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written "
+                "by its state machine when the run ends; the module reads it; "
+                "get-parameter-history lists earlier runs)",
             )
             if stops
             else None
@@ -356,7 +374,7 @@ def job_completion(job: JobConfig, team: TeamConfig, names: JobNames) -> JobComp
                 f"{ident}_run_progress",
                 name=names.progress_parameter,
                 description=f"Failures counted in the current run of job {label}: run id, "
-                "count, task ids (written by its state machine)",
+                "count, task ids, start time (written by its state machine)",
             )
             if stops
             else None

@@ -6,7 +6,9 @@
   FINISHED; a non-zero exit counts the task once per run (its id is kept, at most
   `max_failures` of them) and at `max_failures` ends the run as FAILED. Ending a run writes the
   run record (the only write to it) and sets both services to 0. Counting writes the separate
-  progress parameter, so a count that races with the end cannot bring the run back.
+  progress parameter, so a count that races with the end cannot bring the run back. The run's
+  start (`started` in the record) is the first one seen, kept in the progress parameter: a
+  leader's RUNNING event writes it when the run has none yet, a stop brings its own task's.
 - The max_runtime timer (Standard), one execution per run named by the run id, started by the
   completion machine at every leader start (the name makes the later starts no-ops): it waits,
   then ends a run still running as TIMED_OUT.
@@ -21,9 +23,18 @@ from dataclasses import dataclass
 
 from ...hcl import Expr
 from ...model.decl import Decl, arn, local_values, resource
+from ...model.job.run_states import (
+    RETRY,
+    end_run,
+    has_start,
+    notify_states,
+    read_run,
+    save,
+    task,
+    this_run,
+)
 from ...model.job.task_definitions import CONTAINER
-from ...model.notifications import topic_arn
-from ...names import JobNames, team_names
+from ...names import JobNames
 from ...validate import JobConfig, TeamConfig
 
 __all__ = ["StateMachines", "duration", "state_machines", "timer_arn"]
@@ -37,50 +48,6 @@ def duration(seconds: int) -> str:
     return "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
 
 
-RETRY: list[object] = [
-    {
-        "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": 2,
-        "MaxAttempts": 3,
-        "BackoffRate": 2,
-    }
-]
-
-
-def _task(resource_: str, parameters: dict[str, object], next_: str | None) -> dict[str, object]:
-    state: dict[str, object] = {
-        "Type": "Task",
-        "Resource": f"arn:aws:states:::aws-sdk:{resource_}",
-        "Parameters": parameters,
-        "ResultPath": None,
-        "Retry": RETRY,
-    }
-    if next_ is None:
-        state["End"] = True
-    else:
-        state["Next"] = next_
-    return state
-
-
-def _notify_states(team: TeamConfig) -> dict[str, dict[str, object]]:
-    """Publish to the team topic, then forward to each existing topic of the spec."""
-    targets: list[object] = [topic_arn(team), *team.notify_topics]
-    states: dict[str, dict[str, object]] = {}
-    for index, target in enumerate(targets):
-        name = "Notify" if index == 0 else f"Forward{index}"
-        following = f"Forward{index + 1}" if index + 1 < len(targets) else None
-        states[name] = _task(
-            "sns:publish",
-            {
-                "TopicArn": target,
-                "Subject.$": "$.note.subject",
-                "Message.$": "$.note.message",
-            },
-            following,
-        )
-    return states
-
-
 def _logs_command(team: TeamConfig, names: JobNames) -> str:
     """`aws logs tail` of one leader task's trainer, its task id left as a `States.Format` `{}`
     (the awslogs driver names streams `<prefix>/<container>/<task id>`)."""
@@ -88,74 +55,6 @@ def _logs_command(team: TeamConfig, names: JobNames) -> str:
         f"aws logs tail {names.log_group} --log-stream-names leader/{CONTAINER}/{{}} "
         f"--since 1h --region {team.region}"
     )
-
-
-def _save(name: str, path: str) -> dict[str, object]:
-    return {
-        "Name": name,
-        "Type": "String",
-        "Overwrite": True,
-        "Value.$": f"States.JsonToString({path})",
-    }
-
-
-def _read(name: str, result: str, next_: str) -> dict[str, object]:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
-        "Parameters": {"Name": name},
-        "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
-        "ResultPath": result,
-        "Retry": RETRY,
-        "Next": next_,
-    }
-
-
-def _run_ended(run: Expr, ended: str, running: str) -> dict[str, object]:
-    """A run that ended stays ended: events delivered late, again, or at the same time change
-    nothing."""
-    return {
-        "Type": "Choice",
-        "Choices": [
-            {
-                "And": [
-                    {"Variable": "$.previous.value.run", "StringEquals": run},
-                    {"Not": {"Variable": "$.previous.value.status", "StringEquals": "RUNNING"}},
-                ],
-                "Next": ended,
-            }
-        ],
-        "Default": running,
-    }
-
-
-def _read_run(run: Expr, names: JobNames) -> dict[str, dict[str, object]]:
-    """The states both machines start from: read the run record, stop when this run has ended
-    already (`AlreadyEnded`), else read the run's progress and go on at `ThisRun`."""
-    return {
-        "ReadRecord": _read(names.run_parameter, "$.previous", "RunEnded"),
-        "RunEnded": _run_ended(run, "AlreadyEnded", "ReadProgress"),
-        "AlreadyEnded": {"Type": "Succeed"},
-        "ReadProgress": _read(names.progress_parameter, "$.progress", "ThisRun"),
-    }
-
-
-def _end_run(team: TeamConfig, names: JobNames, then: str) -> dict[str, dict[str, object]]:
-    """Write the record in `$.record`, then set both services to 0 tasks."""
-    cluster = team_names(team.name).cluster
-    return {
-        "EndRun": _task("ssm:putParameter", _save(names.run_parameter, "$.record"), "StopWorkers"),
-        "StopWorkers": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.workers_service, "DesiredCount": 0},
-            "StopLeader",
-        ),
-        "StopLeader": _task(
-            "ecs:updateService",
-            {"Cluster": cluster, "Service": names.leader_service, "DesiredCount": 0},
-            then,
-        ),
-    }
 
 
 def _timer_definition(
@@ -169,35 +68,43 @@ def _timer_definition(
         f"aws logs tail {names.log_group} --log-stream-name-prefix leader/ "
         f"--since 1h --region {team.region}"
     )
-    record: dict[str, object] = {
-        "run": run,
-        "status": "TIMED_OUT",
-        "reason": f"max_runtime {text} reached",
-        "ended.$": "$$.State.EnteredTime",
-    }
+
+    def record(failures: dict[str, object], started: str) -> dict[str, object]:
+        return {
+            "run": run,
+            "status": "TIMED_OUT",
+            "reason": f"max_runtime {text} reached",
+            **failures,
+            "started.$": started,
+            "ended.$": "$$.State.EnteredTime",
+        }
+
+    # The run's start is in its progress (its first leader start wrote it before starting this
+    # execution); without it (written by an earlier ecsgen), this execution's start is close.
+    counted: dict[str, object] = {"failures.$": "$.progress.value.failures"}
     states: dict[str, dict[str, object]] = {
         "Wait": {"Type": "Wait", "Seconds": seconds, "Next": "ReadRecord"},
-        **_read_run(run, names),
-        "ThisRun": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "TimedOut"}
-            ],
-            "Default": "TimedOutFirstTry",
-        },
+        **read_run(run, names),
+        "ThisRun": this_run(run, "TimedOut", "TimedOutNoStart", "TimedOutFirstTry"),
         "TimedOut": {
             "Type": "Pass",
-            "Parameters": {**record, "failures.$": "$.progress.value.failures"},
+            "Parameters": record(counted, "$.progress.value.started"),
+            "ResultPath": "$.record",
+            "Next": "EndRun",
+        },
+        "TimedOutNoStart": {
+            "Type": "Pass",
+            "Parameters": record(counted, "$$.Execution.StartTime"),
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
         "TimedOutFirstTry": {
             "Type": "Pass",
-            "Parameters": {**record, "failures": 0},
+            "Parameters": record({"failures": 0}, "$$.Execution.StartTime"),
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
-        **_end_run(team, names, "Ended"),
+        **end_run(team, names, "Ended"),
         "Ended": {
             "Type": "Pass",
             "Parameters": {
@@ -209,7 +116,7 @@ def _timer_definition(
             "ResultPath": "$.note",
             "Next": "Notify",
         },
-        **_notify_states(team),
+        **notify_states(team),
     }
     return {
         "Comment": f"Ends a run of {label} that is still running after {text} (max_runtime)",
@@ -222,7 +129,7 @@ def _definition(
     job: JobConfig, team: TeamConfig, names: JobNames, run: Expr, budget: int
 ) -> dict[str, object]:
     label = f"{team.name}/{job.name}"
-    notify = _notify_states(team)
+    notify = notify_states(team)
     if job.keep_running:
         return {
             "Comment": f"Reports how tasks of {label} ended (keep_running: it is not stopped)",
@@ -240,6 +147,7 @@ def _definition(
         fields["reason.$"] = "$.reason"
         fields["task.$"] = "$.task"
         fields["logStream.$"] = f"States.Format('leader/{CONTAINER}/{{}}', $.trainer.id)"
+        fields["started.$"] = "$.progress.value.started"
         fields["ended.$"] = "$.time"
         return fields
 
@@ -250,6 +158,7 @@ def _definition(
         else:
             fields["failures"] = failures
         fields["counted.$"] = counted
+        fields["started.$"] = "$.progress.value.started"
         return fields
 
     logs = _logs_command(team, names)
@@ -259,11 +168,7 @@ def _definition(
             "Type": "Choice",
             "Choices": [
                 {"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Trainer"},
-                *(
-                    [{"Variable": "$.outcome", "StringEquals": "STARTED", "Next": "StartTimer"}]
-                    if job.max_runtime is not None
-                    else []
-                ),
+                {"Variable": "$.outcome", "StringEquals": "STARTED", "Next": "EventStart"},
             ],
             "Default": "Notify",
         },
@@ -273,7 +178,7 @@ def _definition(
         **(
             {
                 "StartTimer": {
-                    **_task(
+                    **task(
                         "sfn:startExecution",
                         {"StateMachineArn": timer_arn(team, names), "Name": run},
                         None,
@@ -312,22 +217,54 @@ def _definition(
                 "exitCode.$": "States.ArrayGetItem($.trainer.exitCodes, 0)",
             },
             "ResultPath": "$.trainer",
+            "Next": "EventStart",
+        },
+        # The start of the event's task (its `startedAt`), else the event's time.
+        "EventStart": {
+            "Type": "Choice",
+            "Choices": [{**has_start("$.started"), "Next": "ReadRecord"}],
+            "Default": "EventTime",
+        },
+        "EventTime": {
+            "Type": "Pass",
+            "InputPath": "$.time",
+            "ResultPath": "$.started",
             "Next": "ReadRecord",
         },
-        **_read_run(run, names),
-        "ThisRun": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.progress.value.run", "StringEquals": run, "Next": "Classify"}
-            ],
-            "Default": "NewRun",
+        **read_run(run, names),
+        # The run's start is the first one seen and is kept: a restarted leader, a late or
+        # re-delivered RUNNING event does not move it. A run's first event brings it.
+        "ThisRun": this_run(run, "KnownStart", "FirstStart", "NewRun"),
+        "FirstStart": {
+            "Type": "Pass",
+            "InputPath": "$.started",
+            "ResultPath": "$.progress.value.started",
+            "Next": "Began",
         },
         "NewRun": {
             "Type": "Pass",
-            "Parameters": {"run": run, "failures": 0, "counted": ""},
+            "Parameters": {"run": run, "failures": 0, "counted": "", "started.$": "$.started"},
             "ResultPath": "$.progress.value",
-            "Next": "Classify",
+            "Next": "Began",
         },
+        "KnownStart": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Classify"}],
+            "Default": "StartTimer" if job.max_runtime is not None else "StartKept",
+        },
+        # A stop carries the start along (the record, or the next count, writes it); a leader
+        # start writes it now.
+        "Began": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome", "StringEquals": "STOPPED", "Next": "Classify"}],
+            "Default": "SaveStart",
+        },
+        "SaveStart": task(
+            "ssm:putParameter",
+            save(names.progress_parameter, "$.progress.value"),
+            "StartTimer" if job.max_runtime is not None else None,
+        ),
+        **({} if job.max_runtime is not None else {"StartKept": {"Type": "Succeed"}}),
         "Classify": {
             "Type": "Choice",
             "Choices": [
@@ -381,8 +318,8 @@ def _definition(
         },
         # Counting never writes the run record: only an end does, so a count racing with
         # the end cannot bring the run back.
-        "SaveProgress": _task(
-            "ssm:putParameter", _save(names.progress_parameter, "$.progress.value"), "Failure"
+        "SaveProgress": task(
+            "ssm:putParameter", save(names.progress_parameter, "$.progress.value"), "Failure"
         ),
         "Failure": {
             "Type": "Pass",
@@ -408,7 +345,7 @@ def _definition(
             "ResultPath": "$.record",
             "Next": "EndRun",
         },
-        **_end_run(team, names, "Ended"),
+        **end_run(team, names, "Ended"),
         "Ended": {
             "Type": "Pass",
             "Parameters": {

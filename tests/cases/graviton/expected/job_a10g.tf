@@ -540,7 +540,7 @@ resource "aws_ecs_service" "a10g_workers" {
 
 resource "aws_ssm_parameter" "a10g_run" {
   name           = "/ecsgen/arm/a10g/run"
-  description    = "Last run of job arm/a10g: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job arm/a10g: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.a10g_run_initial)
 
@@ -553,7 +553,7 @@ resource "aws_ssm_parameter" "a10g_run" {
 
 resource "aws_ssm_parameter" "a10g_run_progress" {
   name           = "/ecsgen/arm/a10g/run-progress"
-  description    = "Failures counted in the current run of job arm/a10g: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job arm/a10g: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.a10g_run_progress_initial)
 
@@ -622,6 +622,18 @@ locals {
       }
     }
   }
+  a10g_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-west-2:${data.aws_caller_identity.current.account_id}:cluster/arm",
+      ]
+      group             = ["service:a10g-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.a10g_leader.arn]
+    }
+  }
   a10g_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -653,9 +665,10 @@ resource "aws_cloudwatch_event_target" "a10g_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -686,9 +699,38 @@ resource "aws_cloudwatch_event_target" "a10g_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.a10g_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "a10g_started" {
+  name          = "arm-a10g-started"
+  description   = "A leader of arm/a10g is running: record the run's start"
+  event_pattern = jsonencode(local.a10g_started_pattern)
+
+  tags = local.a10g_tags
+}
+
+resource "aws_cloudwatch_event_target" "a10g_started" {
+  rule     = aws_cloudwatch_event_rule.a10g_started.name
+  arn      = aws_sfn_state_machine.a10g.arn
+  role_arn = aws_iam_role.a10g_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -752,6 +794,7 @@ data "aws_iam_policy_document" "a10g_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-finished",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-started",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-deploy",
       ]
     }
@@ -874,6 +917,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -890,6 +938,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -944,23 +1011,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.a10g_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.a10g_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.a10g_run
-          failures = 0
-          counted  = ""
+          run         = var.a10g_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/arm/a10g/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -1006,6 +1131,7 @@ locals {
           run         = var.a10g_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1016,6 +1142,7 @@ locals {
           run          = var.a10g_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1059,6 +1186,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1074,6 +1202,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1248,6 +1377,7 @@ data "aws_iam_policy_document" "a10g_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-finished",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-started",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-a10g-deploy",
       ]
     }

@@ -579,7 +579,7 @@ resource "aws_ecs_service" "t4g_workers" {
 
 resource "aws_ssm_parameter" "t4g_run" {
   name           = "/ecsgen/arm/t4g/run"
-  description    = "Last run of job arm/t4g: run id, RUNNING/FINISHED/FAILED, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
+  description    = "Last run of job arm/t4g: run id, RUNNING/FINISHED/FAILED/TIMED_OUT, start and end time, how it ended (written by its state machine when the run ends; the module reads it; get-parameter-history lists earlier runs)"
   type           = "String"
   insecure_value = jsonencode(local.t4g_run_initial)
 
@@ -592,7 +592,7 @@ resource "aws_ssm_parameter" "t4g_run" {
 
 resource "aws_ssm_parameter" "t4g_run_progress" {
   name           = "/ecsgen/arm/t4g/run-progress"
-  description    = "Failures counted in the current run of job arm/t4g: run id, count, task ids (written by its state machine)"
+  description    = "Failures counted in the current run of job arm/t4g: run id, count, task ids, start time (written by its state machine)"
   type           = "String"
   insecure_value = jsonencode(local.t4g_run_progress_initial)
 
@@ -661,6 +661,18 @@ locals {
       }
     }
   }
+  t4g_started_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [
+        "arn:${data.aws_partition.current.partition}:ecs:us-west-2:${data.aws_caller_identity.current.account_id}:cluster/arm",
+      ]
+      group             = ["service:t4g-leader"]
+      lastStatus        = ["RUNNING"]
+      taskDefinitionArn = [aws_ecs_task_definition.t4g_leader.arn]
+    }
+  }
   t4g_deployment_pattern = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Deployment State Change"]
@@ -692,9 +704,10 @@ resource "aws_cloudwatch_event_target" "t4g_finished" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
   }
 
   retry_policy {
@@ -725,9 +738,38 @@ resource "aws_cloudwatch_event_target" "t4g_failed" {
       task       = "$.detail.taskArn"
       containers = "$.detail.containers"
       reason     = "$.detail.stoppedReason"
+      started    = "$.detail.startedAt"
       time       = "$.time"
     }
-    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+    input_template = "{\"outcome\": \"STOPPED\", \"reason\": \"<reason>\", \"started\": \"<started>\", \"task\": \"<task>\", \"time\": \"<time>\", \"containers\": <containers>}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.t4g_dead_letters.arn
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "t4g_started" {
+  name          = "arm-t4g-started"
+  description   = "A leader of arm/t4g is running: record the run's start"
+  event_pattern = jsonencode(local.t4g_started_pattern)
+
+  tags = local.t4g_tags
+}
+
+resource "aws_cloudwatch_event_target" "t4g_started" {
+  rule     = aws_cloudwatch_event_rule.t4g_started.name
+  arn      = aws_sfn_state_machine.t4g.arn
+  role_arn = aws_iam_role.t4g_events.arn
+
+  input_transformer {
+    input_paths    = { started = "$.detail.startedAt", time = "$.time" }
+    input_template = "{\"outcome\": \"STARTED\", \"started\": \"<started>\", \"time\": \"<time>\"}"
   }
 
   retry_policy {
@@ -791,6 +833,7 @@ data "aws_iam_policy_document" "t4g_events_assume" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-finished",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-started",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-deploy",
       ]
     }
@@ -913,6 +956,11 @@ locals {
             StringEquals = "STOPPED"
             Next         = "Trainer"
           },
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STARTED"
+            Next         = "EventStart"
+          },
         ]
         Default = "Notify"
       }
@@ -929,6 +977,25 @@ locals {
         Type       = "Pass"
         Parameters = { "id.$" = "$.trainer.id", "exitCode.$" = "States.ArrayGetItem($.trainer.exitCodes, 0)" }
         ResultPath = "$.trainer"
+        Next       = "EventStart"
+      }
+      EventStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            And = [
+              { Variable = "$.started", IsPresent = true },
+              { Variable = "$.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "ReadRecord"
+          },
+        ]
+        Default = "EventTime"
+      }
+      EventTime = {
+        Type       = "Pass"
+        InputPath  = "$.time"
+        ResultPath = "$.started"
         Next       = "ReadRecord"
       }
       ReadRecord = {
@@ -983,23 +1050,81 @@ locals {
         Type = "Choice"
         Choices = [
           {
+            And = [
+              { Variable = "$.progress.value.run", StringEquals = var.t4g_run },
+              { Variable = "$.progress.value.started", IsPresent = true },
+              { Variable = "$.progress.value.started", StringMatches = "*-*-*T*:*" },
+            ]
+            Next = "KnownStart"
+          },
+          {
             Variable     = "$.progress.value.run"
             StringEquals = var.t4g_run
-            Next         = "Classify"
+            Next         = "FirstStart"
           },
         ]
         Default = "NewRun"
       }
+      FirstStart = {
+        Type       = "Pass"
+        InputPath  = "$.started"
+        ResultPath = "$.progress.value.started"
+        Next       = "Began"
+      }
       NewRun = {
         Type = "Pass"
         Parameters = {
-          run      = var.t4g_run
-          failures = 0
-          counted  = ""
+          run         = var.t4g_run
+          failures    = 0
+          counted     = ""
+          "started.$" = "$.started"
         }
         ResultPath = "$.progress.value"
-        Next       = "Classify"
+        Next       = "Began"
       }
+      KnownStart = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "StartKept"
+      }
+      Began = {
+        Type = "Choice"
+        Choices = [
+          {
+            Variable     = "$.outcome"
+            StringEquals = "STOPPED"
+            Next         = "Classify"
+          },
+        ]
+        Default = "SaveStart"
+      }
+      SaveStart = {
+        Type     = "Task"
+        Resource = "arn:aws:states:::aws-sdk:ssm:putParameter"
+        Parameters = {
+          Name      = "/ecsgen/arm/t4g/run-progress"
+          Type      = "String"
+          Overwrite = true
+          "Value.$" = "States.JsonToString($.progress.value)"
+        }
+        ResultPath = null
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+          },
+        ]
+        End = true
+      }
+      StartKept = { Type = "Succeed" }
       Classify = {
         Type = "Choice"
         Choices = [
@@ -1045,6 +1170,7 @@ locals {
           run         = var.t4g_run
           failures    = 1
           "counted.$" = "$.trainer.id"
+          "started.$" = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1055,6 +1181,7 @@ locals {
           run          = var.t4g_run
           "failures.$" = "States.MathAdd($.progress.value.failures, 1)"
           "counted.$"  = "States.Format('{},{}', $.progress.value.counted, $.trainer.id)"
+          "started.$"  = "$.progress.value.started"
         }
         ResultPath = "$.progress.value"
         Next       = "SaveProgress"
@@ -1098,6 +1225,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1113,6 +1241,7 @@ locals {
           "reason.$"    = "$.reason"
           "task.$"      = "$.task"
           "logStream.$" = "States.Format('leader/trainer/{}', $.trainer.id)"
+          "started.$"   = "$.progress.value.started"
           "ended.$"     = "$.time"
         }
         ResultPath = "$.record"
@@ -1287,6 +1416,7 @@ data "aws_iam_policy_document" "t4g_dead_letters" {
       values = [
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-finished",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-failed",
+        "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-started",
         "arn:${data.aws_partition.current.partition}:events:us-west-2:${data.aws_caller_identity.current.account_id}:rule/arm-t4g-deploy",
       ]
     }
