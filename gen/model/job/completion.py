@@ -4,9 +4,9 @@ A job ends by itself when its leader's trainer exits 0: an EventBridge rule on `
 Change` starts an Express state machine that records the run as finished in an SSM parameter and
 sets both services to 0 tasks. The module reads the parameter back, so `desired_count` stays 0
 for that run id across later applies; a new `<job>_run` id starts the job again. A leader that
-stops with a non-zero exit after its in-task restarts counts one failure; at `FAILURE_BUDGET` the
-run is recorded as failed and stopped the same way. Every outcome, and a failed deployment
-(circuit breaker), is published to the team's SNS topic.
+stops with a non-zero exit after its in-task restarts counts one failure; at the job's
+`max_failures` the run is recorded as failed and stopped the same way. Every outcome, and a
+failed deployment (circuit breaker), is published to the team's SNS topic.
 
 `keep_running` jobs (long-running services) keep the service behaviour: no completion rule, no
 run record; their failures and failed deployments are still reported.
