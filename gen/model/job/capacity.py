@@ -25,7 +25,7 @@ class CapacityView:
     """An EC2 job's GPU capacity: launch template, Auto Scaling group, capacity provider."""
 
     instance_type: str
-    user_data: Decl
+    local_block: Decl  # the job's capacity name and user data
     placement_group: Decl | None
     launch_template: Decl
     autoscaling_group: Decl
@@ -35,7 +35,7 @@ class CapacityView:
     def decls(self) -> tuple[Decl, ...]:
         group = (self.placement_group,) if self.placement_group else ()
         return (
-            self.user_data,
+            self.local_block,
             *group,
             self.launch_template,
             self.autoscaling_group,
@@ -70,7 +70,7 @@ def capacity(
     )
     return CapacityView(
         instance_type=compute.instance.name,
-        user_data=local_values(
+        local_block=local_values(
             user_data=Heredoc("\n".join(user_data_lines) + "\n"),
             # The Auto Scaling group's and capacity provider's one name, known when planning
             # (a capacity provider strategy is a set: the provider cannot name an unknown).
