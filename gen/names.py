@@ -11,7 +11,8 @@ from dataclasses import dataclass
 __all__ = ["DerivedName", "JobNames", "TeamNames", "job_names", "team_names"]
 
 RDZV_PORT = 29400
-GENERATION_SUFFIX = "-g999"  # the longest capacity generation suffix
+MAX_CAPACITY_GENERATION = 999  # `<job>_capacity_generation`'s largest value
+GENERATION_SUFFIX = f"-g{MAX_CAPACITY_GENERATION}"  # the longest capacity name suffix
 
 
 @dataclass(frozen=True, slots=True)

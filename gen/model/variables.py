@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..model.decl import NO_DEFAULT, Decl, variable
 from ..model.instances import GPU_AMI_PARAMETER, NEURON_AMI_PARAMETER
-from ..names import JobNames
+from ..names import MAX_CAPACITY_GENERATION, JobNames
 from ..validate import (
     LOG_RETENTION_DAYS,
     MAX_NODES,
@@ -228,9 +228,9 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
                 0,
                 [
                     (
-                        f"{generation} >= 0 && {generation} <= 999 && "
+                        f"{generation} >= 0 && {generation} <= {MAX_CAPACITY_GENERATION} && "
                         f"floor({generation}) == {generation}",
-                        "Use a whole number from 0 to 999.",
+                        f"Use a whole number from 0 to {MAX_CAPACITY_GENERATION}.",
                     )
                 ],
                 nullable=False,
