@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ...hcl import Expr, Heredoc
 from ...model.decl import Decl, local_values, ref, resource
+from ...model.instances import ami_kind
 from ...model.job.network import subnets
 from ...names import JobNames
 from ...validate import Ec2Compute, JobConfig, TeamConfig
@@ -93,7 +94,7 @@ def capacity(
             ident,
             name=names.launch_template,
             description=f"GPU instances ({compute.instance.name}) of {team.name}/{job.name}",
-            image_id=Expr(_image_id(compute, ident)),
+            image_id=Expr(_image_id(job, ident)),
             instance_type=compute.instance.name,
             efa_interfaces=interfaces,
             **_reservation_blocks(compute, ident),
@@ -150,11 +151,13 @@ def _reservation_blocks(compute: Ec2Compute, ident: str) -> dict[str, list[dict[
     }
 
 
-def _image_id(compute: Ec2Compute, ident: str) -> str:
-    """The AMI: the job's own (arm64 GPU types), or the team's Neuron or GPU AMI."""
-    if compute.ami_id:
+def _image_id(job: JobConfig, ident: str) -> str:
+    """The AMI `ami_kind` names: the job's own (arm64 GPU types), or the team's Neuron or GPU
+    AMI."""
+    kind = ami_kind(job)
+    if kind == "own":
         return f"var.{ident}_ami_id"
-    return "local.neuron_ami_id" if compute.instance.neuron else "local.ami_id"
+    return "local.neuron_ami_id" if kind == "neuron" else "local.ami_id"
 
 
 def lustre_host_path(volume: LustreVolume) -> str:
