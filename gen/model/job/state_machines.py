@@ -137,12 +137,12 @@ def _definition(
             "States": dict(notify),
         }
 
+    def counted(failures: object) -> dict[str, object]:
+        """`failures` as a path (a string) or a number."""
+        return {"failures.$": failures} if isinstance(failures, str) else {"failures": failures}
+
     def record(status: str, failures: object) -> dict[str, object]:
-        fields: dict[str, object] = {"run": run, "status": status}
-        if isinstance(failures, str):
-            fields["failures.$"] = failures
-        else:
-            fields["failures"] = failures
+        fields: dict[str, object] = {"run": run, "status": status, **counted(failures)}
         fields["exitCode.$"] = "$.trainer.exitCode"
         fields["reason.$"] = "$.reason"
         fields["task.$"] = "$.task"
@@ -151,15 +151,13 @@ def _definition(
         fields["ended.$"] = "$.time"
         return fields
 
-    def progress(failures: object, counted: str) -> dict[str, object]:
-        fields: dict[str, object] = {"run": run}
-        if isinstance(failures, str):
-            fields["failures.$"] = failures
-        else:
-            fields["failures"] = failures
-        fields["counted.$"] = counted
-        fields["started.$"] = "$.progress.value.started"
-        return fields
+    def progress(failures: object, ids: str) -> dict[str, object]:
+        return {
+            "run": run,
+            **counted(failures),
+            "counted.$": ids,
+            "started.$": "$.progress.value.started",
+        }
 
     logs = _logs_command(team, names)
     first_failure = "FirstCount" if budget > 1 else "OutOfBudget"
