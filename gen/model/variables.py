@@ -16,7 +16,7 @@ from ..validate import (
     TeamConfig,
 )
 from ..validate.config import ReservationConfig
-from ..validate.limits import CAPACITY_BLOCK_MINUTES_BEFORE_END
+from ..validate.limits import AMI_ID, CAPACITY_BLOCK_MINUTES_BEFORE_END
 
 __all__ = ["capacity_variables", "job_variables", "network_variables", "operations_variables"]
 
@@ -273,8 +273,7 @@ def job_variables(job: JobConfig, team: TeamConfig, names: JobNames) -> tuple[De
                     compute.ami_id,
                     [
                         (
-                            f'can(regex("^ami-([0-9a-f]{{8}}|[0-9a-f]{{17}})$", '
-                            f"var.{ident}_ami_id))",
+                            f'can(regex("^{AMI_ID.pattern}$", var.{ident}_ami_id))',
                             "Use an AMI ID (ami-0123456789abcdef0).",
                         )
                     ],

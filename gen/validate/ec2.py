@@ -4,20 +4,17 @@ memory, shared memory, EFA, Spot, root volume, subnets)."""
 from __future__ import annotations
 
 import difflib
-import re
 
 from .. import catalog
 from ..errors import shown
 from ..spec import Ec2
 from ..validate.checker import Checker, given_or_default
 from ..validate.config import Ec2Compute
-from ..validate.limits import EC2_MEMORY_SHARE, MAX_ULIMIT, ULIMIT_NAMES
+from ..validate.limits import AMI_ID, EC2_MEMORY_SHARE, MAX_ULIMIT, ULIMIT_NAMES
 from ..validate.network import check_subnets
 from ..validate.reservation import check_reservation
 
 __all__ = ["check_ec2"]
-
-AMI_ID = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
 def check_ec2(check: Checker, node: Ec2, path: str) -> Ec2Compute | None:

@@ -92,6 +92,7 @@ SECRET_ARN = re.compile(
 S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
 S3_PREFIX = re.compile(r"[A-Za-z0-9!_.'()=+/-]*")
 SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
+AMI_ID = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
 RESERVED_ENV = frozenset(
     {
