@@ -214,7 +214,7 @@ variable "t4g_ami_id" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^ami-([0-9a-f]{8}|[0-9a-f]{17})$", var.t4g_ami_id))
+    condition     = can(regex("^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$", var.t4g_ami_id))
     error_message = "Use an AMI ID (ami-0123456789abcdef0)."
   }
 }
